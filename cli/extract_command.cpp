@@ -1,0 +1,65 @@
+#include "extract_command.h"
+
+#include "console_reporter.h"
+#include "facetrain/base/error.h"
+
+#include <CLI/CLI.hpp>
+
+namespace facetrain::cli {
+
+CLI::App* setup_extract(CLI::App& app, ExtractArgs& args) {
+  auto* cmd = app.add_subcommand("extract", "Find, align and crop faces from plates into a face set");
+  auto& c = args.config;
+  cmd->add_option("inputs", c.inputs, "Movies or image sequences (plate.####.exr, plate.%04d.dpx, plate.$F4.png)")
+      ->required();
+  cmd->add_option("-o,--output", c.output, "Face set directory (created, or added to)")->required();
+  cmd->add_option("--frames", args.frames, "Frames to extract: 1001-1100, 1001-1100x2, 1001,1005,1010-1020");
+  cmd->add_option("--size", c.crop_size_px, "Aligned crop size in pixels")->check(CLI::Range(64, 1024))
+      ->capture_default_str();
+  cmd->add_option("--face-type", args.face_type, "Crop coverage: full, whole or head")->capture_default_str();
+  cmd->add_option("--start-frame", c.start_frame, "Number of a movie's first frame")->capture_default_str();
+  cmd->add_option("--threads", c.threads, "Worker threads (0: one per core)")->check(CLI::Range(0, 256));
+  cmd->add_option("--max-faces", c.tracker.max_faces, "Faces kept per frame, largest first")
+      ->check(CLI::Range(1, 64))->capture_default_str();
+  cmd->add_option("--detector-model", c.detector.mmod_model_path, "dlib CNN (mmod) detector model; default: HOG");
+  cmd->add_option("--detect-width", c.detector.detect_width_px, "Frames are downscaled to this width for detection")
+      ->check(CLI::Range(160, 8192))->capture_default_str();
+  cmd->add_option("--min-score", c.detector.min_score, "Detector score threshold")->capture_default_str();
+  cmd->add_option("--min-face-px", c.detector.min_face_px, "Smallest face kept (box width, frame pixels)")
+      ->check(CLI::Range(8.0, 100000.0))->capture_default_str();
+  cmd->add_option("--redetect-every", c.tracker.redetect_every, "Frames between full detections while tracking")
+      ->check(CLI::Range(1, 1000))->capture_default_str();
+  cmd->add_option("--smoothing", c.tracker.smoothing, "Temporal landmark smoothing, 0 (none) to 1")
+      ->check(CLI::Range(0.0, 1.0))->capture_default_str();
+  cmd->add_option("--landmark-model", c.landmark_model_path,
+                  "dlib 68-point shape predictor (default: Debian libdlib-data's)");
+  cmd->add_option("--landmark-sha256", c.landmark_model_sha256, "Expected SHA-256 of --landmark-model");
+  cmd->add_option("--on-missing", args.on_missing, "A frame missing from a sequence: error or skip")
+      ->check(CLI::IsMember({"error", "skip"}))->capture_default_str();
+  cmd->add_flag("--decode-only", c.decode_only, "Only decode (benchmarks the reader); writes nothing");
+  cmd->add_flag("--json", args.json, "Machine-readable JSON events on stdout");
+  return cmd;
+}
+
+int run_extract_command(ExtractArgs& args, ConsoleReporter& reporter) {
+  auto& c = args.config;
+  if (!args.frames.empty()) c.frames = FrameRange::parse(args.frames);
+  c.face_type = face_type_from_string(args.face_type);
+  c.on_missing = args.on_missing == "skip" ? OnMissingFrame::skip : OnMissingFrame::error;
+  if (c.decode_only && c.output.empty()) c.output = ".";
+  reporter.event("start", {{"command", "extract"}, {"inputs", c.inputs}, {"output", c.output.string()}});
+  const ExtractReport report = run_extract(c, reporter);
+  nlohmann::json sources = nlohmann::json::array();
+  for (const auto& s : report.sources) {
+    sources.push_back({{"path", s.path}, {"frames", s.frames_processed}, {"frames_with_faces", s.frames_with_faces},
+                       {"faces", s.faces_written}, {"frames_already_done", s.frames_already_done},
+                       {"seconds", s.seconds},
+                       {"frames_per_s", s.seconds > 0 ? s.frames_processed / s.seconds : 0.0}});
+  }
+  const bool stopped = reporter.stop_requested();
+  reporter.event("done", {{"reason", stopped ? "stopped" : "complete"}, {"sources", sources},
+                          {"frames", report.frames_processed()}, {"faces", report.faces_written()}});
+  return 0;
+}
+
+}  // namespace facetrain::cli

@@ -1,0 +1,26 @@
+#pragma once
+#include "data_prep/extract_pipeline.h"
+
+#include <string>
+#include <vector>
+
+namespace CLI {
+class App;
+}
+
+namespace facetrain::cli {
+
+class ConsoleReporter;
+
+struct ExtractArgs {
+  ExtractConfig config;
+  std::string frames;        // farm syntax; parsed after CLI11 so errors name the text
+  std::string face_type = "whole";
+  std::string on_missing = "error";
+  bool json = false;
+};
+
+CLI::App* setup_extract(CLI::App& app, ExtractArgs& args);
+int run_extract_command(ExtractArgs& args, ConsoleReporter& reporter);
+
+}  // namespace facetrain::cli

@@ -1,0 +1,81 @@
+// facetrain: one executable, one subcommand per stage. Parsing happens first; the work then runs
+// under one handler that maps every failure to the documented exit code (DESIGN.md §5).
+#include "console_reporter.h"
+#include "extract_command.h"
+#include "facetrain/base/error.h"
+#include "facetrain/base/version.h"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+namespace {
+
+facetrain::LogLevel log_level_from_env(bool quiet, bool verbose) {
+  if (verbose) return facetrain::LogLevel::debug;
+  if (quiet) return facetrain::LogLevel::warning;
+  const char* env = std::getenv("FACETRAIN_LOG_LEVEL");
+  if (!env) return facetrain::LogLevel::info;
+  const std::string level(env);
+  if (level == "debug") return facetrain::LogLevel::debug;
+  if (level == "warning") return facetrain::LogLevel::warning;
+  if (level == "error") return facetrain::LogLevel::error;
+  return facetrain::LogLevel::info;
+}
+
+// Ends with the exit code of a stop signal when one arrived, else `code`.
+int exit_code_after(int code) {
+  const int signal_number = facetrain::cli::received_stop_signal();
+  if (signal_number != 0 && code == 0) return 128 + signal_number;
+  return code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace facetrain;
+  CLI::App app{"facetrain: face replacement for VFX plates (extract, train, swap)"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("facetrain ") + version_string());
+  bool quiet = false, verbose = false;
+  app.add_flag("-q,--quiet", quiet, "Only warnings and errors on stderr");
+  app.add_flag("-v,--verbose", verbose, "Debug messages on stderr");
+
+  cli::ExtractArgs extract_args;
+  CLI::App* extract = cli::setup_extract(app, extract_args);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);  // --help, --version
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "ERROR: %s\nRun '%s --help' for usage.\n", e.what(), argv[0]);
+    return static_cast<int>(ExitCode::usage);
+  }
+
+  const bool json = extract->parsed() && extract_args.json;
+  cli::ConsoleReporter reporter(json, log_level_from_env(quiet, verbose));
+  cli::install_stop_handlers(reporter);
+  int code = 0;
+  std::string message;
+  try {
+    if (extract->parsed()) code = cli::run_extract_command(extract_args, reporter);
+    return exit_code_after(code);
+  } catch (const Error& e) {
+    code = static_cast<int>(e.code());
+    message = e.what();
+  } catch (const std::bad_alloc&) {
+    code = static_cast<int>(ExitCode::internal);
+    message = "out of memory";
+  } catch (const std::exception& e) {
+    code = static_cast<int>(ExitCode::internal);
+    message = fmt::format("internal error: {}", e.what());
+  }
+  reporter.event("error", {{"message", message}, {"exit_code", code}});
+  reporter.log(LogLevel::error, message);  // the last stderr line of a failure starts with "ERROR:"
+  return code;
+}

@@ -1,0 +1,23 @@
+# Every third-party dependency is found here, once, and exposed as an imported target.
+find_package(Threads REQUIRED)
+find_package(PkgConfig REQUIRED)
+find_package(fmt REQUIRED)
+find_package(nlohmann_json 3 REQUIRED)
+find_package(yaml-cpp REQUIRED)
+find_package(OpenSSL REQUIRED COMPONENTS Crypto)
+find_package(CLI11 REQUIRED)
+find_package(dlib REQUIRED)
+find_package(OpenImageIO REQUIRED)
+pkg_check_modules(FFMPEG REQUIRED IMPORTED_TARGET libavformat libavcodec libavutil libswscale)
+if(TARGET yaml-cpp AND NOT TARGET yaml-cpp::yaml-cpp)
+  add_library(yaml-cpp::yaml-cpp ALIAS yaml-cpp)
+endif()
+
+# --- LibTorch (model/losses/augmentation; see cmake/FacetrainTorch.cmake) ---------------------
+# Debian's libtorch-dev 1.13 on CPU machines; the CUDA wheel's TorchConfig.cmake on the GPU machine
+# (-DCMAKE_PREFIX_PATH=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')).
+if(NOT TARGET torch)
+  find_package(Torch REQUIRED)
+endif()
+include(FacetrainTorch)
+# --- end LibTorch -----------------------------------------------------------------------------

@@ -1,0 +1,39 @@
+# facetrain_torch: the LibTorch parts of `facetrain train` and `facetrain swap` (model, losses,
+# on-device augmentation). Every translation unit that includes <torch/torch.h> costs ~45 s on the
+# 2-core CI machine, so the target compiles the header once as a precompiled header, and the
+# public headers of src/facetrain/model and src/facetrain/train keep <torch/torch.h> out
+# (they include only <ATen/core/Tensor.h>-level headers or forward declarations).
+#
+# Works with LibTorch 1.13 (Debian, CPU) and 2.x (pip wheel, CUDA). TORCH_CXX_FLAGS
+# (the libstdc++ ABI switch) is applied to this target and, through the torch target's interface,
+# to what links it; never globally.
+include_guard(GLOBAL)
+
+function(facetrain_add_torch_library)
+  file(GLOB facetrain_torch_sources CONFIGURE_DEPENDS
+    ${PROJECT_SOURCE_DIR}/src/facetrain/model/*.cpp
+    ${PROJECT_SOURCE_DIR}/src/facetrain/train/*.cpp)
+  add_library(facetrain_torch STATIC ${facetrain_torch_sources})
+  target_include_directories(facetrain_torch PUBLIC ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR})
+  target_link_libraries(facetrain_torch PUBLIC facetrain_base ${TORCH_LIBRARIES})
+  target_compile_options(facetrain_torch PRIVATE ${TORCH_CXX_FLAGS})
+  target_precompile_headers(facetrain_torch PRIVATE <torch/torch.h>)
+  set_target_properties(facetrain_torch PROPERTIES POSITION_INDEPENDENT_CODE ON)
+endfunction()
+
+# Unit tests of facetrain_torch: one Catch2 executable (tests/torch/*_test.cpp), registered per
+# test case with the prefix "torch/" and the label "unit".
+function(facetrain_add_torch_tests)
+  file(GLOB facetrain_torch_test_sources CONFIGURE_DEPENDS
+    ${PROJECT_SOURCE_DIR}/tests/torch/*_test.cpp)
+  add_executable(facetrain_torch_tests ${PROJECT_SOURCE_DIR}/tests/unit/main.cpp
+    ${facetrain_torch_test_sources})
+  target_link_libraries(facetrain_torch_tests PRIVATE facetrain_torch Catch2::Catch2)
+  target_compile_options(facetrain_torch_tests PRIVATE ${TORCH_CXX_FLAGS})
+  # Same flags as facetrain_torch, so the precompiled <torch/torch.h> is reused, not rebuilt.
+  target_precompile_headers(facetrain_torch_tests REUSE_FROM facetrain_torch)
+  catch_discover_tests(facetrain_torch_tests
+    TEST_PREFIX "torch/"
+    PROPERTIES LABELS unit TIMEOUT 300
+    DISCOVERY_TIMEOUT 60)
+endfunction()

@@ -1,0 +1,346 @@
+#include "data_prep/extract_pipeline.h"
+
+#include "data_prep/face/alignment.h"
+#include "data_prep/face/landmark_predictor.h"
+#include "data_prep/media/image_io.h"
+#include "facetrain/base/bounded_queue.h"
+#include "facetrain/base/error.h"
+#include "facetrain/base/log.h"
+#include "facetrain/base/sequence_pattern.h"
+#include "facetrain/base/sha256.h"
+#include "facetrain/base/version.h"
+#include "facetrain/faceset/faceset.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <exception>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+namespace facetrain {
+
+int64_t ExtractReport::frames_processed() const {
+  int64_t total = 0;
+  for (const auto& s : sources) total += s.frames_processed;
+  return total;
+}
+
+int64_t ExtractReport::faces_written() const {
+  int64_t total = 0;
+  for (const auto& s : sources) total += s.faces_written;
+  return total;
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// A decoded frame on its way from the decoder to the tracker.
+struct DecodedFrame {
+  int64_t sequence = 0;  // order of arrival, for the ordered commit
+  Frame frame;
+};
+
+// A tracked frame on its way to a crop writer.
+struct TrackedWork {
+  int64_t sequence = 0;
+  Rgb8Image display;
+  TrackedFrame tracked;
+};
+
+std::string source_sha256(const std::string& input) {
+  if (auto pattern = SequencePattern::parse(input)) return source_identity_sha256(pattern->scan());
+  return sha256_file_hex(input);
+}
+
+// Collects finished records from writer threads and hands them to the face set in arrival order,
+// a chunk at a time.
+class OrderedCommitter {
+ public:
+  OrderedCommitter(FaceSetWriter& writer, int frames_per_commit) : writer_(writer), per_commit_(frames_per_commit) {}
+
+  void finished(int64_t sequence, FrameRecord record) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    waiting_.emplace(sequence, std::move(record));
+    while (!waiting_.empty() && waiting_.begin()->first == next_) {
+      writer_.add(std::move(waiting_.begin()->second));
+      waiting_.erase(waiting_.begin());
+      ++next_;
+      if (static_cast<int>(writer_.pending()) >= per_commit_) writer_.flush();
+    }
+  }
+
+  // Commits everything that is contiguous from the start; records after a hole (a frame whose
+  // writer failed) are committed too: each record is complete by itself.
+  void flush_all() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto& [sequence, record] : waiting_) writer_.add(std::move(record));
+    waiting_.clear();
+    writer_.flush();
+  }
+
+ private:
+  FaceSetWriter& writer_;
+  int per_commit_;
+  std::mutex mutex_;
+  std::map<int64_t, FrameRecord> waiting_;
+  int64_t next_ = 0;
+};
+
+// Remembers the first exception thrown by any stage; later stages stop early once one is set.
+class FirstError {
+ public:
+  void capture() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!error_) error_ = std::current_exception();
+    failed_ = true;
+  }
+  bool failed() const { return failed_.load(); }
+  void rethrow() {
+    if (error_) std::rethrow_exception(error_);
+  }
+
+ private:
+  std::mutex mutex_;
+  std::exception_ptr error_;
+  std::atomic<bool> failed_{false};
+};
+
+FrameRecord write_faces(FaceSetWriter& writer, const std::string& source, const ExtractConfig& config,
+                        const TrackedWork& work) {
+  FrameRecord record;
+  record.source = source;
+  record.frame = work.tracked.frame_number;
+  int index = 0;
+  for (const auto& face : work.tracked.faces) {
+    const Affine2d transform = aligned_from_frame(face.landmarks, config.face_type, config.crop_size_px);
+    const std::string name = writer.face_name(source, record.frame, index);
+    FaceRecord out;
+    out.index = index;
+    out.track = face.track_id;
+    out.bbox = {face.box.x0, face.box.y0, face.box.x1, face.box.y1};
+    out.score = face.box.score;
+    for (const auto& p : face.landmarks) out.landmarks.push_back({p.x, p.y});
+    out.aligned_from_frame = {transform.a, transform.b, transform.tx, transform.c, transform.d, transform.ty};
+    out.crop = "faces/" + name + ".png";
+    out.mask = "masks/" + name + ".png";
+    write_png(writer.directory() / out.crop, warp_to_aligned(work.display, transform, config.crop_size_px),
+              config.png_compression);
+    write_png(writer.directory() / out.mask, face_hull_mask(face.landmarks, transform, config.crop_size_px),
+              config.png_compression);
+    record.faces.push_back(std::move(out));
+    ++index;
+  }
+  return record;
+}
+
+int worker_count(const ExtractConfig& config) {
+  const int cores = std::max(1u, std::thread::hardware_concurrency());
+  return config.threads > 0 ? config.threads : cores;
+}
+
+SourceReport decode_only(const std::string& input, const ExtractConfig& config, ProgressSink& progress) {
+  FrameSourceOptions options;
+  options.start_frame = config.start_frame;
+  options.on_missing = config.on_missing;
+  options.decode_threads = worker_count(config);
+  auto source = open_frame_source(input, options);
+  SourceReport report;
+  report.path = input;
+  const auto start = Clock::now();
+  if (auto first = config.frames.lowest()) source->seek(*first);
+  progress.begin("decode " + input, source->info().frame_last - source->info().frame_first + 1);
+  Frame frame;
+  while (!progress.stop_requested() && source->read(frame)) {
+    if (auto last = config.frames.highest(); last && frame.number > *last) break;
+    if (!config.frames.contains(frame.number)) continue;
+    progress.update(++report.frames_processed);
+  }
+  progress.end();
+  report.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return report;
+}
+
+SourceReport extract_source(const std::string& input, const ExtractConfig& config, const LandmarkPredictor& predictor,
+                            FaceSetWriter& writer, ProgressSink& progress) {
+  SourceReport report;
+  report.path = input;
+  const auto start = Clock::now();
+  const int workers = worker_count(config);
+
+  FrameSourceOptions options;
+  options.start_frame = config.start_frame;
+  options.on_missing = config.on_missing;
+  options.decode_threads = workers;
+  auto source = open_frame_source(input, options);
+  const SourceInfo& info = source->info();
+
+  // The frames this run owns: the asked range within the plate, less those an earlier run recorded.
+  int64_t first = info.frame_first, last = info.frame_last;
+  if (auto lowest = config.frames.lowest()) first = std::max(first, *lowest);
+  if (auto highest = config.frames.highest(); highest && last >= info.frame_first) last = std::min(last, *highest);
+  if (auto highest = config.frames.highest(); highest && last < info.frame_first) last = *highest;  // unknown length
+  const std::set<int64_t> done = FaceSet::recorded_frames(writer.directory(), input);
+  int64_t wanted = 0;
+  for (int64_t f : config.frames.frames_within(first, last)) {
+    if (done.count(f)) ++report.frames_already_done;
+    else ++wanted;
+  }
+  if (wanted == 0 && last >= first) {
+    log_info("{}: frames {}-{} already extracted into {}; nothing to do", input, first, last, writer.directory().string());
+    return report;
+  }
+
+  FaceSetSource entry;
+  entry.path = input;
+  entry.sha256 = source_sha256(input);
+  entry.width = info.width;
+  entry.height = info.height;
+  entry.fps = info.fps;
+  entry.frame_first = first;
+  entry.frame_last = last;
+  entry.colorspace = info.colorspace;
+  writer.register_source(entry);
+
+  log_info("{}: {}x{} {} {:.3f} fps, frames {}-{}: {} to extract{}", input, info.width, info.height, info.codec,
+           info.fps, first, last, wanted,
+           report.frames_already_done ? fmt::format(" ({} done earlier)", report.frames_already_done) : "");
+  progress.begin("extract " + input, wanted);
+
+  BoundedQueue<DecodedFrame> decoded(16);
+  BoundedQueue<TrackedWork> tracked(16);
+  OrderedCommitter committer(writer, config.frames_per_commit);
+  FirstError stage_error;
+  std::exception_ptr media_error;  // damage in the plate: what was decoded before it is kept
+  std::atomic<int64_t> frames_processed{0}, frames_with_faces{0}, faces_written{0};
+
+  std::thread decoder([&] {
+    try {
+      if (first > info.frame_first) source->seek(first);
+      Frame frame;
+      int64_t sequence = 0;
+      while (!progress.stop_requested() && !stage_error.failed() && source->read(frame)) {
+        if (frame.number > last && last >= first) break;
+        if (!config.frames.contains(frame.number) || done.count(frame.number)) continue;
+        if (!decoded.push({sequence++, std::move(frame)})) break;
+        frame = Frame{};
+      }
+    } catch (const InputDataError&) {
+      media_error = std::current_exception();
+    } catch (...) {
+      stage_error.capture();
+    }
+    decoded.close();
+  });
+
+  std::thread tracker_thread([&] {
+    try {
+      FaceTracker tracker(make_face_detector(config.detector), predictor, config.tracker);
+      std::map<int64_t, DecodedFrame> held;  // frames whose faces the tracker has not released yet
+      auto release = [&](std::vector<TrackedFrame> frames) {
+        for (auto& t : frames) {
+          auto it = held.find(t.frame_number);
+          if (it == held.end()) throw InternalError(fmt::format("tracker released unknown frame {}", t.frame_number));
+          tracked.push({it->second.sequence, std::move(it->second.frame.display), std::move(t)});
+          held.erase(it);
+        }
+      };
+      DecodedFrame item;
+      while (decoded.pop(item)) {
+        if (stage_error.failed()) continue;  // drain so the decoder is not blocked
+        const Gray8Image gray = to_gray(item.frame.display);
+        const int64_t number = item.frame.number;
+        held.emplace(number, std::move(item));
+        release(tracker.push(number, gray));
+      }
+      release(tracker.flush());
+    } catch (...) {
+      stage_error.capture();
+    }
+    tracked.close();
+  });
+
+  std::vector<std::thread> writers;
+  const int writer_threads = std::max(1, workers - 1);
+  for (int w = 0; w < writer_threads; ++w) {
+    writers.emplace_back([&] {
+      TrackedWork work;
+      while (tracked.pop(work)) {
+        if (stage_error.failed()) continue;
+        try {
+          FrameRecord record = write_faces(writer, input, config, work);
+          const auto face_count = static_cast<int64_t>(record.faces.size());
+          committer.finished(work.sequence, std::move(record));
+          faces_written += face_count;
+          if (face_count > 0) ++frames_with_faces;
+          progress.update(++frames_processed);
+        } catch (...) {
+          stage_error.capture();
+        }
+      }
+    });
+  }
+
+  decoder.join();
+  tracker_thread.join();
+  for (auto& t : writers) t.join();
+  progress.end();
+  committer.flush_all();  // whatever was finished is complete and worth keeping
+
+  report.frames_processed = frames_processed;
+  report.frames_with_faces = frames_with_faces;
+  report.faces_written = faces_written;
+  report.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  stage_error.rethrow();
+  if (media_error) {
+    try {
+      std::rethrow_exception(media_error);
+    } catch (const InputDataError& e) {
+      throw InputDataError(fmt::format("{} ({} frames before the damage were extracted and kept)", e.what(),
+                                       report.frames_processed));
+    }
+  }
+  return report;
+}
+
+}  // namespace
+
+ExtractReport run_extract(const ExtractConfig& config, ProgressSink& progress) {
+  ExtractReport report;
+  if (config.decode_only) {
+    for (const auto& input : config.inputs) report.sources.push_back(decode_only(input, config, progress));
+    return report;
+  }
+  // Open every input first: a typo in the third path should fail before an hour of work on the first.
+  for (const auto& input : config.inputs) {
+    FrameSourceOptions options;
+    options.start_frame = config.start_frame;
+    options.on_missing = config.on_missing;
+    open_frame_source(input, options);
+  }
+  const bool default_model = config.landmark_model_path.empty();
+  const std::string model_path = default_model ? kDefaultLandmarkModelPath : config.landmark_model_path;
+  const std::string model_sha256 =
+      !config.landmark_model_sha256.empty() ? config.landmark_model_sha256 : (default_model ? kDefaultLandmarkModelSha256 : "");
+  const LandmarkPredictor predictor(model_path, model_sha256);
+  FaceSetWriter writer(config.output, to_string(config.face_type), config.crop_size_px, predictor.model_sha256(),
+                       version_string());
+  for (const auto& input : config.inputs) {
+    SourceReport source = extract_source(input, config, predictor, writer, progress);
+    report.sources.push_back(source);
+    if (progress.stop_requested()) break;
+    log_info("{}: {} faces in {} frames ({} with a face) in {:.1f} s, {:.1f} frames/s", input, source.faces_written,
+             source.frames_processed, source.frames_with_faces, source.seconds,
+             source.seconds > 0 ? source.frames_processed / source.seconds : 0.0);
+    if (source.frames_processed > 0 && source.faces_written == 0)
+      throw InputDataError(fmt::format("0 faces in {} frames of {}", source.frames_processed, input));
+  }
+  return report;
+}
+
+}  // namespace facetrain

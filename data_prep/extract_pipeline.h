@@ -1,0 +1,56 @@
+#pragma once
+// extract: plates -> aligned face sets. Decoding, face tracking and crop writing run in parallel;
+// records are committed in frame order, in chunks, so an interrupted run leaves complete records only.
+#include "data_prep/face/face_detector.h"
+#include "data_prep/face/face_tracker.h"
+#include "data_prep/face/face_types.h"
+#include "data_prep/media/frame_source.h"
+#include "facetrain/base/frame_range.h"
+#include "facetrain/base/progress.h"
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace facetrain {
+
+struct ExtractConfig {
+  std::vector<std::string> inputs;          // movies or sequence patterns
+  std::filesystem::path output;             // the face set
+  FrameRange frames = FrameRange::all();
+  int crop_size_px = 256;                   // [64, 1024]
+  FaceType face_type = FaceType::whole;
+  int64_t start_frame = 1;                  // number of a movie's first frame
+  int threads = 0;                          // 0: one per core
+  OnMissingFrame on_missing = OnMissingFrame::error;
+  DetectorOptions detector;
+  TrackerOptions tracker;
+  std::string landmark_model_path;          // empty: Debian's libdlib-data model
+  std::string landmark_model_sha256;        // empty with the default path: its known hash
+  int png_compression = 1;                  // zlib level for crops and masks
+  int frames_per_commit = 250;              // records per alignments file
+  bool decode_only = false;                 // benchmark the decoder alone; writes nothing
+};
+
+struct SourceReport {
+  std::string path;
+  int64_t frames_processed = 0;             // decoded and analysed in this run
+  int64_t frames_with_faces = 0;
+  int64_t faces_written = 0;
+  int64_t frames_already_done = 0;          // recorded by an earlier run, skipped
+  double seconds = 0.0;
+};
+
+struct ExtractReport {
+  std::vector<SourceReport> sources;
+  int64_t frames_processed() const;
+  int64_t faces_written() const;
+};
+
+// Throws the documented errors (DESIGN.md §5): MissingInputError for a missing input or model,
+// InputDataError for damaged media (after committing what was decoded before the damage) and for
+// a source in which no face was found, OutputError when the face set cannot be written.
+ExtractReport run_extract(const ExtractConfig& config, ProgressSink& progress);
+
+}  // namespace facetrain

@@ -1,0 +1,30 @@
+#pragma once
+// Similarity alignment of 68 landmarks to a canonical face template, and the crop warps.
+#include "data_prep/face/face_types.h"
+#include "data_prep/media/image.h"
+
+#include <vector>
+
+namespace facetrain {
+
+// Least-squares similarity (Umeyama, no reflection) with dst ~= T(src). Needs >= 2 distinct points.
+Affine2d estimate_similarity(const std::vector<Point2f>& src, const std::vector<Point2f>& dst);
+Affine2d invert(const Affine2d& transform);
+Affine2d compose(const Affine2d& outer, const Affine2d& inner);  // outer(inner(p))
+
+// The canonical positions of the 68 landmarks in a crop of `crop_size_px` for `type`.
+std::vector<Point2f> template_landmarks(FaceType type, int crop_size_px);
+
+// Maps frame pixels to the aligned crop (what faceset alignments store as "aligned_from_frame").
+Affine2d aligned_from_frame(const Landmarks68& landmarks_in_frame, FaceType type, int crop_size_px);
+
+// Bilinear warp of `frame` into a crop_size x crop_size image; outside the frame is black.
+Rgb8Image warp_to_aligned(const Rgb8Image& frame, const Affine2d& aligned_from_frame, int crop_size_px);
+
+// Filled convex hull of the landmarks (jaw + brows), in crop pixels: 255 inside, 0 outside.
+Gray8Image face_hull_mask(const Landmarks68& landmarks_in_frame, const Affine2d& aligned_from_frame,
+                          int crop_size_px);
+
+Gray8Image to_gray(const Rgb8Image& image);
+
+}  // namespace facetrain

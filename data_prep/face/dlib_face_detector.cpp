@@ -1,0 +1,213 @@
+// FaceDetector on dlib: the HOG frontal detector (default) or the CNN "mmod" detector.
+// Frames wider than detect_width_px are box-filtered down first (detection cost grows with the
+// pixel count, and faces in a 1080p plate are far bigger than the 80 px HOG window).
+#include "data_prep/face/face_detector.h"
+
+#include "facetrain/base/error.h"
+
+#include <dlib/dnn.h>
+#include <dlib/image_processing/frontal_face_detector.h>
+#include <dlib/image_transforms.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+namespace facetrain {
+
+namespace {
+
+// One axis of an area-averaging resample: each output sample is the mean of the input samples
+// its footprint covers (partial samples weighted by coverage).
+struct AreaTaps {
+  std::vector<int> first;      // first input index per output index
+  std::vector<int> count;      // number of input samples per output index
+  std::vector<int> offset;     // into weights
+  std::vector<float> weights;  // sum to 1 per output index
+};
+
+AreaTaps make_area_taps(int src_size, int dst_size) {
+  AreaTaps taps;
+  taps.first.resize(dst_size);
+  taps.count.resize(dst_size);
+  taps.offset.resize(dst_size);
+  const double scale = static_cast<double>(src_size) / dst_size;
+  for (int o = 0; o < dst_size; ++o) {
+    const double begin = o * scale, end = std::min<double>((o + 1) * scale, src_size);
+    const int i0 = static_cast<int>(std::floor(begin));
+    const int i1 = std::min(src_size, static_cast<int>(std::ceil(end)));
+    taps.first[o] = i0;
+    taps.count[o] = i1 - i0;
+    taps.offset[o] = static_cast<int>(taps.weights.size());
+    for (int i = i0; i < i1; ++i) {
+      const double cover = std::min<double>(end, i + 1) - std::max<double>(begin, i);
+      taps.weights.push_back(static_cast<float>(cover / (end - begin)));
+    }
+  }
+  return taps;
+}
+
+// Downscales (or copies) the gray frame straight into dlib's image type.
+void shrink_into(const Gray8Image& frame, int dst_width, int dst_height, dlib::array2d<unsigned char>& out) {
+  out.set_size(dst_height, dst_width);
+  if (dst_width == frame.width && dst_height == frame.height) {
+    for (int y = 0; y < dst_height; ++y) {
+      std::copy_n(frame.pixels.data() + static_cast<size_t>(y) * frame.width, frame.width, &out[y][0]);
+    }
+    return;
+  }
+  const AreaTaps tx = make_area_taps(frame.width, dst_width);
+  const AreaTaps ty = make_area_taps(frame.height, dst_height);
+  std::vector<float> row_sums(static_cast<size_t>(dst_width) * frame.height);
+  for (int y = 0; y < frame.height; ++y) {
+    const uint8_t* src = frame.pixels.data() + static_cast<size_t>(y) * frame.width;
+    float* dst = row_sums.data() + static_cast<size_t>(y) * dst_width;
+    for (int x = 0; x < dst_width; ++x) {
+      const uint8_t* s = src + tx.first[x];
+      const float* w = tx.weights.data() + tx.offset[x];
+      float acc = 0.f;
+      for (int k = 0; k < tx.count[x]; ++k) acc += w[k] * s[k];
+      dst[x] = acc;
+    }
+  }
+  std::vector<float> acc(dst_width);
+  for (int y = 0; y < dst_height; ++y) {
+    std::fill(acc.begin(), acc.end(), 0.f);
+    const float* w = ty.weights.data() + ty.offset[y];
+    for (int k = 0; k < ty.count[y]; ++k) {
+      const float* src = row_sums.data() + static_cast<size_t>(ty.first[y] + k) * dst_width;
+      for (int x = 0; x < dst_width; ++x) acc[x] += w[k] * src[x];
+    }
+    unsigned char* dst = &out[y][0];
+    for (int x = 0; x < dst_width; ++x) dst[x] = static_cast<unsigned char>(std::min(255.f, acc[x] + 0.5f));
+  }
+}
+
+// dlib's published mmod face detector network (dnn_mmod_face_detection_ex.cpp); the layer types
+// must match mmod_human_face_detector.dat exactly for deserialization.
+template <long num_filters, typename SUBNET>
+using con5d = dlib::con<num_filters, 5, 5, 2, 2, SUBNET>;
+template <long num_filters, typename SUBNET>
+using con5 = dlib::con<num_filters, 5, 5, 1, 1, SUBNET>;
+template <typename SUBNET>
+using downsampler = dlib::relu<dlib::affine<
+    con5d<32, dlib::relu<dlib::affine<con5d<32, dlib::relu<dlib::affine<con5d<16, SUBNET>>>>>>>>>;
+template <typename SUBNET>
+using rcon5 = dlib::relu<dlib::affine<con5<45, SUBNET>>>;
+using MmodNet = dlib::loss_mmod<
+    dlib::con<1, 9, 9, 1, 1, rcon5<rcon5<rcon5<downsampler<dlib::input_rgb_image_pyramid<dlib::pyramid_down<6>>>>>>>>;
+
+class DlibDetectorBase : public FaceDetector {
+ public:
+  explicit DlibDetectorBase(const DetectorOptions& options) : options_(options) {}
+
+  std::vector<FaceBox> detect(const Gray8Image& frame) override {
+    if (frame.empty() || frame.pixels.size() < static_cast<size_t>(frame.width) * frame.height) {
+      throw InternalError("face detection on an empty or malformed image");
+    }
+    int width = frame.width, height = frame.height;
+    if (options_.detect_width_px > 0 && width > options_.detect_width_px) {
+      width = options_.detect_width_px;
+      height = std::max(1, static_cast<int>(std::lround(static_cast<double>(frame.height) * width / frame.width)));
+    }
+    shrink_into(frame, width, height, gray_);
+    const int upsample = std::clamp(options_.upsample, 0, 4);
+    std::vector<FaceBox> boxes = run(gray_, upsample);
+    // Detection-image pixel i covers frame pixels [i*s, (i+1)*s); the box's right/bottom are
+    // exclusive in FaceBox (dlib's are inclusive, run() has already added 1).
+    const float scale_x = static_cast<float>(frame.width) / width / static_cast<float>(1 << upsample);
+    const float scale_y = static_cast<float>(frame.height) / height / static_cast<float>(1 << upsample);
+    std::vector<FaceBox> kept;
+    for (FaceBox b : boxes) {
+      b.x0 *= scale_x;
+      b.x1 *= scale_x;
+      b.y0 *= scale_y;
+      b.y1 *= scale_y;
+      if (b.score < options_.min_score || b.width() < options_.min_face_px) continue;
+      kept.push_back(b);
+    }
+    std::stable_sort(kept.begin(), kept.end(), [](const FaceBox& a, const FaceBox& b) { return a.score > b.score; });
+    return kept;
+  }
+
+ protected:
+  virtual std::vector<FaceBox> run(dlib::array2d<unsigned char>& gray, int upsample) = 0;
+  static FaceBox to_box(const dlib::rectangle& r, double score) {
+    return {static_cast<float>(r.left()), static_cast<float>(r.top()), static_cast<float>(r.right() + 1),
+            static_cast<float>(r.bottom() + 1), static_cast<float>(score)};
+  }
+  DetectorOptions options_;
+
+ private:
+  dlib::array2d<unsigned char> gray_;
+};
+
+class HogFaceDetector final : public DlibDetectorBase {
+ public:
+  explicit HogFaceDetector(const DetectorOptions& options)
+      : DlibDetectorBase(options), detector_(dlib::get_frontal_face_detector()) {}
+
+ private:
+  std::vector<FaceBox> run(dlib::array2d<unsigned char>& gray, int upsample) override {
+    const dlib::array2d<unsigned char>* image = &gray;
+    for (int i = 0; i < upsample; ++i) {
+      dlib::pyramid_up(*image, up_[i % 2], dlib::pyramid_down<2>());
+      image = &up_[i % 2];
+    }
+    std::vector<dlib::rect_detection> detections;
+    // adjust_threshold lets the caller's min_score go below the detector's own 0 threshold.
+    detector_(*image, detections, std::min(0.0, static_cast<double>(options_.min_score)));
+    std::vector<FaceBox> boxes;
+    for (const auto& d : detections) boxes.push_back(to_box(d.rect, d.detection_confidence));
+    return boxes;
+  }
+
+  dlib::frontal_face_detector detector_;
+  dlib::array2d<unsigned char> up_[2];
+};
+
+class MmodFaceDetector final : public DlibDetectorBase {
+ public:
+  MmodFaceDetector(const DetectorOptions& options) : DlibDetectorBase(options) {
+    const std::string& path = options.mmod_model_path;
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec)) {
+      throw MissingInputError("face detector model '" + path + "' not found");
+    }
+    try {
+      dlib::deserialize(path) >> net_;
+    } catch (const std::exception& e) {
+      throw InputDataError("face detector model '" + path + "' is not a readable dlib mmod face detector: " +
+                           e.what());
+    }
+  }
+
+ private:
+  std::vector<FaceBox> run(dlib::array2d<unsigned char>& gray, int upsample) override {
+    rgb_.set_size(gray.nr(), gray.nc());
+    for (long y = 0; y < gray.nr(); ++y) {
+      for (long x = 0; x < gray.nc(); ++x) {
+        const unsigned char v = gray[y][x];
+        rgb_(y, x) = dlib::rgb_pixel(v, v, v);
+      }
+    }
+    for (int i = 0; i < upsample; ++i) dlib::pyramid_up(rgb_);
+    std::vector<dlib::mmod_rect> detections = net_.process(rgb_, std::min(0.0, double(options_.min_score)));
+    std::vector<FaceBox> boxes;
+    for (const auto& d : detections) boxes.push_back(to_box(d.rect, d.detection_confidence));
+    return boxes;
+  }
+
+  MmodNet net_;
+  dlib::matrix<dlib::rgb_pixel> rgb_;
+};
+
+}  // namespace
+
+std::unique_ptr<FaceDetector> make_face_detector(const DetectorOptions& options) {
+  if (options.mmod_model_path.empty()) return std::make_unique<HogFaceDetector>(options);
+  return std::make_unique<MmodFaceDetector>(options);
+}
+
+}  // namespace facetrain

@@ -1,0 +1,59 @@
+#pragma once
+// Decoded plate frames from a movie (libav*) or an image sequence (OpenImageIO), behind one interface.
+#include "data_prep/media/image.h"
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace facetrain {
+
+struct SourceInfo {
+  std::string path;              // as the user gave it (a file, or a sequence pattern)
+  bool is_sequence = false;
+  int width = 0;                 // after rotation metadata is applied
+  int height = 0;
+  double fps = 0.0;              // 0 when unknown (image sequences without metadata)
+  int64_t frame_first = 0;       // plate frame numbers
+  int64_t frame_last = -1;       // movies: estimated from duration; sequences: from the files found
+  std::string codec;             // "h264", "prores", "openexr", "dpx"...
+  std::string colorspace;        // "bt709", "srgb", "linear", ... as known from the file
+  bool scene_linear = false;     // float plates (EXR) are scene-linear unless told otherwise
+  int bit_depth = 8;
+};
+
+enum class OnMissingFrame { error, skip };
+
+struct FrameSourceOptions {
+  int64_t start_frame = 1;                  // number of a movie's first frame
+  OnMissingFrame on_missing = OnMissingFrame::error;
+  bool want_full_precision = false;         // also fill Frame::full (swap needs it, extract does not)
+  int decode_threads = 0;                   // 0 = let the decoder choose
+  int64_t max_pixels = int64_t{1} << 27;    // refuse larger frames before allocating (134 Mpx)
+};
+
+struct Frame {
+  int64_t number = 0;                // plate frame number
+  double time_s = 0.0;               // presentation time (movies), 0 for sequences
+  Rgb8Image display;                 // 8-bit display-referred proxy (sRGB / Rec.709 encoded)
+  std::optional<FloatImage> full;    // full precision, when asked for
+};
+
+class FrameSource {
+ public:
+  virtual ~FrameSource() = default;
+  virtual const SourceInfo& info() const = 0;
+  // Positions the source so that the next read() returns the first frame numbered >= `frame`.
+  virtual void seek(int64_t frame) = 0;
+  // Reads the next frame in order. Returns false at the end. Throws InputDataError naming the file
+  // (and frame) for damaged data; frames decoded before the damage have already been returned.
+  virtual bool read(Frame& frame) = 0;
+};
+
+// Opens a movie file or an image-sequence pattern (####, @, %04d, $F4). Throws MissingInputError (66)
+// for a missing file or a pattern matching nothing, InputDataError (65) for unreadable media.
+std::unique_ptr<FrameSource> open_frame_source(const std::string& input, const FrameSourceOptions& options);
+
+}  // namespace facetrain

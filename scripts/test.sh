@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, fetches the sample footage and runs every test through ctest.
+# Usage: scripts/test.sh [ctest arguments...]   e.g. scripts/test.sh -L unit
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build_dir="${BUILD_DIR:-$repo/build}"
+"$repo/scripts/setup.sh"
+"$repo/scripts/build.sh"
+"$repo/scripts/fetch-samples.sh" >/dev/null
+cd "$build_dir"
+start=$(date +%s)
+set +e
+ctest --output-on-failure --timeout 1200 -j "${TEST_JOBS:-2}" "$@" 2>&1 | tee "$build_dir/ctest.log"
+status=${PIPESTATUS[0]}
+set -e
+passed=$(grep -cE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .* Passed' "$build_dir/ctest.log" || true)
+failed=$(grep -cE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .*(\*\*\*|Failed|Timeout|Exception)' "$build_dir/ctest.log" || true)
+echo "tests took $(( $(date +%s) - start )) s"
+echo "test.sh: ${passed} passed, ${failed} failed"
+exit "$status"

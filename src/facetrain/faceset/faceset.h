@@ -1,0 +1,104 @@
+#pragma once
+// The face-set format (DESIGN.md §4): faceset.json, alignments/*.jsonl (one record per processed
+// frame; several files, readers take the union), faces/*.png crops, masks/*.png face-hull masks.
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace facetrain {
+
+// Version 1: the layout of DESIGN.md §4, plus per-face "track" and "mask" keys.
+inline constexpr int kFaceSetFormatVersion = 1;
+
+struct FaceSetSource {
+  std::string path;              // as given on the command line
+  std::string sha256;            // movie: the file's; sequence: see source_identity_sha256()
+  int width = 0;
+  int height = 0;
+  double fps = 0.0;
+  int64_t frame_first = 0;       // the frames extracted so far (union of all runs)
+  int64_t frame_last = -1;
+  std::string colorspace;
+};
+
+struct FaceSetManifest {
+  int format_version = kFaceSetFormatVersion;
+  std::string face_type;
+  int size = 0;
+  std::vector<FaceSetSource> sources;
+  std::string landmark_model_sha256;
+  std::string tool_version;
+};
+
+struct FaceRecord {
+  int index = 0;
+  int track = 0;
+  std::array<double, 4> bbox{};                  // x0, y0, x1, y1 in frame pixels
+  double score = 0.0;
+  std::vector<std::array<double, 2>> landmarks;  // 68 points, frame pixels
+  std::array<double, 6> aligned_from_frame{};    // a, b, tx, c, d, ty
+  std::string crop;                              // "faces/<name>.png", relative to the face set
+  std::string mask;                              // "masks/<name>.png"
+};
+
+struct FrameRecord {
+  std::string source;
+  int64_t frame = 0;
+  std::vector<FaceRecord> faces;
+};
+
+// Record <-> one JSON line. from_json throws InputDataError naming `where` ("file:line") for
+// wrong types, missing keys, non-finite or absurd numbers, or more than kMaxFacesPerFrame faces.
+inline constexpr size_t kMaxFacesPerFrame = 64;
+std::string frame_record_to_json_line(const FrameRecord& record);
+FrameRecord frame_record_from_json_line(const std::string& line, const std::string& where);
+
+// An identity for an image sequence that does not read every frame: SHA-256 over each frame's file
+// name and size plus the first and last frames' contents.
+std::string source_identity_sha256(const std::map<int64_t, std::filesystem::path>& frames);
+
+// Reads a whole face set. Throws MissingInputError (66) if there is no faceset.json, InputDataError
+// (65) naming the file and line of anything malformed.
+struct FaceSet {
+  std::filesystem::path directory;
+  FaceSetManifest manifest;
+  std::vector<FrameRecord> frames;   // deduplicated by (source, frame), sorted by source then frame
+
+  static FaceSet read(const std::filesystem::path& directory);
+  static FaceSetManifest read_manifest(const std::filesystem::path& directory);
+  // Frames of `source` already recorded in any alignments file.
+  static std::set<int64_t> recorded_frames(const std::filesystem::path& directory, const std::string& source);
+};
+
+// Writes into a face set, possibly shared with other processes extracting other frame ranges at the
+// same time: the manifest is updated under an exclusive lock, each flush() commits a new
+// alignments file atomically, so an interrupted run leaves only complete records.
+class FaceSetWriter {
+ public:
+  // Creates the directory (0700) or checks that an existing face set matches face_type and size
+  // (ConfigError naming both otherwise). Throws OutputError (73) when it cannot be created.
+  FaceSetWriter(std::filesystem::path directory, const std::string& face_type, int size,
+                const std::string& landmark_model_sha256, const std::string& tool_version);
+  ~FaceSetWriter();
+
+  const std::filesystem::path& directory() const { return directory_; }
+  // Adds or updates a source in faceset.json (frame_first/last widen to include the new range).
+  void register_source(const FaceSetSource& source);
+  // A crop/mask base name unique to (source, frame, face index).
+  std::string face_name(const std::string& source, int64_t frame, int index) const;
+  void add(FrameRecord record);
+  // Commits the records added since the last flush as alignments/<stem>.<first>-<last>.<unique>.jsonl.
+  void flush();
+  size_t pending() const { return pending_.size(); }
+
+ private:
+  std::filesystem::path directory_;
+  std::vector<FrameRecord> pending_;
+};
+
+}  // namespace facetrain

@@ -1,0 +1,79 @@
+#pragma once
+// Batched, on-device augmentation of training faces, driven by one seeded generator (a CPU
+// generator for CPU tensors, a CUDA generator for CUDA tensors) whose state can be saved and
+// restored for exact resume.
+//
+// Per sample, in this order:
+//   flip      mirror left-right with probability flip_probability (images, masks, landmarks);
+//   affine    rotation, scale and shift (one affine applied to input, target, mask and landmarks);
+//   warp      a coarse random flow field (warp_grid x warp_grid offsets, upsampled bicubically to
+//             a dense grid) applied to the INPUT only: the target stays unwarped, as in DFL, so the
+//             network learns to undo the warp;
+//   colour    brightness, contrast and per-channel gain ("hue-ish") jitter, on the input only or on
+//             input and target.
+// Every call draws the same random numbers whatever is switched on, so options do not shift the
+// stream. With every option off (or all magnitudes 0) the output equals input / 255 exactly.
+// No host synchronisation: all parameters are drawn and applied on the device.
+#include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
+
+#include <cstdint>
+#include <memory>
+
+namespace facetrain {
+
+struct AugmentConfig {
+  bool flip = false;  // DFL flips only with its random_flip option
+  double flip_probability = 0.5;
+
+  bool affine = true;
+  double rotation_deg = 10.0;  // uniform in [-rotation_deg, +rotation_deg]
+  double scale = 0.05;         // zoom factor uniform in [1 - scale, 1 + scale]
+  double shift = 0.05;         // translation uniform in [-shift, +shift] of the image size, per axis
+
+  bool random_warp = true;
+  int warp_grid = 5;           // control points per side (>= 2)
+  double warp_strength = 1.0;  // offsets ~ N(0, (0.24 * cell size * warp_strength)^2), as in DFL
+
+  bool color = true;
+  bool color_on_target = false;  // false: jitter the input only; true: the same jitter on both
+  double brightness = 0.1;       // additive, uniform in [-brightness, +brightness]
+  double contrast = 0.1;         // around the sample's mean, factor in [1 - contrast, 1 + contrast]
+  double channel_gain = 0.05;    // per RGB channel, factor in [1 - gain, 1 + gain]
+};
+
+struct AugmentedBatch {
+  at::Tensor input;        // [B,3,H,W] float32 in [0,1]: warped (and jittered) network input
+  at::Tensor target;       // [B,3,H,W] float32 in [0,1]: the same view without the random warp
+  at::Tensor target_mask;  // [B,1,H,W] float32 in [0,1], aligned with target
+  at::Tensor landmarks;    // [B,68,2] float32 in target pixels (undefined if none were given)
+};
+
+class Augmenter {
+ public:
+  // The generator lives on `device` (CPU or CUDA) and is seeded with `seed`.
+  Augmenter(const AugmentConfig& config, std::uint64_t seed, c10::Device device);
+  ~Augmenter();
+  Augmenter(Augmenter&&) noexcept;
+  Augmenter& operator=(Augmenter&&) noexcept;
+
+  // images uint8 [B,3,H,W] (square), masks uint8 [B,1,H,W] (0..255), both on the generator's
+  // device; landmarks float [B,68,2] in crop pixels (pixel centres at integers) or undefined.
+  // Landmarks are not re-indexed on a flip (a mirrored left eye stays in points 36-41).
+  AugmentedBatch operator()(const at::Tensor& images, const at::Tensor& masks, const at::Tensor& landmarks = {});
+
+  const AugmentConfig& config() const { return config_; }
+  c10::Device device() const;
+
+  // Generator state (a CPU uint8 tensor) for checkpoints; set_state() continues exactly where
+  // get_state() was taken.
+  at::Tensor get_state() const;
+  void set_state(const at::Tensor& state);
+
+ private:
+  struct Impl;
+  AugmentConfig config_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace facetrain

@@ -1,0 +1,43 @@
+#include "facetrain/base/atomic_file.h"
+#include "facetrain/base/error.h"
+#include "facetrain/base/sha256.h"
+
+#include <catch2/catch.hpp>
+#include <sys/stat.h>
+
+#include <filesystem>
+
+namespace fs = std::filesystem;
+
+TEST_CASE("atomic writes replace whole files, owner-only, leaving no temporaries", "[unit][base]") {
+  const auto dir = fs::temp_directory_path() / "facetrain_atomic_test";
+  fs::remove_all(dir);
+  facetrain::create_directories_private(dir / "a" / "b");
+  struct stat st {};
+  REQUIRE(::stat((dir / "a" / "b").c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0700);
+  const auto path = dir / "a" / "b" / "file.json";
+  facetrain::write_file_atomic(path, "first");
+  facetrain::write_file_atomic(path, "second");
+  CHECK(facetrain::read_file(path) == "second");
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  int entries = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir / "a" / "b")) ++entries;
+  CHECK(entries == 1);
+  {
+    facetrain::AtomicOutput abandoned(dir / "abandoned.png");
+    CHECK(fs::exists(abandoned.temp_path()));
+  }
+  CHECK_FALSE(fs::exists(dir / "abandoned.png"));
+  CHECK(fs::is_empty(dir / "a" / "b") == false);
+  CHECK_THROWS_AS(facetrain::write_file_atomic("/proc/facetrain-cannot-write/x", "x"), facetrain::OutputError);
+  CHECK_THROWS_AS(facetrain::read_file(dir / "missing"), facetrain::MissingInputError);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("SHA-256 matches the standard vectors", "[unit][base]") {
+  CHECK(facetrain::sha256_hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  CHECK(facetrain::sha256_hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  CHECK_THROWS_AS(facetrain::sha256_file_hex("/nonexistent/model.dat"), facetrain::MissingInputError);
+}

@@ -1,0 +1,130 @@
+#include "facetrain/base/error.h"
+#include "facetrain/faceset/faceset.h"
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <thread>
+
+namespace fs = std::filesystem;
+using namespace facetrain;
+using Catch::Matchers::Contains;
+
+namespace {
+
+FrameRecord sample_record(const std::string& source, int64_t frame, int faces) {
+  FrameRecord record{source, frame, {}};
+  for (int i = 0; i < faces; ++i) {
+    FaceRecord face;
+    face.index = i;
+    face.track = i;
+    face.bbox = {10, 20, 110, 120};
+    face.score = 1.5;
+    for (int p = 0; p < 68; ++p) face.landmarks.push_back({10.0 + p, 20.5 + p});
+    face.aligned_from_frame = {2, 0.1, -3, -0.1, 2, 4};
+    face.crop = "faces/x_" + std::to_string(frame) + ".png";
+    face.mask = "masks/x_" + std::to_string(frame) + ".png";
+    record.faces.push_back(face);
+  }
+  return record;
+}
+
+std::string line_with(const std::string& faces_json) {
+  return R"({"source": "a.mp4", "frame": 1, "faces": [)" + faces_json + "]}";
+}
+
+std::string face_json(const std::string& bbox, const std::string& crop = "\"faces/a.png\"") {
+  std::string landmarks = "[";
+  for (int p = 0; p < 68; ++p) landmarks += std::string(p ? "," : "") + "[1,2]";
+  landmarks += "]";
+  return R"({"index": 0, "bbox": )" + bbox + R"(, "score": 1, "landmarks": )" + landmarks +
+         R"(, "aligned_from_frame": [[1,0,0],[0,1,0]], "crop": )" + crop + "}";
+}
+
+}  // namespace
+
+TEST_CASE("alignment records round-trip through JSON lines", "[unit][faceset]") {
+  const FrameRecord record = sample_record("plates/a.mp4", 1001, 2);
+  const FrameRecord back = frame_record_from_json_line(frame_record_to_json_line(record), "x:1");
+  CHECK(back.source == record.source);
+  CHECK(back.frame == 1001);
+  REQUIRE(back.faces.size() == 2);
+  CHECK(back.faces[1].landmarks[67][1] == Approx(87.5));
+  CHECK(back.faces[0].aligned_from_frame[2] == Approx(-3));
+  CHECK(back.faces[0].crop == "faces/x_1001.png");
+  CHECK(frame_record_from_json_line(R"({"source": "a", "frame": 3, "faces": []})", "x:1").faces.empty());
+}
+
+TEST_CASE("hostile alignment records are refused naming file and line", "[unit][faceset]") {
+  const std::string good_bbox = "[1, 2, 3, 4]";
+  CHECK_NOTHROW(frame_record_from_json_line(line_with(face_json(good_bbox)), "al.jsonl:7"));
+  const std::vector<std::string> bad = {
+      "not json",
+      "[1, 2]",
+      R"({"source": 5, "frame": 1, "faces": []})",
+      R"({"source": "a", "frame": "1", "faces": []})",
+      R"({"source": "a", "frame": 1})",
+      line_with(face_json("[1, 2, 3]")),
+      line_with(face_json("[1, 2, 3, \"4\"]")),
+      line_with(face_json("[1, 2, 3, 1e300]")),
+      line_with(face_json(good_bbox, "\"../../etc/passwd\"")),
+      line_with(face_json(good_bbox, "\"faces/../../x.png\"")),
+      line_with(face_json(good_bbox, "\"/abs/faces/x.png\"")),
+      line_with(face_json(good_bbox, "42")),
+      R"({"source": "a", "frame": 1, "faces": [{"index": 0}]})",
+  };
+  for (const auto& line : bad) {
+    CAPTURE(line);
+    REQUIRE_THROWS_WITH(frame_record_from_json_line(line, "al.jsonl:7"), Contains("al.jsonl:7"));
+  }
+  std::string many = line_with("");
+  std::string faces;
+  for (int i = 0; i < 1000; ++i) faces += std::string(i ? "," : "") + "{}";
+  REQUIRE_THROWS_WITH(frame_record_from_json_line(line_with(faces), "al.jsonl:9"), Contains("1000 faces"));
+}
+
+TEST_CASE("face-set writers share one directory safely", "[unit][faceset]") {
+  const auto dir = fs::temp_directory_path() / "facetrain_faceset_test";
+  fs::remove_all(dir);
+  auto writer_job = [&](int64_t first) {
+    FaceSetWriter writer(dir, "whole", 128, "modelsha", "test");
+    FaceSetSource source{"clip.mp4", "abc", 640, 480, 25.0, first, first + 99, "bt709"};
+    writer.register_source(source);
+    for (int64_t f = first; f < first + 100; ++f) {
+      writer.add(sample_record("clip.mp4", f, 1));
+      if (writer.pending() == 30) writer.flush();
+    }
+    writer.flush();
+  };
+  std::thread a(writer_job, 1), b(writer_job, 101), c(writer_job, 201);
+  a.join();
+  b.join();
+  c.join();
+  const FaceSet set = FaceSet::read(dir);
+  CHECK(set.frames.size() == 300);
+  CHECK(set.frames.front().frame == 1);
+  CHECK(set.frames.back().frame == 300);
+  REQUIRE(set.manifest.sources.size() == 1);
+  CHECK(set.manifest.sources[0].frame_first == 1);
+  CHECK(set.manifest.sources[0].frame_last == 300);
+  CHECK(FaceSet::recorded_frames(dir, "clip.mp4").size() == 300);
+  CHECK(FaceSet::recorded_frames(dir, "other.mp4").empty());
+
+  SECTION("a different size or face type is refused, naming both") {
+    REQUIRE_THROWS_WITH(FaceSetWriter(dir, "whole", 256, "modelsha", "test"), Contains("128") && Contains("256"));
+    REQUIRE_THROWS_AS(FaceSetWriter(dir, "head", 128, "modelsha", "test"), ConfigError);
+  }
+  SECTION("another file at the same path is refused") {
+    FaceSetWriter writer(dir, "whole", 128, "modelsha", "test");
+    REQUIRE_THROWS_WITH(writer.register_source({"clip.mp4", "different", 640, 480, 25.0, 1, 2, ""}),
+                        Contains("clip.mp4"));
+  }
+  SECTION("a duplicate record from an overlapping run is read once") {
+    FaceSetWriter writer(dir, "whole", 128, "modelsha", "test");
+    writer.add(sample_record("clip.mp4", 5, 1));
+    writer.flush();
+    CHECK(FaceSet::read(dir).frames.size() == 300);
+  }
+  fs::remove_all(dir);
+  CHECK_THROWS_AS(FaceSet::read(dir), MissingInputError);
+}
