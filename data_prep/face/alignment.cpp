@@ -59,14 +59,15 @@ Placement placement(FaceType type) {
 // with speech, so the fit rests on the eye corners, the nose and the mouth corners.
 float fit_weight(int i) {
   if (i == 0 || i == 16) return 0.5f;              // jaw ends at eye height: steadier than the rest
-  if (i <= 16) return 0.15f;                       // jaw contour
+  if (i <= 16) return 0.03f;                       // jaw contour (slides, drops with the mouth)
   if (i <= 26) return 0.5f;                        // brows (raise with expressions)
   if (i <= 30) return 2.0f;                        // nose bridge and tip
   if (i <= 35) return 1.0f;                        // nostrils
   if (i == 36 || i == 39 || i == 42 || i == 45) return 3.0f;  // eye corners
   if (i <= 47) return 1.0f;                        // eyelids (blinks)
   if (i == 48 || i == 54) return 1.5f;             // mouth corners
-  return 0.2f;                                     // lips
+  if (i <= 53) return 0.3f;                        // upper lip (moves little against the nose)
+  return 0.05f;                                    // lower and inner lips (move with speech)
 }
 
 // Weighted least-squares similarity dst ~= [[a, -b], [b, a]] src + t. In 2-D the closed form over

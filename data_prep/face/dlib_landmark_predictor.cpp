@@ -11,13 +11,17 @@
 
 #include <dlib/image_processing/shape_predictor.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 
 namespace facetrain {
 
 namespace {
+
+constexpr int kShapeFloats = 2 * 68;
 
 // The fields of dlib::shape_predictor, in its serialization order (version 1).
 struct ShapeModel {
@@ -26,6 +30,7 @@ struct ShapeModel {
   std::vector<std::vector<unsigned long>> anchor_idx;                      // per cascade, per feature pixel
   std::vector<std::vector<dlib::vector<float, 2>>> deltas;                 // offset from the anchor part
 };
+
 
 void read_shape_model(const std::string& path, ShapeModel& model) {
   std::ifstream in(path, std::ios::binary);
@@ -69,7 +74,7 @@ void read_shape_model(const std::string& path, ShapeModel& model) {
         }
       }
       for (const auto& leaf : tree.leaf_values) {
-        if (leaf.size() != 2 * 68) throw InputDataError("landmark model '" + path + "' is corrupt (leaf size)");
+        if (leaf.size() != kShapeFloats) throw InputDataError("landmark model '" + path + "' is corrupt (leaf size)");
       }
     }
   }
@@ -119,6 +124,7 @@ Landmarks68 LandmarkPredictor::predict(const Gray8Image& frame_gray, const FaceB
   const uint8_t* pixels = frame_gray.pixels.data();
 
   dlib::matrix<float, 0, 1> shape = m.initial_shape;
+  float* shape_data = &shape(0);
   std::vector<float> feature_values;
   for (size_t c = 0; c < m.forests.size(); ++c) {
     // Similarity from the mean shape to the current estimate moves the feature pixels with the face.
@@ -137,9 +143,16 @@ Landmarks68 LandmarkPredictor::predict(const Gray8Image& frame_gray, const FaceB
                               ? static_cast<float>(pixels[static_cast<size_t>(py) * width + px])
                               : 0.f;
     }
+    // Walk every tree of this cascade level to its leaf and add the leaf (a shape increment).
     for (const auto& tree : m.forests[c]) {
-      unsigned long leaf = 0;
-      shape += tree(feature_values, leaf);
+      const auto& splits = tree.splits;
+      size_t node = 0;
+      while (node < splits.size()) {
+        const auto& sp = splits[node];
+        node = (feature_values[sp.idx1] - feature_values[sp.idx2] > sp.thresh) ? 2 * node + 1 : 2 * node + 2;
+      }
+      const float* leaf = &tree.leaf_values[node - splits.size()](0);
+      for (int k = 0; k < kShapeFloats; ++k) shape_data[k] += leaf[k];
     }
   }
   Landmarks68 out;

@@ -4,7 +4,7 @@
 // landmarks. dlib's shape predictor was trained on boxes from dlib's HOG detector, so the derived
 // box imitates those: a square placed relative to the face's similarity frame, calibrated on the 43
 // reference faces of dlib's examples/faces/*_with_face_landmarks.xml (each face's HOG box expressed
-// in the coordinates of the mean shape, see alignment.cpp): centre (0.000, -0.109), side 1.075 in
+// in the coordinates of the mean shape, see alignment.cpp): centre (0.000, -0.110), side 1.074 in
 // mean-shape units (face bounding boxes), spread 0.05 / 0.09. Boxes derived this way move smoothly
 // with the face, unlike the detector's, which snap to its pyramid scales.
 //
@@ -25,8 +25,8 @@ namespace facetrain {
 
 namespace {
 
-constexpr float kBoxCentreY = -0.109f;      // derived-box centre, mean-shape units (see above)
-constexpr float kBoxSide = 1.075f;          // derived-box side, mean-shape units
+constexpr float kBoxCentreY = -0.110f;      // derived-box centre, mean-shape units (see above)
+constexpr float kBoxSide = 1.074f;          // derived-box side, mean-shape units
 constexpr float kMatchIou = 0.3f;           // detection <-> track association
 constexpr float kRefitIou = 0.5f;           // below this the detector's box seeds the fit instead
 constexpr int kMaxMissedDetections = 2;     // consecutive detection passes a track may miss

@@ -49,11 +49,17 @@ class FrameSource {
   virtual void seek(int64_t frame) = 0;
   // Reads the next frame in order. Returns false at the end. Throws InputDataError naming the file
   // (and frame) for damaged data; frames decoded before the damage have already been returned.
+  // A movie cut short is damage when its container's index says more data should follow (mp4, mov,
+  // avi); containers without such an index (MPEG-TS, raw streams) simply end. A missing frame in an
+  // image sequence is damage naming the missing file, unless on_missing == skip.
   virtual bool read(Frame& frame) = 0;
 };
 
 // Opens a movie file or an image-sequence pattern (####, @, %04d, $F4). Throws MissingInputError (66)
 // for a missing file or a pattern matching nothing, InputDataError (65) for unreadable media.
+// A name with a frame token that exists as a file is that file. A single still image (.exr, .dpx,
+// .tif, .png, .jpg...) is a one-frame source numbered options.start_frame. Movies must be local
+// regular files in a self-contained container (playlists and concat lists are refused).
 std::unique_ptr<FrameSource> open_frame_source(const std::string& input, const FrameSourceOptions& options);
 
 }  // namespace facetrain

@@ -1,5 +1,6 @@
 #pragma once
 // In-memory images. Pixels are interleaved, rows top to bottom, no padding.
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 

@@ -3,18 +3,24 @@
 #include "data_prep/media/image.h"
 
 #include <filesystem>
+#include <string>
 
 namespace facetrain {
 
-// zlib level 0..9. 1 is the default: for 256x256 face crops it is about 2x faster than 6 for files
-// about 10% larger (see the media notes in the report / bench test "[.bench][png]").
-inline constexpr int kDefaultPngCompressionLevel = 1;
+// zlib level 0..9. Levels 1-3 are the fast mode (PNG "up" filter, run-length matching): on a
+// 256x256 face crop about 3-4 ms to encode, versus about 30 ms at level 6 (adaptive filters, zlib's
+// default strategy) for files only ~5% smaller. 0 stores uncompressed. Measure with
+// `facetrain_unit_tests "[.bench][png]"`.
+inline constexpr int kDefaultPngCompressionLevel = 3;
 
 // Throw OutputError (73) / IoError (74) naming `path`; InternalError for an inconsistent image.
 void write_png(const std::filesystem::path& path, const Rgb8Image& image,
                int compression_level = kDefaultPngCompressionLevel);
 void write_png(const std::filesystem::path& path, const Gray8Image& image,
                int compression_level = kDefaultPngCompressionLevel);
+
+// The PNG file's bytes, for callers that store or send them themselves.
+std::string encode_png(const Rgb8Image& image, int compression_level = kDefaultPngCompressionLevel);
 
 // Any still image OpenImageIO reads, as 8-bit RGB (grey is replicated, alpha dropped).
 // Throws MissingInputError (66) or InputDataError (65) naming `path`.

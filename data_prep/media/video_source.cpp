@@ -275,7 +275,7 @@ void VideoSource::open_container() {
   ret = avformat_open_input(&format_, url.c_str(), input_format, &format_options);  // frees format_ on failure
   av_dict_free(&format_options);
   format_holder_.reset(format_);
-  if (ret < 0) fail(fmt::format("cannot read the '{}' container: {}", demuxer, av_error_text(ret)));
+  if (ret < 0) fail(fmt::format("not a readable movie ({} demuxer: {})", demuxer, av_error_text(ret)));
 
   // Refuse absurd sizes the header announces before anything decodes a frame.
   for (unsigned i = 0; i < format_->nb_streams; ++i) {
@@ -460,7 +460,8 @@ bool VideoSource::read(Frame& out) {
       has_pending_ = false;
     } else if (!decode_next(frame_)) {
       if (!damage_.empty()) {
-        fail(fmt::format("damaged data at frame {}: {}", next_expected_number(), damage_));
+        fail(fmt::format("damaged or truncated at frame {} ({}); the frames before it were read",
+                         next_expected_number(), damage_));
       }
       return false;
     }

@@ -20,6 +20,9 @@ constexpr double kSlope = 0.1;          // LeakyReLU after downscale / upscale c
 constexpr double kResidualSlope = 0.2;  // LeakyReLU inside and after residual blocks
 constexpr double kPixelNormEps = 1e-6;
 
+// LeakyReLU in place on a fresh activation (the argument is a by-value handle to it).
+torch::Tensor leaky(torch::Tensor x, double slope) { return torch::leaky_relu_(x, slope); }
+
 torch::nn::Conv2d make_conv(int64_t in_ch, int64_t out_ch, int64_t kernel, int64_t stride = 1) {
   torch::nn::Conv2d conv(
       torch::nn::Conv2dOptions(in_ch, out_ch, kernel).stride(stride).padding(kernel / 2).bias(true));
@@ -43,7 +46,7 @@ struct UpscaleImpl : torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x) {
     // In place is safe: the convolution's backward needs its input, not its output, and
     // leaky_relu's backward works from its result for a positive slope.
-    return torch::pixel_shuffle(torch::leaky_relu_(conv->forward(x), kSlope), 2);
+    return torch::pixel_shuffle(leaky(conv->forward(x), kSlope), 2);
   }
   torch::nn::Conv2d conv;
 };
@@ -54,9 +57,9 @@ struct ResidualBlockImpl : torch::nn::Module {
       : conv1(register_module("conv1", make_conv(ch, ch, 3))),
         conv2(register_module("conv2", make_conv(ch, ch, 3))) {}
   torch::Tensor forward(const torch::Tensor& x) {
-    auto y = torch::leaky_relu_(conv1->forward(x), kResidualSlope);
+    auto y = leaky(conv1->forward(x), kResidualSlope);
     y = conv2->forward(y);
-    return torch::leaky_relu_(x + y, kResidualSlope);
+    return leaky(x + y, kResidualSlope);
   }
   torch::nn::Conv2d conv1, conv2;
 };
@@ -73,7 +76,7 @@ struct EncoderImpl : torch::nn::Module {
     }
   }
   torch::Tensor forward(torch::Tensor x) {
-    for (auto& down : downs) x = torch::leaky_relu_(down->forward(x), kSlope);
+    for (auto& down : downs) x = leaky(down->forward(x), kSlope);
     // flatten() is a reshape: it copies a channels_last tensor into C,H,W order, never view()s it.
     x = x.flatten(1);
     return x * torch::rsqrt(x.square().mean(1, /*keepdim=*/true) + kPixelNormEps);

@@ -1,0 +1,91 @@
+#include "train_command.h"
+
+#include "console_reporter.h"
+#include "facetrain/base/duration.h"
+#include "facetrain/base/error.h"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <cstdio>
+
+namespace facetrain::cli {
+
+CLI::App* setup_train(CLI::App& app, TrainArgs& args) {
+  auto* cmd = app.add_subcommand("train", "Fine-tune a face-swap model on the actor's and the double's face sets");
+  auto& job = args.job;
+  cmd->add_option("--actor", job.actor_faceset, "The actor's face set (the face to put on)");
+  cmd->add_option("--double", job.double_faceset, "The double's face set (the face to replace)");
+  cmd->add_option("-o,--output", job.run_directory, "Run directory (created; resumed when it holds checkpoints)");
+  cmd->add_option("--config", args.config_file, "YAML configuration (see examples/configs/train.yaml)");
+  cmd->add_option("--preset", args.preset, "Model preset: tiny, df-256, liae-256, liae-512");
+  cmd->add_option("--base", job.base_checkpoint, "Start from this checkpoint or run directory");
+  cmd->add_option("--base-parts", job.base_parts, "Parts taken from --base: all, or encoder (encoder and inters)")
+      ->check(CLI::IsMember({"all", "encoder"}));
+  cmd->add_option("--max-steps", args.max_steps, "Stop after this many steps (the run's total)");
+  cmd->add_option("--max-time", args.max_time, "Stop after this long: 90s, 45m, 6h");
+  cmd->add_option("--target-loss", args.target_loss, "Stop when the held-out loss (moving average) reaches this");
+  cmd->add_option("--batch-size", args.batch_size, "Faces per identity per step, per process")->check(CLI::Range(1, 4096));
+  cmd->add_option("--seed", args.seed, "Seed of every random stream");
+  cmd->add_option("--device", args.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
+  cmd->add_option("--checkpoint-every", args.checkpoint_every, "Steps between checkpoints")->check(CLI::Range(1, 1 << 30));
+  cmd->add_option("--resume", args.resume, "auto: continue from the newest complete checkpoint; never: start over")
+      ->check(CLI::IsMember({"auto", "never"}));
+  cmd->add_flag("--dump-config", args.dump_config, "Print the effective configuration, parameters and FLOPs, then exit");
+  cmd->add_flag("--json", args.json, "Machine-readable JSON events on stdout");
+  return cmd;
+}
+
+int run_train_command(TrainArgs& args, ConsoleReporter& reporter) {
+  TrainConfig& config = args.job.config;
+  config.model = model_preset(config.preset);
+  if (!args.config_file.empty()) apply_config_file(config, args.config_file);
+  if (!args.preset.empty()) {  // a flag beats the file
+    config.preset = args.preset;
+    config.model = model_preset(args.preset);
+  }
+  if (args.max_steps) config.max_steps = *args.max_steps;
+  if (!args.max_time.empty()) config.max_time_s = parse_duration_seconds(args.max_time);
+  if (args.target_loss) config.target_loss = *args.target_loss;
+  if (args.batch_size) config.batch_size = *args.batch_size;
+  if (args.seed) config.seed = *args.seed;
+  if (!args.device.empty()) config.device = args.device;
+  if (args.checkpoint_every) config.checkpoint_every = *args.checkpoint_every;
+  args.job.resume = args.resume == "auto";
+  validate_train_config(config);
+
+  if (args.dump_config) {
+    const ModelCost cost = estimate_model_cost(config.model);
+    std::printf("%s", train_config_to_yaml(config).c_str());
+    std::printf("# model: %s\n# parameters: %lld\n# forward GFLOP per image (training step): %.2f\n"
+                "# forward GFLOP per swapped frame: %.2f\n",
+                describe(config.model).c_str(), static_cast<long long>(cost.parameter_count),
+                cost.forward_flops_per_image / 1e9, cost.swap_flops_per_image / 1e9);
+    return 0;
+  }
+  if (args.job.actor_faceset.empty() || args.job.double_faceset.empty() || args.job.run_directory.empty())
+    throw UsageError("train needs --actor FACESET --double FACESET -o RUN");
+  if (config.max_steps == 0 && config.max_time_s == 0 && config.target_loss == 0)
+    log_warning("no --max-steps, --max-time or --target-loss: training runs until stopped (SIGINT/SIGTERM saves first)");
+
+  reporter.event("start", {{"command", "train"}, {"run", args.job.run_directory.string()}, {"preset", config.preset}});
+  const TrainReport report = run_train(args.job, reporter);
+  log_info("stopped ({}) at step {} after {:.1f} s; training loss {:.5f}, held-out loss {:.5f}", to_string(report.reason),
+           report.steps, report.seconds, report.last_loss, report.validation_loss);
+  log_info("checkpoint: {}", report.last_checkpoint.string());
+  log_info("preview:    {}", report.last_preview.string());
+  nlohmann::json done = {{"reason", to_string(report.reason)},
+                         {"steps", report.steps},
+                         {"steps_this_session", report.steps_this_session},
+                         {"seconds", report.seconds},
+                         {"device_hours", report.device_hours},
+                         {"loss", report.last_loss},
+                         {"validation_loss", report.validation_loss},
+                         {"checkpoint", report.last_checkpoint.string()},
+                         {"preview", report.last_preview.string()}};
+  if (report.seconds_to_target >= 0) done["seconds_to_target"] = report.seconds_to_target;
+  reporter.event("done", done);
+  return 0;
+}
+
+}  // namespace facetrain::cli

