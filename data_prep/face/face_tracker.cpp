@@ -19,6 +19,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <iterator>
 #include <map>
 
 namespace facetrain {
@@ -34,6 +36,8 @@ constexpr float kMaxJumpFraction = 0.35f;   // per-frame box centre jump, fracti
 constexpr float kMaxScaleStep = 1.25f;      // per-frame box size change (either way)
 constexpr float kMaxShapeResidual = 0.12f;  // weighted RMS distance to the mean shape, mean-shape units
 constexpr float kSpeedScale = 0.03f;        // interocular distances per frame at which smoothing halves
+constexpr int kCutGrid = 24;                // scene-cut check: kCutGrid x kCutGrid samples per frame
+constexpr int kCutMeanAbsDiff = 28;         // mean absolute change (0-255) that counts as a cut
 
 // Mapping between the crop of template_landmarks(full, kRefCrop) and mean-shape units, measured
 // from the template itself so it follows any change of placement.
@@ -143,6 +147,7 @@ struct Track {
   FaceBox box;            // derived from the latest raw landmarks (seeds the next fit)
   float score = 0.f;      // latest detector score
   int missed = 0;         // consecutive detection passes without a matching detection
+  bool suspect = false;   // its last tracked fit looked wrong: drop it unless the detector confirms it
   Landmarks68 raw{};
 };
 
@@ -174,6 +179,28 @@ struct FaceTracker::Impl {
   int64_t last_frame = 0;
   int frames_since_detection = 0;
   bool detect_next = true;
+  std::vector<uint8_t> thumbnail;  // grid samples of the previous frame (scene-cut check)
+
+  // True when the frame differs wholesale from the previous one (a cut, a flash): tracked fits
+  // would otherwise follow a face that is no longer there until the next scheduled detection.
+  bool scene_changed(const Gray8Image& frame) {
+    std::vector<uint8_t> next(kCutGrid * kCutGrid);
+    for (int gy = 0; gy < kCutGrid; ++gy) {
+      const int y = (2 * gy + 1) * frame.height / (2 * kCutGrid);
+      for (int gx = 0; gx < kCutGrid; ++gx) {
+        const int x = (2 * gx + 1) * frame.width / (2 * kCutGrid);
+        next[gy * kCutGrid + gx] = frame.pixels[static_cast<size_t>(y) * frame.width + x];
+      }
+    }
+    bool changed = false;
+    if (thumbnail.size() == next.size()) {
+      int sum = 0;
+      for (size_t i = 0; i < next.size(); ++i) sum += std::abs(int(next[i]) - int(thumbnail[i]));
+      changed = sum > kCutMeanAbsDiff * static_cast<int>(next.size());
+    }
+    thumbnail = std::move(next);
+    return changed;
+  }
 
   Impl(std::unique_ptr<FaceDetector> d, const LandmarkPredictor& p, TrackerOptions o)
       : detector(std::move(d)), predictor(p), options(o) {
@@ -186,7 +213,8 @@ struct FaceTracker::Impl {
 
   // Full detection: associate detections with tracks, start new tracks, keep the largest faces,
   // and fit every kept face (seeded by its track box, or by the detector's where they disagree).
-  void detect_and_fit(const Gray8Image& frame) {
+  // `strict`: tracks the detector does not confirm are dropped at once (after a scene cut).
+  void detect_and_fit(const Gray8Image& frame, bool strict) {
     frames_since_detection = 0;
     detect_next = false;
     std::vector<FaceBox> detections = detector->detect(frame);
@@ -221,7 +249,7 @@ struct FaceTracker::Impl {
         c.track.score = d.score;
         if (iou(c.track.box, d) < kRefitIou) c.seed = d;
       } else {
-        if (++c.track.missed >= kMaxMissedDetections) continue;  // the face is gone
+        if (strict || c.track.suspect || ++c.track.missed >= kMaxMissedDetections) continue;  // gone
         detect_next = true;                                       // confirm soon
       }
       candidates.push_back(c);
@@ -241,6 +269,7 @@ struct FaceTracker::Impl {
     tracks.clear();
     for (Candidate& c : candidates) {
       if (c.track.id < 0) c.track.id = next_track_id++;
+      c.track.suspect = false;
       if (fit(frame, c.track, c.seed)) tracks.push_back(c.track);
     }
   }
@@ -262,7 +291,7 @@ struct FaceTracker::Impl {
     for (Track& t : tracks) {
       const FaceBox before = t.box;
       if (fraction_inside(before, frame.width, frame.height) < 0.5f) {
-        ok = false;
+        ok = false;  // left the frame: dropped
         continue;
       }
       t.raw = predictor.predict(frame, before);
@@ -273,6 +302,7 @@ struct FaceTracker::Impl {
       if (jump > kMaxJumpFraction * before.width() || ratio > kMaxScaleStep || ratio < 1.f / kMaxScaleStep ||
           s.residual > kMaxShapeResidual || fraction_inside(s.box, frame.width, frame.height) < 0.5f) {
         ok = false;
+        t.suspect = true;
         t.box = before;  // re-detection matches against the last good box
       } else {
         t.box = s.box;
@@ -294,19 +324,20 @@ struct FaceTracker::Impl {
     }
     std::vector<TrackedFrame> out;
     const bool gap = have_last && frame_number != last_frame + 1;
-    if (gap) {
+    const bool cut = scene_changed(frame) && !gap;
+    if (gap || cut) {  // smoothing windows end here
       ++segment;
       while (!pending.empty()) out.push_back(finalize_front());
     }
-    const bool detect = !have_last || gap || detect_next || tracks.empty() ||
+    const bool detect = !have_last || gap || cut || detect_next || tracks.empty() ||
                         frames_since_detection >= options.redetect_every;
     have_last = true;
     last_frame = frame_number;
     ++frames_since_detection;
     if (detect) {
-      detect_and_fit(frame);
+      detect_and_fit(frame, cut || gap);
     } else if (!track_and_fit(frame)) {
-      detect_and_fit(frame);
+      detect_and_fit(frame, false);
     }
 
     PendingFrame p{frame_number, segment, 0, {}};

@@ -89,10 +89,10 @@ void encode_png_checked(const std::string& what, int width, int height, int chan
 }
 
 void write_png_pixels(const std::filesystem::path& path, int width, int height, int channels, const uint8_t* pixels,
-                      size_t pixel_bytes, int compression_level) {
+                      size_t pixel_bytes, int compression_level, Durability durability) {
   thread_local std::string encoded;  // reused: no allocation per crop in steady state
   encode_png_checked(path.string(), width, height, channels, pixels, pixel_bytes, compression_level, encoded);
-  AtomicOutput output(path);
+  AtomicOutput output(path, kDefaultFileMode, durability);
   const int fd = ::open(output.temp_path().c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) throw OutputError(fmt::format("{}: cannot create: {}", path.string(), std::strerror(errno)));
   size_t written = 0;
@@ -112,12 +112,14 @@ void write_png_pixels(const std::filesystem::path& path, int width, int height, 
 
 }  // namespace
 
-void write_png(const std::filesystem::path& path, const Rgb8Image& image, int compression_level) {
-  write_png_pixels(path, image.width, image.height, 3, image.pixels.data(), image.pixels.size(), compression_level);
+void write_png(const std::filesystem::path& path, const Rgb8Image& image, int compression_level, Durability durability) {
+  write_png_pixels(path, image.width, image.height, 3, image.pixels.data(), image.pixels.size(), compression_level,
+                   durability);
 }
 
-void write_png(const std::filesystem::path& path, const Gray8Image& image, int compression_level) {
-  write_png_pixels(path, image.width, image.height, 1, image.pixels.data(), image.pixels.size(), compression_level);
+void write_png(const std::filesystem::path& path, const Gray8Image& image, int compression_level, Durability durability) {
+  write_png_pixels(path, image.width, image.height, 1, image.pixels.data(), image.pixels.size(), compression_level,
+                   durability);
 }
 
 std::string encode_png(const Rgb8Image& image, int compression_level) {

@@ -1,6 +1,7 @@
 #pragma once
 // Writing and reading 8-bit PNG crops and masks. Writes are atomic (temporary file, fsync, rename).
 #include "data_prep/media/image.h"
+#include "facetrain/base/atomic_file.h"
 
 #include <filesystem>
 #include <string>
@@ -14,10 +15,11 @@ namespace facetrain {
 inline constexpr int kDefaultPngCompressionLevel = 3;
 
 // Throw OutputError (73) / IoError (74) naming `path`; InternalError for an inconsistent image.
+// Durability::deferred: see atomic_file.h (extract syncs once per committed chunk of records).
 void write_png(const std::filesystem::path& path, const Rgb8Image& image,
-               int compression_level = kDefaultPngCompressionLevel);
+               int compression_level = kDefaultPngCompressionLevel, Durability durability = Durability::immediate);
 void write_png(const std::filesystem::path& path, const Gray8Image& image,
-               int compression_level = kDefaultPngCompressionLevel);
+               int compression_level = kDefaultPngCompressionLevel, Durability durability = Durability::immediate);
 
 // The PNG file's bytes, for callers that store or send them themselves.
 std::string encode_png(const Rgb8Image& image, int compression_level = kDefaultPngCompressionLevel);

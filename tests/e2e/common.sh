@@ -81,6 +81,7 @@ ft() {
   set -e
   t1=$(date +%s.%N)
   FT_SECONDS=$(python3 -c "print(round($t1 - $t0, 2))")
+  note "$name: exit $FT_RC in ${FT_SECONDS} s"
   if [ "$FT_RC" = 124 ] || [ "$FT_RC" = 137 ]; then
     fail "$name: facetrain did not finish within ${FT_TIMEOUT} s: facetrain $*"
   elif [ "$FT_RC" -gt 128 ]; then

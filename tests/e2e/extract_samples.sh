@@ -46,7 +46,7 @@ EOF
 
 # The actor, with --json: stdout must be JSON events only.
 check_clip actor "$SAMPLES/franck.mp4" "$FRANCK_FRAMES" 360 288 24 160 --json
-python3 - "$T/actor.out" >"$T/actor.events" 2>&1 <<'EOF' || { fail "actor: --json stdout:"; cat "$T/actor.events" >&2; }
+python3 - "$T/actor.out" >"$T/actor.events" 2>&1 <<'EOF' && pass "actor: --json stdout is $(cat "$T/actor.events") from start to done" || { fail "actor: --json stdout:"; cat "$T/actor.events" >&2; }
 import json, sys
 events = []
 for n, line in enumerate(open(sys.argv[1]), 1):

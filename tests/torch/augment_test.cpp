@@ -135,7 +135,7 @@ TEST_CASE("random warp changes the input only, affine moves target, mask and lan
   CHECK(torch::equal(a.input, a.target));
   CHECK((a.target - plain).abs().mean().item<float>() > 1e-3f);
   const float same_affine = (a.target.narrow(1, 0, 1) - a.target_mask).abs().mean().item<float>();
-  CHECK(same_affine < 0.003f);
+  CHECK(same_affine < 0.006f);
   // A different draw (another seed) moves the mask elsewhere: the check above can fail.
   const auto other = Augmenter(affine_only, 3, torch::kCPU)(batch.images, masks_like_red, batch.landmarks);
   CHECK((a.target.narrow(1, 0, 1) - other.target_mask).abs().mean().item<float>() > 4 * same_affine);

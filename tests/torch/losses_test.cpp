@@ -11,6 +11,8 @@ using namespace facetrain;
 
 namespace {
 
+constexpr double kPi = 3.14159265358979323846;
+
 torch::Tensor smooth(int64_t batch, int64_t channels, int64_t size, int64_t seed) {
   torch::manual_seed(seed);
   return torch::nn::functional::interpolate(
@@ -30,7 +32,7 @@ torch::Tensor synthetic_landmarks(double scale, double dx = 0.0) {
   }
   auto polygon = [&](int first, int count, double cx, double cy, double rx, double ry) {
     for (int i = 0; i < count; ++i) {
-      const double a = 2.0 * M_PI * i / count;
+      const double a = 2.0 * kPi * i / count;
       lm[first + i][0] = (cx + dx + rx * std::cos(a)) * scale;
       lm[first + i][1] = (cy + ry * std::sin(a)) * scale;
     }

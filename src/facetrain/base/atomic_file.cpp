@@ -93,8 +93,8 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view bytes
   rename_into_place(temp_path, path);
 }
 
-AtomicOutput::AtomicOutput(std::filesystem::path final_path, unsigned mode)
-    : final_path_(std::move(final_path)), temp_path_(unique_temp_path(final_path_)), mode_(mode) {
+AtomicOutput::AtomicOutput(std::filesystem::path final_path, unsigned mode, Durability durability)
+    : final_path_(std::move(final_path)), temp_path_(unique_temp_path(final_path_)), mode_(mode), durability_(durability) {
   // Create the temporary file exclusively with the final mode, so encoders that open it by name
   // never follow a planted link and never widen its permissions.
   const int fd = ::open(temp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode_);
@@ -108,8 +108,12 @@ AtomicOutput::~AtomicOutput() {
 
 void AtomicOutput::commit() {
   ::chmod(temp_path_.c_str(), mode_);
-  fsync_path(temp_path_);
-  rename_into_place(temp_path_, final_path_);
+  if (durability_ == Durability::deferred) {
+    if (::rename(temp_path_.c_str(), final_path_.c_str()) != 0) throw_write_error(final_path_, "cannot rename into place", errno);
+  } else {
+    fsync_path(temp_path_);
+    rename_into_place(temp_path_, final_path_);
+  }
   committed_ = true;
 }
 
@@ -136,6 +140,15 @@ std::string read_file(const std::filesystem::path& path) {
   contents << in.rdbuf();
   if (in.bad()) throw IoError(fmt::format("{}: read failed", path.string()));
   return contents.str();
+}
+
+void sync_filesystem(const std::filesystem::path& directory) {
+  const int fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) throw IoError(fmt::format("{}: cannot open to sync: {}", directory.string(), errno_text()));
+  const int rc = ::syncfs(fd);
+  const int saved = errno;
+  ::close(fd);
+  if (rc != 0) throw IoError(fmt::format("{}: sync failed: {}", directory.string(), std::strerror(saved)));
 }
 
 }  // namespace facetrain

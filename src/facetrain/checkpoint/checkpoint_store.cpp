@@ -73,6 +73,8 @@ fs::path CheckpointStore::save(int64_t step, nlohmann::json state,
     nlohmann::json files = nlohmann::json::object();
     std::error_code ec;
     for (const auto& entry : fs::directory_iterator(temp_dir)) {
+      // Serializers create files with the umask's mode; checkpoints are owner-only.
+      fs::permissions(entry.path(), fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace);
       fsync_file(entry.path());
       files[entry.path().filename().string()] = sha256_file_hex(entry.path());
     }

@@ -341,6 +341,9 @@ void FaceSetWriter::add(FrameRecord record) { pending_.push_back(std::move(recor
 
 void FaceSetWriter::flush() {
   if (pending_.empty()) return;
+  // The crops and masks these records name were written with deferred durability: make them
+  // durable before the records that refer to them are committed.
+  sync_filesystem(directory_);
   std::string text;
   int64_t first = pending_.front().frame, last = first;
   for (const auto& record : pending_) {

@@ -1,5 +1,6 @@
 #include "facetrain/train/augment.h"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
 #include <fmt/format.h>

@@ -29,8 +29,8 @@ torch::Tensor gaussian_1d(int64_t size, double sigma, const torch::TensorOptions
 // Separable Gaussian blur of every channel, "valid" (pad 0) or "same" (zero padding).
 torch::Tensor separable_blur(const torch::Tensor& x, const torch::Tensor& g, bool same) {
   const int64_t c = x.size(1), k = g.size(0);
-  auto horizontal = g.view({1, 1, 1, k}).expand({c, 1, 1, k});
-  auto vertical = g.view({1, 1, k, 1}).expand({c, 1, k, 1});
+  auto horizontal = g.view({1, 1, 1, k}).expand({c, 1, 1, k}).contiguous();
+  auto vertical = g.view({1, 1, k, 1}).expand({c, 1, k, 1}).contiguous();
   const int64_t pad = same ? k / 2 : 0;
   auto y = F::conv2d(x, horizontal, F::Conv2dFuncOptions().groups(c).padding({0, pad}));
   return F::conv2d(y, vertical, F::Conv2dFuncOptions().groups(c).padding({pad, 0}));

@@ -84,6 +84,18 @@ float iou(const FaceBox& a, const FaceBox& b) {
   return w * h / (a.width() * a.height() + b.width() * b.height() - w * h);
 }
 
+// dlib's own RGB -> grey conversion (the channel mean), which made the reference landmarks.
+Gray8Image to_gray_dlib(const Rgb8Image& rgb) {
+  Gray8Image g;
+  g.width = rgb.width;
+  g.height = rgb.height;
+  g.pixels.resize(static_cast<size_t>(g.width) * g.height);
+  for (size_t i = 0; i < g.pixels.size(); ++i) {
+    g.pixels[i] = static_cast<uint8_t>((rgb.pixels[3 * i] + rgb.pixels[3 * i + 1] + rgb.pixels[3 * i + 2]) / 3);
+  }
+  return g;
+}
+
 const LandmarkPredictor& shared_predictor() {
   static const LandmarkPredictor predictor(kDefaultLandmarkModelPath, kDefaultLandmarkModelSha256);
   return predictor;
@@ -186,14 +198,24 @@ TEST_CASE("mmod detector model errors name the file", "[unit][face][dlib]") {
 TEST_CASE("landmarks match dlib's reference points", "[unit][face][dlib]") {
   const LandmarkPredictor& predictor = shared_predictor();
   CHECK(predictor.model_sha256() == kDefaultLandmarkModelSha256);
+  // The reference points are dlib's own predictions (on dlib's grey conversion), rounded to whole
+  // pixels: on that grey image our sub-pixel cascade (int16 leaves) rounds to the same points 90 % of the time (stock dlib
+  // on the same decoded pixels: 93 %; a broken cascade would be far off). On Rec.709 luma, what
+  // the pipeline uses, the points move a little; the mean error stays small.
   double sum_error = 0;
-  int faces = 0;
+  int faces = 0, exact = 0;
   for (const std::string xml : {"training_with_face_landmarks.xml", "testing_with_face_landmarks.xml"}) {
     for (const auto& [file, refs] : read_reference(xml)) {
-      const Gray8Image gray = to_gray(load_rgb(kFacesDir + file));
+      const Rgb8Image rgb = load_rgb(kFacesDir + file);
+      const Gray8Image luma = to_gray(rgb), grey = to_gray_dlib(rgb);
       for (const ReferenceFace& f : refs) {
         REQUIRE(f.landmarks.size() == 68);
-        const Landmarks68 lm = predictor.predict(gray, f.box);
+        const Landmarks68 same = predictor.predict(grey, f.box);
+        for (int i = 0; i < 68; ++i) {
+          exact += std::lround(same[i].x) == std::lround(f.landmarks[i].x) &&
+                   std::lround(same[i].y) == std::lround(f.landmarks[i].y);
+        }
+        const Landmarks68 lm = predictor.predict(luma, f.box);
         double err = 0;
         for (int i = 0; i < 68; ++i) err += std::hypot(lm[i].x - f.landmarks[i].x, lm[i].y - f.landmarks[i].y);
         const double normalized = err / 68 / interocular(f.landmarks);
@@ -205,7 +227,9 @@ TEST_CASE("landmarks match dlib's reference points", "[unit][face][dlib]") {
     }
   }
   CHECK(faces == 43);
-  INFO("mean normalized error " << sum_error / faces);
+  INFO("mean normalized error " << sum_error / faces << "; " << exact << " of " << faces * 68
+                                << " points equal after rounding");
+  CHECK(exact >= 0.85 * faces * 68);
   CHECK(sum_error / faces < 0.04);
 }
 
@@ -396,4 +420,29 @@ TEST_CASE("tracker re-detects after a gap and returns every frame", "[unit][face
     for (size_t k = 0; k < 3; ++k) CHECK(out[i].faces[k].track_id == first_ids[k]);
   }
   CHECK_THROWS_AS(tracker.push(12, frames[0]), InternalError);
+}
+
+TEST_CASE("tracker drops a face at a scene cut and starts a new track after it", "[unit][face][dlib]") {
+  const Rgb8Image photo = load_rgb(kFacesDir + "2008_001322.jpg");
+  Gray8Image empty;  // a smooth gradient: no face, very different from the photo
+  empty.width = 480;
+  empty.height = 360;
+  for (int y = 0; y < 360; ++y) {
+    for (int x = 0; x < 480; ++x) empty.pixels.push_back(static_cast<uint8_t>(200 - x / 4));
+  }
+  std::vector<Gray8Image> frames;
+  for (int t = 0; t < 8; ++t) frames.push_back(shifted_view(photo, 0.5f * t, 0.f, 480, 360));
+  for (int t = 0; t < 5; ++t) frames.push_back(empty);
+  for (int t = 0; t < 5; ++t) frames.push_back(shifted_view(photo, 0.5f * t, 0.f, 480, 360));
+  TrackerOptions options;
+  options.redetect_every = 30;  // only the cut can trigger the detections checked here
+  const TrackRun run = run_tracker(frames, options);
+  REQUIRE(run.frames.size() == frames.size());
+  for (int t = 0; t < 8; ++t) CHECK(run.frames[t].faces.size() == 1);
+  for (int t = 8; t < 13; ++t) CHECK(run.frames[t].faces.empty());
+  for (int t = 13; t < 18; ++t) {
+    REQUIRE(run.frames[t].faces.size() == 1);
+    CHECK(run.frames[t].faces[0].track_id != run.frames[0].faces[0].track_id);
+    CHECK(run.frames[t].faces[0].track_id == run.frames[13].faces[0].track_id);
+  }
 }

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Training survives what farms do to it: exact resume, SIGTERM, a damaged newest checkpoint, a
+# non-finite loss, a second train on the same run directory, bad configuration.
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/train_helpers.sh"
+e2e_begin
+make_train_facesets 120
+common=(--actor "$T/actor" --double "$T/double" --preset tiny --batch-size 4 --checkpoint-every 10)
+cfg="$T/log-every-step.yaml"
+printf 'log_every: 1\nvalidate_every: 1000\npreview_every: 1000\n' > "$cfg"
+
+# 1. Exact resume: 30 steps at once == 20 steps, stop, resume to 30.
+ft whole train "${common[@]}" --config "$cfg" -o "$T/whole" --max-steps 30
+expect_rc 0 whole
+ft first train "${common[@]}" --config "$cfg" -o "$T/split" --max-steps 20
+expect_rc 0 first
+ft resume train "${common[@]}" --config "$cfg" -o "$T/split" --max-steps 30
+expect_rc 0 resume
+grep -q "resumed from .*step-00000020 at step 20" "$T/resume.err" || fail "resume did not start from step 20"
+if diff <(metric_losses "$T/whole") <(metric_losses "$T/split") >"$T/resume.diff"; then
+  pass "resumed run logs exactly the losses of the uninterrupted run (30 steps)"
+else
+  fail "resumed losses differ:"; head -5 "$T/resume.diff" >&2
+fi
+
+# 2. SIGTERM: finish the step, checkpoint, exit 143; the same command resumes from there.
+(
+  set +e
+  timeout -k 10 300 "$FACETRAIN" train "${common[@]}" --config "$cfg" -o "$T/term" --max-steps 100000 \
+    >"$T/term.out" 2>"$T/term.err" &
+  pid=$!
+  for _ in $(seq 1 600); do
+    [ -s "$T/term/metrics.jsonl" ] && [ "$(wc -l <"$T/term/metrics.jsonl")" -ge 12 ] && break
+    sleep 0.2
+  done
+  kill -TERM "$pid"
+  wait "$pid"
+  echo $? >"$T/term.rc"
+)
+rc="$(cat "$T/term.rc")"
+[ "$rc" = 143 ] && pass "SIGTERM: exit 143" || { fail "SIGTERM: exit $rc, expected 143"; tail -3 "$T/term.err" >&2; }
+stopped="$(tail -n 1 "$T/term/metrics.jsonl" | python3 -c 'import json,sys; print(json.load(sys.stdin)["step"])')"
+[ "$(cat "$T/term/checkpoints/latest")" = "step-$(printf %08d "$stopped")" ] \
+  && pass "SIGTERM: checkpoint at the last step ($stopped)" || fail "SIGTERM: latest is $(cat "$T/term/checkpoints/latest"), last step $stopped"
+ft term_resume train "${common[@]}" --config "$cfg" -o "$T/term" --max-steps $((stopped + 3))
+expect_rc 0 term_resume
+grep -q "at step $stopped" "$T/term_resume.err" && pass "resumed after SIGTERM at step $stopped" || fail "no resume after SIGTERM"
+
+# 3. A damaged newest checkpoint falls back to the previous one, with a warning naming it.
+ft fb_base train "${common[@]}" -o "$T/fallback" --max-steps 20
+expect_rc 0 fb_base
+printf 'garbage' | dd of="$T/fallback/checkpoints/step-00000020/model.pt" bs=1 seek=1000 conv=notrunc 2>/dev/null
+ft fb train "${common[@]}" -o "$T/fallback" --max-steps 25
+expect_rc 0 fb
+grep -q "WARNING: checkpoint .*step-00000020 is unusable (model.pt does not match its SHA-256)" "$T/fb.err" \
+  && grep -q "resumed from .*step-00000010 at step 10" "$T/fb.err" \
+  && pass "damaged step-20 skipped with a warning; resumed from step 10" || { fail "no fallback"; tail -5 "$T/fb.err" >&2; }
+
+# 4. A non-finite loss stops training, names the step, and writes no checkpoint after it.
+FACETRAIN_FAULT_NAN_STEP=14 ft nan train "${common[@]}" -o "$T/nan" --max-steps 40
+expect_error nan 65 "not finite" "step 2"
+ls "$T/nan/checkpoints" | grep -q step-00000010 || fail "the checkpoint before the NaN is missing"
+if ls "$T/nan/checkpoints" | grep -qE 'step-000000(2|3|4)'; then fail "a checkpoint was written after the NaN"; else pass "no checkpoint after the NaN"; fi
+
+# 5. One train per run directory.
+(
+  set +e
+  "$FACETRAIN" train "${common[@]}" -o "$T/locked" --max-steps 100000 >/dev/null 2>&1 &
+  pid=$!
+  for _ in $(seq 1 300); do [ -f "$T/locked/config.yaml" ] && break; sleep 0.2; done
+  timeout 120 "$FACETRAIN" train "${common[@]}" -o "$T/locked" --max-steps 5 >"$T/second.out" 2>"$T/second.err"
+  echo $? >"$T/second.rc"
+  kill -TERM "$pid"; wait "$pid"
+)
+FT_RC="$(cat "$T/second.rc")"
+expect_error second 73 "another facetrain train"
+
+# 6. Configuration errors.
+printf 'batch_size: 8\noptimizer:\n  lr: 0.001\n  lr: 0.002\n' >"$T/dup.yaml"
+ft dup train "${common[@]}" -o "$T/cfg" --config "$T/dup.yaml" --max-steps 1
+expect_error dup 78 "dup.yaml:4" "'optimizer.lr' appears twice"
+printf 'batch_size: many\n' >"$T/type.yaml"
+ft type train "${common[@]}" -o "$T/cfg" --config "$T/type.yaml" --max-steps 1
+expect_error type 78 "type.yaml:1" "'batch_size'"
+ft duration train "${common[@]}" -o "$T/cfg" --max-time 10parsecs
+expect_error duration 64 "10parsecs"
+ft nofaces train --actor "$T/nonexistent" --double "$T/double" -o "$T/cfg" --max-steps 1
+expect_error nofaces 66 "nonexistent"
+e2e_end

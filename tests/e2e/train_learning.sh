@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# `facetrain train` learns on real face sets with the tiny preset on CPU: the loss falls clearly,
+# the run directory has the documented layout, the preview sheet has its layout, --json events.
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/train_helpers.sh"
+e2e_begin
+make_train_facesets 400
+
+steps=${TRAIN_STEPS:-400}
+ft train train --actor "$T/actor" --double "$T/double" -o "$T/run" --preset tiny --max-steps "$steps" \
+  --checkpoint-every 200 --json
+expect_rc 0 train || e2e_end
+
+python3 - "$T/run" "$T/train.out" "$steps" <<'PY' || fail "learning checks"
+import json, sys
+run, out, steps = sys.argv[1], sys.argv[2], int(sys.argv[3])
+lines = [json.loads(l) for l in open(f"{run}/metrics.jsonl")]
+losses = [l["loss"] for l in lines]
+first, last = sum(losses[:3]) / 3, sum(losses[-3:]) / 3
+print(f"loss: first three logs {first:.4f}, last three {last:.4f} ({last / first:.2f}x) over {lines[-1]['step']} steps")
+assert lines[-1]["step"] == steps, "metrics end at the last step"
+assert last < 0.75 * first, "the loss must fall clearly"
+vals = [l["validation_loss"] for l in lines if "validation_loss" in l]
+assert len(vals) >= 2 and vals[-1] < vals[0], f"held-out loss must fall: {vals}"
+events = [json.loads(l) for l in open(out)]
+kinds = {e["event"] for e in events}
+assert {"start", "progress", "checkpoint", "preview", "done"} <= kinds, kinds
+done = events[-1]
+assert done["event"] == "done" and done["reason"] == "max_steps" and done["steps"] == steps, done
+for key in ("format_version", "facetrain", "libtorch", "seed", "model", "actor_faceset", "double_faceset"):
+    assert key in json.load(open(f"{run}/manifest.json")), key
+PY
+for f in config.yaml manifest.json metrics.jsonl checkpoints/latest; do
+  [ -f "$T/run/$f" ] || fail "run directory lacks $f"
+done
+latest="$(cat "$T/run/checkpoints/latest")"
+[ "$latest" = "step-$(printf %08d "$steps")" ] || fail "checkpoints/latest names $latest"
+for f in model.pt optimizer.pt rng.pt state.json COMPLETE; do
+  [ -f "$T/run/checkpoints/$latest/$f" ] || fail "checkpoint lacks $f"
+done
+[ "$(stat -c %a "$T/run/checkpoints/$latest/model.pt")" = 600 ] || fail "checkpoint files are not owner-only"
+# Preview sheet: 5 columns (actor in, actor out, double in, double out, double->actor) of 64 px tiles,
+# one row per preview face (4).
+sheet="$T/run/previews/$latest.png"
+[ -f "$sheet" ] || fail "no preview sheet $sheet"
+size="$(python3 -c "import struct,sys; d=open(sys.argv[1],'rb').read(24); print(*struct.unpack('>II', d[16:24]))" "$sheet")"
+[ "$size" = "320 256" ] && pass "preview sheet is 320x256 (5 columns x 4 rows of 64 px)" || fail "preview sheet is $size, expected 320 256"
+# The config the run used is itself a valid config.
+ft dump train --config "$T/run/config.yaml" --dump-config
+expect_rc 0 dump
+e2e_end
