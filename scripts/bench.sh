@@ -173,7 +173,9 @@ except (OSError, subprocess.TimeoutExpired):
     pass
 print(json.dumps({"host": platform.node(), "cpu_model": cpu, "cores": os.cpu_count(),
                   "cores_available": len(os.sched_getaffinity(0)), "memory_gib": mem_gib,
-                  "os": platform.platform(), "gpus": gpus}))
+                  "os": platform.platform(), "gpus": gpus,
+                  # other work on the machine skews every number: judge them by this
+                  "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}))
 EOF
 }
 commit_json() {
@@ -211,13 +213,15 @@ with open(out + ".tmp", "w") as f:
 import os
 os.replace(out + ".tmp", out)
 m = doc["machine"]
-print("facetrain bench, %s, %s (%d cores), commit %s%s" % (stamp, m["cpu_model"], m["cores"],
-      doc["commit"]["commit"][:12], " (dirty)" if doc["commit"]["dirty"] else ""))
+print("facetrain bench, %s, %s (%d cores, load %s), commit %s%s" % (stamp, m["cpu_model"], m["cores"],
+      m["load_average_at_start"][0], doc["commit"]["commit"][:12], " (dirty)" if doc["commit"]["dirty"] else ""))
 for sec, vals in sections.items():
     for k, v in vals.items():
         if isinstance(v, dict) and "frames_per_s" in v:
             print("  %-8s %-22s %8.1f frames/s  (%d frames, median of %d: %.2f s)"
                   % (sec, k, v["frames_per_s"] or 0, v["frames"], len(v["seconds"]), v["median_s"]))
+        elif isinstance(v, float):
+            print("  %-8s %-22s %8.1f" % (sec, k, v))
         else:
             print("  %-8s %-22s %s" % (sec, k, v))
 print("written: " + out)

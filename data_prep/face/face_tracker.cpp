@@ -12,6 +12,12 @@
 // reproduced without lag, followed by a light one-euro style exponential filter; both relax as a
 // landmark's speed (in interocular distances per frame) grows, so fast motion is followed closely
 // while a still face does not jitter.
+//
+// Detection runs on the first frame, every redetect_every frames, after a gap in frame numbers,
+// after a scene cut (a coarse grid of the frame changes wholesale), and when a tracked fit looks
+// wrong (its box jumps or changes size implausibly, or the shape strays far from a face). A track
+// the detector does not confirm survives one detection pass, unless its fit looked wrong or the
+// frame follows a cut or gap. Smoothing windows never span a gap or a cut.
 #include "data_prep/face/face_tracker.h"
 
 #include "data_prep/face/alignment.h"
