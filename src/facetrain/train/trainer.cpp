@@ -245,11 +245,15 @@ TrainReport run_train(const TrainJob& job, ProgressSink& progress) {
                       {"base_model", job.base_checkpoint.string()},
                       {"base_model_sha256", base_sha256}});
 
-  // Fixed preview and validation sets: the held-out faces (or the first faces of tiny sets).
+  // Fixed preview and validation sets: faces spread evenly over the held-out slice (or over the
+  // whole set when it is too small to hold faces out), so preview rows show different frames.
   auto held_out = [&](const FacePack& pack, int64_t count) {
     const int64_t first = pack.train_count < pack.size() ? pack.train_count : 0;
-    const int64_t n = std::min(count, pack.size() - first);
-    return torch::arange(first, first + n, torch::TensorOptions().dtype(torch::kLong).device(device));
+    const int64_t available = pack.size() - first;
+    const int64_t n = std::min(count, available);
+    auto spread = torch::linspace(static_cast<double>(first), static_cast<double>(pack.size() - 1), n,
+                                  torch::TensorOptions().dtype(torch::kFloat64));
+    return spread.round().to(torch::kLong).to(device);
   };
   const auto preview_actor = held_out(actor, config.preview_faces);
   const auto preview_double = held_out(dbl, config.preview_faces);
