@@ -12,7 +12,7 @@ CLI::App* setup_extract(CLI::App& app, ExtractArgs& args) {
   auto& c = args.config;
   cmd->add_option("inputs", c.inputs, "Movies or image sequences (plate.####.exr, plate.%04d.dpx, plate.$F4.png)")
       ->required();
-  cmd->add_option("-o,--output", c.output, "Face set directory (created, or added to)")->required();
+  cmd->add_option("-o,--output", c.output, "Face set directory (created, or added to); required unless --decode-only");
   cmd->add_option("--frames", args.frames, "Frames to extract: 1001-1100, 1001-1100x2, 1001,1005,1010-1020");
   cmd->add_option("--size", c.crop_size_px, "Aligned crop size in pixels")->check(CLI::Range(64, 1024))
       ->capture_default_str();
@@ -46,7 +46,7 @@ int run_extract_command(ExtractArgs& args, ConsoleReporter& reporter) {
   if (!args.frames.empty()) c.frames = FrameRange::parse(args.frames);
   c.face_type = face_type_from_string(args.face_type);
   c.on_missing = args.on_missing == "skip" ? OnMissingFrame::skip : OnMissingFrame::error;
-  if (c.decode_only && c.output.empty()) c.output = ".";
+  if (!c.decode_only && c.output.empty()) throw UsageError("extract needs -o FACESET");
   reporter.event("start", {{"command", "extract"}, {"inputs", c.inputs}, {"output", c.output.string()}});
   const ExtractReport report = run_extract(c, reporter);
   nlohmann::json sources = nlohmann::json::array();

@@ -57,7 +57,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::Success& e) {
     return app.exit(e);  // --help, --version
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "ERROR: %s\nRun '%s --help' for usage.\n", e.what(), argv[0]);
+    std::fprintf(stderr, "Run '%s --help' for usage.\nERROR: %s\n", argv[0], e.what());  // ERROR: last
     return static_cast<int>(ExitCode::usage);
   }
 

@@ -145,6 +145,32 @@ int worker_count(const ExtractConfig& config) {
   return config.threads > 0 ? config.threads : cores;
 }
 
+// The frames of `info` this run owns: the asked range within the plate, less those recorded earlier.
+struct OwnedFrames {
+  int64_t first = 0, last = -1;
+  int64_t wanted = 0, already_done = 0;
+  std::set<int64_t> done;
+};
+
+OwnedFrames owned_frames(const SourceInfo& info, const ExtractConfig& config, const std::filesystem::path& faceset,
+                         const std::string& input) {
+  OwnedFrames owned;
+  owned.first = info.frame_first;
+  owned.last = info.frame_last;
+  if (auto lowest = config.frames.lowest()) owned.first = std::max(owned.first, *lowest);
+  if (auto highest = config.frames.highest()) {
+    if (owned.last >= info.frame_first) owned.last = std::min(owned.last, *highest);
+    else owned.last = *highest;  // length unknown
+  }
+  std::error_code ec;
+  if (std::filesystem::exists(faceset / "faceset.json", ec)) owned.done = FaceSet::recorded_frames(faceset, input);
+  for (int64_t f : config.frames.frames_within(owned.first, owned.last)) {
+    if (owned.done.count(f)) ++owned.already_done;
+    else ++owned.wanted;
+  }
+  return owned;
+}
+
 SourceReport decode_only(const std::string& input, const ExtractConfig& config, ProgressSink& progress) {
   FrameSourceOptions options;
   options.start_frame = config.start_frame;
@@ -181,17 +207,10 @@ SourceReport extract_source(const std::string& input, const ExtractConfig& confi
   auto source = open_frame_source(input, options);
   const SourceInfo& info = source->info();
 
-  // The frames this run owns: the asked range within the plate, less those an earlier run recorded.
-  int64_t first = info.frame_first, last = info.frame_last;
-  if (auto lowest = config.frames.lowest()) first = std::max(first, *lowest);
-  if (auto highest = config.frames.highest(); highest && last >= info.frame_first) last = std::min(last, *highest);
-  if (auto highest = config.frames.highest(); highest && last < info.frame_first) last = *highest;  // unknown length
-  const std::set<int64_t> done = FaceSet::recorded_frames(writer.directory(), input);
-  int64_t wanted = 0;
-  for (int64_t f : config.frames.frames_within(first, last)) {
-    if (done.count(f)) ++report.frames_already_done;
-    else ++wanted;
-  }
+  const OwnedFrames owned = owned_frames(info, config, writer.directory(), input);
+  const int64_t first = owned.first, last = owned.last, wanted = owned.wanted;
+  const std::set<int64_t>& done = owned.done;
+  report.frames_already_done = owned.already_done;
   if (wanted == 0 && last >= first) {
     log_info("{}: frames {}-{} already extracted into {}; nothing to do", input, first, last, writer.directory().string());
     return report;
@@ -206,7 +225,7 @@ SourceReport extract_source(const std::string& input, const ExtractConfig& confi
   entry.frame_first = first;
   entry.frame_last = last;
   entry.colorspace = info.colorspace;
-  writer.register_source(entry);
+  const bool new_source = writer.register_source(entry);
 
   log_info("{}: {}x{} {} {:.3f} fps, frames {}-{}: {} to extract{}", input, info.width, info.height, info.codec,
            info.fps, first, last, wanted,
@@ -300,6 +319,12 @@ SourceReport extract_source(const std::string& input, const ExtractConfig& confi
   report.faces_written = faces_written;
   report.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   stage_error.rethrow();
+  if (report.frames_processed > 0 && report.faces_written == 0 && !progress.stop_requested()) {
+    // Nothing usable: leave the face set as it was, so a rerun reports the same.
+    writer.retract(input, new_source);
+    throw InputDataError(fmt::format("0 faces in {} frames of {}{}", report.frames_processed, input,
+                                     media_error ? " (the file is also damaged)" : ""));
+  }
   if (media_error) {
     try {
       std::rethrow_exception(media_error);
@@ -320,17 +345,38 @@ ExtractReport run_extract(const ExtractConfig& config, ProgressSink& progress) {
     return report;
   }
   // Open every input first: a typo in the third path should fail before an hour of work on the first.
+  // A farm task re-queued after it finished finds nothing to do and skips loading the model.
+  bool work_left = false;
   for (const auto& input : config.inputs) {
     FrameSourceOptions options;
     options.start_frame = config.start_frame;
     options.on_missing = config.on_missing;
-    open_frame_source(input, options);
+    const auto source = open_frame_source(input, options);
+    const OwnedFrames owned = owned_frames(source->info(), config, config.output, input);
+    if (owned.wanted > 0 || owned.last < owned.first) work_left = true;
+    report.sources.push_back({input, 0, 0, 0, owned.already_done, 0.0});
   }
+  if (!work_left) {
+    for (const auto& s : report.sources)
+      log_info("{}: the asked frames are already extracted into {}; nothing to do", s.path, config.output.string());
+    return report;
+  }
+  report.sources.clear();
   const bool default_model = config.landmark_model_path.empty();
   const std::string model_path = default_model ? kDefaultLandmarkModelPath : config.landmark_model_path;
   const std::string model_sha256 =
       !config.landmark_model_sha256.empty() ? config.landmark_model_sha256 : (default_model ? kDefaultLandmarkModelSha256 : "");
-  const LandmarkPredictor predictor(model_path, model_sha256);
+  std::unique_ptr<LandmarkPredictor> loaded;
+  try {
+    loaded = std::make_unique<LandmarkPredictor>(model_path, model_sha256);
+  } catch (const Error& e) {
+    const std::string hint = fmt::format(" (the default landmark model is {} with SHA-256 {}, from Debian's libdlib-data; "
+                                         "another model needs --landmark-model FILE --landmark-sha256 HEX)",
+                                         kDefaultLandmarkModelPath, kDefaultLandmarkModelSha256);
+    if (e.code() == ExitCode::no_input) throw MissingInputError(e.what() + hint);
+    throw InputDataError(e.what() + hint);
+  }
+  const LandmarkPredictor& predictor = *loaded;
   FaceSetWriter writer(config.output, to_string(config.face_type), config.crop_size_px, predictor.model_sha256(),
                        version_string());
   for (const auto& input : config.inputs) {
@@ -340,8 +386,6 @@ ExtractReport run_extract(const ExtractConfig& config, ProgressSink& progress) {
     log_info("{}: {} faces in {} frames ({} with a face) in {:.1f} s, {:.1f} frames/s", input, source.faces_written,
              source.frames_processed, source.frames_with_faces, source.seconds,
              source.seconds > 0 ? source.frames_processed / source.seconds : 0.0);
-    if (source.frames_processed > 0 && source.faces_written == 0)
-      throw InputDataError(fmt::format("0 faces in {} frames of {}", source.frames_processed, input));
   }
   return report;
 }

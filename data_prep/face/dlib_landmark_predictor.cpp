@@ -93,7 +93,9 @@ void load_model(const std::string& path, PackedModel& out) {
       dlib::deserialize(anchor_idx, in);
       dlib::deserialize(out.deltas, in);
     } catch (const dlib::serialization_error& e) {
-      throw InputDataError("landmark model '" + path + "' is not a readable dlib shape predictor: " + e.what());
+      std::string reason = e.what();  // dlib appends a multi-line trace: keep the first line
+      reason = reason.substr(0, reason.find('\n'));
+      throw InputDataError("landmark model '" + path + "' is not a readable dlib shape predictor: " + reason);
     } catch (const std::bad_alloc&) {
       throw corrupt("implausible sizes");
     }

@@ -310,13 +310,14 @@ FaceSetWriter::FaceSetWriter(std::filesystem::path directory, const std::string&
 
 FaceSetWriter::~FaceSetWriter() = default;
 
-void FaceSetWriter::register_source(const FaceSetSource& source) {
+bool FaceSetWriter::register_source(const FaceSetSource& source) {
   DirectoryLock lock(directory_);
   const auto manifest_path = directory_ / kManifestName;
   FaceSetManifest manifest = manifest_from_json(read_file(manifest_path), manifest_path.string());
   auto it = std::find_if(manifest.sources.begin(), manifest.sources.end(),
                          [&](const FaceSetSource& s) { return s.path == source.path; });
-  if (it == manifest.sources.end()) {
+  const bool added = it == manifest.sources.end();
+  if (added) {
     manifest.sources.push_back(source);
   } else {
     if (it->sha256 != source.sha256)
@@ -331,6 +332,22 @@ void FaceSetWriter::register_source(const FaceSetSource& source) {
     }
   }
   write_file_atomic(manifest_path, manifest_to_json(manifest).dump(2) + "\n");
+  return added;
+}
+
+void FaceSetWriter::retract(const std::string& source, bool remove_entry) {
+  std::error_code ec;
+  for (const auto& path : committed_[source]) std::filesystem::remove(path, ec);
+  committed_.erase(source);
+  if (!remove_entry) return;
+  DirectoryLock lock(directory_);
+  const auto manifest_path = directory_ / kManifestName;
+  FaceSetManifest manifest = manifest_from_json(read_file(manifest_path), manifest_path.string());
+  const auto before = manifest.sources.size();
+  manifest.sources.erase(std::remove_if(manifest.sources.begin(), manifest.sources.end(),
+                                        [&](const FaceSetSource& s) { return s.path == source; }),
+                         manifest.sources.end());
+  if (manifest.sources.size() != before) write_file_atomic(manifest_path, manifest_to_json(manifest).dump(2) + "\n");
 }
 
 std::string FaceSetWriter::face_name(const std::string& source, int64_t frame, int index) const {
@@ -356,7 +373,9 @@ void FaceSetWriter::flush() {
   static const uint32_t salt = std::random_device{}();
   const auto name = fmt::format("{}.{:06d}-{:06d}.{}-{:08x}-{}.jsonl", sanitized_stem(pending_.front().source), first,
                                 last, ::getpid(), salt, counter.fetch_add(1));
-  write_file_atomic(directory_ / "alignments" / name, text);
+  const auto path = directory_ / "alignments" / name;
+  write_file_atomic(path, text);
+  committed_[pending_.front().source].push_back(path);
   pending_.clear();
 }
 

@@ -88,17 +88,23 @@ class FaceSetWriter {
 
   const std::filesystem::path& directory() const { return directory_; }
   // Adds or updates a source in faceset.json (frame_first/last widen to include the new range).
-  void register_source(const FaceSetSource& source);
+  // Returns true when the source is new to the face set.
+  bool register_source(const FaceSetSource& source);
+  // Takes back what this writer committed for `source` (a source that yielded nothing usable):
+  // deletes its alignments files and, when `remove_entry`, its faceset.json entry.
+  void retract(const std::string& source, bool remove_entry);
   // A crop/mask base name unique to (source, frame, face index).
   std::string face_name(const std::string& source, int64_t frame, int index) const;
   void add(FrameRecord record);
-  // Commits the records added since the last flush as alignments/<stem>.<first>-<last>.<unique>.jsonl.
+  // Commits the records added since the last flush (all of one source) as
+  // alignments/<stem>.<first>-<last>.<unique>.jsonl.
   void flush();
   size_t pending() const { return pending_.size(); }
 
  private:
   std::filesystem::path directory_;
   std::vector<FrameRecord> pending_;
+  std::map<std::string, std::vector<std::filesystem::path>> committed_;  // by source
 };
 
 }  // namespace facetrain
