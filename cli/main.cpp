@@ -2,6 +2,7 @@
 // under one handler that maps every failure to the documented exit code (DESIGN.md §5).
 #include "console_reporter.h"
 #include "extract_command.h"
+#include "swap_command.h"
 #include "train_command.h"
 #include "facetrain/base/error.h"
 #include "facetrain/base/version.h"
@@ -51,6 +52,8 @@ int main(int argc, char** argv) {
   CLI::App* extract = cli::setup_extract(app, extract_args);
   cli::TrainArgs train_args;
   CLI::App* train = cli::setup_train(app, train_args);
+  cli::SwapArgs swap_args;
+  CLI::App* swap = cli::setup_swap(app, swap_args);
 
   try {
     app.parse(argc, argv);
@@ -61,7 +64,8 @@ int main(int argc, char** argv) {
     return static_cast<int>(ExitCode::usage);
   }
 
-  const bool json = (extract->parsed() && extract_args.json) || (train->parsed() && train_args.json);
+  const bool json = (extract->parsed() && extract_args.json) || (train->parsed() && train_args.json) ||
+                    (swap->parsed() && swap_args.json);
   cli::ConsoleReporter reporter(json, log_level_from_env(quiet, verbose));
   cli::install_stop_handlers(reporter);
   int code = 0;
@@ -69,6 +73,7 @@ int main(int argc, char** argv) {
   try {
     if (extract->parsed()) code = cli::run_extract_command(extract_args, reporter);
     if (train->parsed()) code = cli::run_train_command(train_args, reporter);
+    if (swap->parsed()) code = cli::run_swap_command(swap_args, reporter);
     return exit_code_after(code);
   } catch (const Error& e) {
     code = static_cast<int>(e.code());

@@ -12,7 +12,8 @@ include_guard(GLOBAL)
 function(facetrain_add_torch_library)
   file(GLOB facetrain_torch_sources CONFIGURE_DEPENDS
     ${PROJECT_SOURCE_DIR}/src/facetrain/model/*.cpp
-    ${PROJECT_SOURCE_DIR}/src/facetrain/train/*.cpp)
+    ${PROJECT_SOURCE_DIR}/src/facetrain/train/*.cpp
+    ${PROJECT_SOURCE_DIR}/src/facetrain/swap/*.cpp)
   add_library(facetrain_torch STATIC ${facetrain_torch_sources})
   target_include_directories(facetrain_torch PUBLIC ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR})
   target_link_libraries(facetrain_torch PUBLIC facetrain_base ${TORCH_LIBRARIES})
@@ -20,7 +21,11 @@ function(facetrain_add_torch_library)
   target_precompile_headers(facetrain_torch PRIVATE <torch/torch.h>)
   # The PCH is ~570 MB; loading it costs seconds, so TUs that do not use torch skip it.
   set_source_files_properties(${PROJECT_SOURCE_DIR}/src/facetrain/model/model_config.cpp
+    ${PROJECT_SOURCE_DIR}/src/facetrain/swap/face_composite.cpp
+    ${PROJECT_SOURCE_DIR}/src/facetrain/swap/swap_output.cpp
     PROPERTIES SKIP_PRECOMPILE_HEADERS ON)
+  # swap writes its frames (EXR/TIFF/PNG RGBA) through OpenImageIO, in swap_output.cpp only.
+  target_link_libraries(facetrain_torch PRIVATE OpenImageIO::OpenImageIO)
   # No POSITION_INDEPENDENT_CODE here: -fPIC on the library vs -fPIE on the test executable would
   # make GCC reject the reused PCH (-Winvalid-pch) and compile every test TU from scratch.
 endfunction()

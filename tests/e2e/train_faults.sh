@@ -85,6 +85,31 @@ ft type train "${common[@]}" -o "$T/cfg" --config "$T/type.yaml" --max-steps 1
 expect_error type 78 "type.yaml:1" "'batch_size'"
 ft duration train "${common[@]}" -o "$T/cfg" --max-time 10parsecs
 expect_error duration 64 "10parsecs"
+# 7. --target-loss stops on the held-out moving average and says so in the done event.
+ft target train "${common[@]}" --config "$cfg" -o "$T/target" --target-loss 100 --max-steps 50 --json
+expect_rc 0 target
+python3 -c "
+import json, sys
+done = [json.loads(l) for l in open(sys.argv[1]) if '\"done\"' in l][-1]
+assert done['reason'] == 'target_loss' and done['steps'] == 5 and 'seconds_to_target' in done, done
+" "$T/target.out" && pass "target loss: stopped at step 5 (window of 5 evaluations)" || fail "target loss did not stop the run"
+
+# 8. --base: a new run starts from another run's weights; a model of another shape is refused (78).
+ft base train "${common[@]}" -o "$T/based" --base "$T/whole" --max-steps 2
+expect_rc 0 base && grep -q "base model: .*whole/checkpoints/step-00000030" "$T/base.err" && pass "base model loaded"
+# (no --preset flag here: a flag would override the file's model keys)
+printf 'preset: tiny\nmodel:\n  ae_dims: 32\n' >"$T/narrow.yaml"
+ft base_mismatch train --actor "$T/actor" --double "$T/double" --batch-size 4 -o "$T/based2" --config "$T/narrow.yaml" \
+  --base "$T/whole" --max-steps 2
+expect_error base_mismatch 78 "does not fit this model" "inter"
+
+# 9. Deleting a crop excludes that face (and repacks).
+victim="$(ls "$T/actor/faces" | head -n 1)"
+rm "$T/actor/faces/$victim"
+ft deleted train "${common[@]}" -o "$T/deleted" --max-steps 1
+expect_rc 0 deleted && grep -q "packing 119 faces .*(1 deleted crops excluded)" "$T/deleted.err" \
+  && pass "a deleted crop is excluded" || fail "deleted crop not excluded: $(grep packing "$T/deleted.err" | head -1)"
+
 ft nofaces train --actor "$T/nonexistent" --double "$T/double" -o "$T/cfg" --max-steps 1
 expect_error nofaces 66 "nonexistent"
 e2e_end

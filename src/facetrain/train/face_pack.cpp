@@ -140,6 +140,7 @@ FacePack load_face_pack(const std::filesystem::path& faceset, int resolution_px,
   }
   pack.train_count = n - held_out;
   pack.content_sha256 = hash;
+  pack.face_type = set.manifest.face_type;
   return pack;
 }
 

@@ -17,6 +17,7 @@ struct FacePack {
   at::Tensor landmarks;  // float [N,68,2], crop pixels at resolution R
   int64_t train_count = 0;  // faces [0, train_count) train; the rest (a tail slice in frame order) validate
   std::string content_sha256;  // of the face set's records and crop files, and R
+  std::string face_type;       // the face set's crop coverage (full, whole, head)
   int64_t size() const;
   FacePack to(c10::Device device) const;
 };

@@ -11,6 +11,7 @@
 #include "facetrain/train/augment.h"
 #include "facetrain/train/face_pack.h"
 #include "facetrain/train/losses.h"
+#include "facetrain/train/model_checkpoint.h"
 #include "facetrain/train/run_directory.h"
 
 #include <fmt/format.h>
@@ -71,35 +72,6 @@ void save_named(const NamedTensors& tensors, const fs::path& path) {
   torch::serialize::OutputArchive archive;
   for (const auto& [name, tensor] : tensors) archive.write(name, tensor.detach().to(torch::kCPU));
   archive.save_to(path.string());
-}
-
-NamedTensors load_named(const fs::path& path, const NamedTensors& wanted_names) {
-  torch::serialize::InputArchive archive;
-  try {
-    archive.load_from(path.string());
-  } catch (const c10::Error& e) {
-    throw InputDataError(fmt::format("{}: not a facetrain model file", path.string()));
-  }
-  NamedTensors out;
-  for (const auto& [name, unused] : wanted_names) {
-    torch::Tensor tensor;
-    if (archive.try_read(name, tensor)) out.emplace_back(name, tensor);
-  }
-  return out;
-}
-
-// A model checkpoint directory, or a run directory (its newest valid checkpoint).
-fs::path resolve_checkpoint(const fs::path& path) {
-  std::error_code ec;
-  if (!fs::exists(path, ec)) throw MissingInputError(fmt::format("{}: no such checkpoint or run directory", path.string()));
-  if (fs::exists(path / "checkpoints", ec)) {
-    auto loaded = CheckpointStore(path / "checkpoints").newest_valid();
-    if (!loaded) throw InputDataError(fmt::format("{}: holds no complete checkpoint", path.string()));
-    return loaded->directory;
-  }
-  const std::string problem = CheckpointStore::verify(path);
-  if (!problem.empty()) throw InputDataError(fmt::format("{}: unusable checkpoint: {}", path.string(), problem));
-  return path;
 }
 
 void load_base_model(FaceSwapModel& model, const fs::path& base, const std::string& parts) {
@@ -180,6 +152,10 @@ TrainReport run_train(const TrainJob& job, ProgressSink& progress) {
   const int resolution = config.model.resolution_px;
   FacePack actor = load_face_pack(job.actor_faceset, resolution, config.validation_fraction, run.cache(), "actor");
   FacePack dbl = load_face_pack(job.double_faceset, resolution, config.validation_fraction, run.cache(), "double");
+  if (actor.face_type != dbl.face_type)
+    throw ConfigError(fmt::format("the actor's face set {} holds '{}' crops, the double's {} holds '{}': extract both "
+                                  "with the same --face-type", job.actor_faceset.string(), actor.face_type,
+                                  job.double_faceset.string(), dbl.face_type));
   log_info("faces: actor {} ({} held out), double {} ({} held out), packed at {} px", actor.size(),
            actor.size() - actor.train_count, dbl.size(), dbl.size() - dbl.train_count, resolution);
   actor = actor.to(device);
@@ -238,6 +214,7 @@ TrainReport run_train(const TrainJob& job, ProgressSink& progress) {
                       {"world_size", 1},
                       {"seed", config.seed},
                       {"model", describe(config.model)},
+                      {"face_type", actor.face_type},
                       {"model_parameters", cost.parameter_count},
                       {"forward_gflop_per_image", cost.forward_flops_per_image / 1e9},
                       {"actor_faceset", {{"path", job.actor_faceset.string()}, {"content_sha256", actor.content_sha256}}},
@@ -282,12 +259,25 @@ TrainReport run_train(const TrainJob& job, ProgressSink& progress) {
                                eyes_mouth, config.loss);
   };
 
+  // Fixed faces (validation, previews) through the model without augmentation. Callers hold a
+  // NoGradGuard and an AutocastGuard.
+  struct FixedForward {
+    AugmentedBatch actor, double_;
+    TrainingOutput out;
+  };
+  auto forward_fixed = [&](const torch::Tensor& actor_index, const torch::Tensor& double_index) {
+    FixedForward f{unaugmented(actor, actor_index), unaugmented(dbl, double_index), {}};
+    f.out = model.forward_training(f.actor.input, f.double_.input);
+    return f;
+  };
+
   auto validate = [&]() {
     torch::NoGradGuard no_grad;
     AutocastGuard autocast(device, cuda && config.bf16);
-    const auto a = unaugmented(actor, validation_actor);
-    const auto d = unaugmented(dbl, validation_double);
-    const TrainingOutput out = model.forward_training(a.input, d.input);
+    const FixedForward f = forward_fixed(validation_actor, validation_double);
+    const auto& a = f.actor;
+    const auto& d = f.double_;
+    const auto& out = f.out;
     const double loss = (losses_for(out.actor, a).total.item<double>() + losses_for(out.double_, d).total.item<double>()) / 2;
     validation_history.push_back(loss);
     while (static_cast<int64_t>(validation_history.size()) > config.target_loss_window) validation_history.pop_front();
@@ -299,9 +289,10 @@ TrainReport run_train(const TrainJob& job, ProgressSink& progress) {
   auto write_preview = [&]() {
     torch::NoGradGuard no_grad;
     AutocastGuard autocast(device, cuda && config.bf16);
-    const auto a = unaugmented(actor, preview_actor);
-    const auto d = unaugmented(dbl, preview_double);
-    const TrainingOutput out = model.forward_training(a.input, d.input);
+    const FixedForward f = forward_fixed(preview_actor, preview_double);
+    const auto& a = f.actor;
+    const auto& d = f.double_;
+    const auto& out = f.out;
     const SwapOutput swapped = model.swap_double_to_actor(d.input);
     const int64_t rows = std::min(a.target.size(0), d.target.size(0));
     // Columns: actor in | actor out | double in | double out | double -> actor.
@@ -328,7 +319,13 @@ TrainReport run_train(const TrainJob& job, ProgressSink& progress) {
     for (const auto& p : model.parameters())
       if (!torch::isfinite(p).all().item<bool>())
         throw InputDataError(fmt::format("step {}: a model parameter is not finite; checkpoint not written", step));
+    const ModelConfig& m = config.model;
     nlohmann::json state = {{"model", describe(config.model)},
+                            {"model_config", {{"architecture", std::string(to_string(m.architecture))},
+                                              {"resolution", m.resolution_px}, {"ae_dims", m.ae_dims},
+                                              {"e_dims", m.e_dims}, {"d_dims", m.d_dims},
+                                              {"d_mask_dims", m.d_mask_dims}}},
+                            {"face_type", actor.face_type},
                             {"elapsed_s", elapsed_before + session_seconds()},
                             {"validation_history", std::vector<double>(validation_history.begin(), validation_history.end())},
                             {"base_model_sha256", base_sha256},

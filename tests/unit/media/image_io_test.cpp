@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "../test_support.h"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,22 +21,7 @@ using namespace facetrain;
 
 namespace {
 
-struct ImageIoDir {
-  fs::path path;
-  ImageIoDir() {
-    path = fs::temp_directory_path() / ("facetrain-image-io-test-" + std::to_string(::getpid()));
-    fs::create_directories(path);
-  }
-  ~ImageIoDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
-const fs::path& io_dir() {
-  static ImageIoDir dir;
-  return dir.path;
-}
+const fs::path& io_dir() { return facetrain::testing::scratch_dir("image-io-test"); }
 
 // Something like a face crop: smooth shading, an edge, and sensor noise.
 Rgb8Image synthetic_crop(int size, unsigned seed) {

@@ -4,6 +4,8 @@
 #include "facetrain/base/log.h"
 
 #include <catch2/catch.hpp>
+
+#include "../test_support.h"
 #include <fmt/format.h>
 
 #include <unistd.h>
@@ -21,27 +23,9 @@ using namespace facetrain;
 
 namespace {
 
-struct SequenceDir {
-  fs::path path;
-  SequenceDir() {
-    path = fs::temp_directory_path() / ("facetrain-sequence-test-" + std::to_string(::getpid()));
-    fs::create_directories(path);
-  }
-  ~SequenceDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+const fs::path& sequence_dir() { return facetrain::testing::scratch_dir("sequence-test"); }
 
-const fs::path& sequence_dir() {
-  static SequenceDir dir;
-  return dir.path;
-}
-
-void run(const std::string& command) {
-  INFO(command);
-  REQUIRE(std::system((command + " </dev/null >/dev/null 2>&1").c_str()) == 0);
-}
+void run(const std::string& command) { facetrain::testing::run_fixture_command(command); }
 
 // Constant-colour images made by oiiotool, all in one run (each run costs about a second).
 struct ImageToMake {

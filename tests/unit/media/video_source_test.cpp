@@ -5,6 +5,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "../test_support.h"
+
 #include <unistd.h>
 
 #include <chrono>
@@ -22,28 +24,9 @@ using namespace facetrain;
 
 namespace {
 
-// One scratch directory per test process, removed at exit.
-struct FixtureDir {
-  fs::path path;
-  FixtureDir() {
-    path = fs::temp_directory_path() / ("facetrain-video-test-" + std::to_string(::getpid()));
-    fs::create_directories(path);
-  }
-  ~FixtureDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+const fs::path& fixture_dir() { return facetrain::testing::scratch_dir("video-test"); }
 
-const fs::path& fixture_dir() {
-  static FixtureDir dir;
-  return dir.path;
-}
-
-void run(const std::string& command) {
-  INFO(command);
-  REQUIRE(std::system((command + " </dev/null >/dev/null 2>&1").c_str()) == 0);
-}
+void run(const std::string& command) { facetrain::testing::run_fixture_command(command); }
 
 // Makes `name` in the fixture directory once, with `command` in which {out} is the output path.
 fs::path fixture(const std::string& name, const std::string& command) {

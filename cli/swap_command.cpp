@@ -1,0 +1,68 @@
+#include "swap_command.h"
+
+#include "console_reporter.h"
+#include "facetrain/base/error.h"
+#include "facetrain/base/log.h"
+#include "facetrain/swap/swap_pipeline.h"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+namespace facetrain::cli {
+
+CLI::App* setup_swap(CLI::App& app, SwapArgs& args) {
+  auto* cmd = app.add_subcommand("swap", "Put the actor's face on the double's plate with a trained model");
+  auto& job = args.job;
+  cmd->add_option("--model", job.model, "Run directory (its newest complete checkpoint) or one checkpoint directory");
+  cmd->add_option("--plate", job.plate, "The double's plate: a movie or an image sequence (plate.####.exr)");
+  cmd->add_option("--faces", job.faces, "The plate's face set (facetrain extract of the same plate)");
+  cmd->add_option("-o,--output", job.output_pattern,
+                  "Output frames: PATTERN with ####, @, %04d or $F4; .exr, .tif or .png (RGBA, matte in alpha)");
+  cmd->add_option("--frames", args.frames, "Frames to swap: 1001-1100, 1001-1100x2, 1001,1005,1010-1020");
+  cmd->add_option("--chunk", args.chunk, "Only chunk I of N contiguous chunks of the frames (I/N)");
+  cmd->add_option("--start-frame", job.start_frame, "Number of a movie's first frame (as given to extract)");
+  cmd->add_flag("--skip-existing", job.skip_existing, "Leave frames whose output file exists alone");
+  cmd->add_flag("--force", job.force, "Use a plate that is not the face set's source (by SHA-256)");
+  cmd->add_option("--device", job.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
+  cmd->add_option("--batch", job.batch, "Faces per network call (default 1 on CPU, 8 on CUDA)")->check(CLI::Range(1, 1024));
+  cmd->add_option("--matte", args.matte, "mask (learned), hull (landmarks) or both (the minimum)")
+      ->check(CLI::IsMember({"mask", "hull", "both"}));
+  cmd->add_option("--erode", job.erode_px, "Shrink the matte by this many output pixels (negative grows it)")
+      ->check(CLI::Range(-256, 256));
+  cmd->add_option("--feather", job.feather_px, "Soften the matte edge over this many output pixels")->check(CLI::Range(0, 256));
+  cmd->add_option("--color", args.color, "Colour transfer onto the plate's face: none or rct (mean/std per channel)")
+      ->check(CLI::IsMember({"none", "rct"}));
+  cmd->add_option("--exr-type", args.exr_type, "EXR pixel type: half or float (default: the plate's)")
+      ->check(CLI::IsMember({"half", "float"}));
+  cmd->add_flag("--json", args.json, "Machine-readable JSON events on stdout");
+  return cmd;
+}
+
+int run_swap_command(SwapArgs& args, ConsoleReporter& reporter) {
+  SwapJob& job = args.job;
+  if (job.model.empty() || job.plate.empty() || job.faces.empty() || job.output_pattern.empty())
+    throw UsageError("swap needs --model RUN --plate INPUT --faces FACESET -o PATTERN");
+  if (!args.frames.empty()) job.frames = FrameRange::parse(args.frames);
+  if (!args.chunk.empty()) std::tie(job.chunk_index, job.chunk_count) = parse_chunk(args.chunk);
+  job.matte = parse_matte_mode(args.matte);
+  job.color = parse_color_mode(args.color);
+  if (!args.exr_type.empty()) job.exr_bits = args.exr_type == "half" ? 16 : 32;
+
+  reporter.event("start", {{"command", "swap"}, {"plate", job.plate}, {"output", job.output_pattern},
+                           {"chunk", fmt::format("{}/{}", job.chunk_index, job.chunk_count)}});
+  const SwapReport report = run_swap(job, reporter);
+  log_info("wrote {} frame(s) ({} swapped faces, {} without a record, {} without faces, {} skipped as existing) in {:.1f} s",
+           report.frames_written, report.faces_swapped, report.frames_without_record, report.frames_without_faces,
+           report.frames_skipped_existing, report.seconds);
+  reporter.event("done", {{"frames", report.frames_selected},
+                          {"frames_written", report.frames_written},
+                          {"frames_skipped_existing", report.frames_skipped_existing},
+                          {"frames_without_record", report.frames_without_record},
+                          {"frames_without_faces", report.frames_without_faces},
+                          {"faces_swapped", report.faces_swapped},
+                          {"seconds", report.seconds},
+                          {"checkpoint", report.checkpoint.string()}});
+  return 0;
+}
+
+}  // namespace facetrain::cli

@@ -1,0 +1,27 @@
+#pragma once
+#include "facetrain/swap/swap_job.h"
+
+#include <string>
+
+namespace CLI {
+class App;
+}
+
+namespace facetrain::cli {
+
+class ConsoleReporter;
+
+struct SwapArgs {
+  SwapJob job;
+  std::string frames;
+  std::string chunk;
+  std::string matte = "both";
+  std::string color = "rct";
+  std::string exr_type;
+  bool json = false;
+};
+
+CLI::App* setup_swap(CLI::App& app, SwapArgs& args);
+int run_swap_command(SwapArgs& args, ConsoleReporter& reporter);
+
+}  // namespace facetrain::cli

@@ -1,0 +1,65 @@
+#pragma once
+// The image work of `facetrain swap` around the network, on the CPU and without LibTorch: cutting
+// the aligned crop out of the full-precision plate, the invertible encoding the network sees,
+// mattes, colour transfer, and warping the predicted face back onto the untouched plate.
+//
+// Geometry: crop pixel (u, v) (integer = pixel centre) sits at frame position
+// invert(aligned_from_frame)(u, v), as in data_prep/face/alignment.h.
+#include "data_prep/face/face_types.h"
+#include "data_prep/media/image.h"
+
+#include <array>
+#include <vector>
+
+namespace facetrain {
+
+// How plate values map to the network's [0, 1] display encoding.
+enum class PlateEncoding {
+  display,       // already display-referred (video, DPX, TIFF, PNG): identity
+  scene_linear,  // float plates: the sRGB OETF extended to the whole real line (invertible)
+};
+float encode_for_network(float plate_value, PlateEncoding encoding);
+float decode_from_network(float encoded, PlateEncoding encoding);
+
+// aligned_from_frame stored for crops of `faceset_size_px`, rescaled for crops of `model_size_px`
+// (pixel centres kept consistent, as an area resize of the stored crop would place them).
+Affine2d rescale_alignment(const std::array<double, 6>& stored, int faceset_size_px, int model_size_px);
+
+// A square crop in planar-free interleaved RGB floats (size * size * 3).
+struct CropImage {
+  int size = 0;
+  std::vector<float> rgb;
+};
+
+// Bilinear crop of the plate's RGB (channels 3 or 4; extra channels ignored), encoded for the
+// network and NOT clamped (callers clamp what the network sees). Outside the plate is black.
+CropImage crop_for_network(const FloatImage& plate, const Affine2d& aligned_from_frame, int size_px,
+                           PlateEncoding encoding);
+
+// Reinhard colour transfer, per channel: `face` gets the mean and standard deviation of `target`,
+// both measured with `weight` (size * size, >= 0). Does nothing when the weights sum to < 1 pixel.
+void transfer_color_rct(CropImage& face, const CropImage& target, const std::vector<float>& weight);
+
+// One predicted face, ready to go back onto the plate: colours in the plate's own encoding.
+struct PlacedFace {
+  CropImage rgb;
+  std::vector<float> matte;        // size * size, in [0, 1], crop space
+  Affine2d aligned_from_frame;     // for crops of rgb.size
+};
+
+struct CompositeOptions {
+  int erode_px = 0;       // > 0 shrinks, < 0 grows the matte, in output (plate) pixels
+  int feather_px = 0;     // Gaussian ramp of this radius (sigma = radius / 2.5), in output pixels
+  // The matte is quantised to the output's alpha levels (255, 65535; 0 = not quantised) before
+  // blending, so a pixel whose written alpha is 0 is exactly the plate.
+  int matte_levels = 0;
+};
+
+// Warps `face` back with frame_from_aligned (bilinear), erodes and feathers its matte in plate
+// pixels, and blends it over `image` (RGB, channels 3) ONLY where the matte is > 0:
+// out = image * (1 - m) + face * m; alpha (width * height) accumulates m (over). Pixels where the
+// matte is 0 are not touched at all.
+void composite_face(FloatImage& image, std::vector<float>& alpha, const PlacedFace& face,
+                    const CompositeOptions& options);
+
+}  // namespace facetrain

@@ -1,0 +1,48 @@
+#pragma once
+// What `facetrain swap` is asked to do (DESIGN.md §5), as plain data; no LibTorch.
+#include "facetrain/base/frame_range.h"
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace facetrain {
+
+enum class MatteMode { mask, hull, both };
+enum class ColorMode { none, rct };
+
+MatteMode parse_matte_mode(const std::string& text);  // UsageError naming the choices
+ColorMode parse_color_mode(const std::string& text);
+
+struct SwapJob {
+  std::filesystem::path model;        // a run directory or one checkpoint directory
+  std::string plate;                  // movie or image-sequence pattern (the double's plate)
+  std::filesystem::path faces;        // the plate's face set (from `facetrain extract`)
+  std::string output_pattern;         // frames: ####, @, %04d or $F4; extension picks the format
+  FrameRange frames = FrameRange::all();
+  int chunk_index = 1, chunk_count = 1;
+  int64_t start_frame = 1;            // number of a movie's first frame (as given to extract)
+  bool skip_existing = false;
+  bool force = false;                 // accept a plate that is not the face set's source
+  std::string device = "cpu";         // cpu | cuda
+  int batch = 0;                      // faces per network call; 0 = 1 on CPU, 8 on CUDA
+  MatteMode matte = MatteMode::both;
+  int erode_px = 2;                   // in output pixels; negative grows the matte
+  int feather_px = 6;
+  ColorMode color = ColorMode::rct;
+  int exr_bits = 0;                   // 16 half / 32 float; 0 = half for half plates, else float
+};
+
+struct SwapReport {
+  int64_t frames_selected = 0;
+  int64_t frames_written = 0;
+  int64_t frames_skipped_existing = 0;
+  int64_t frames_without_record = 0;   // not in the face set: written unchanged
+  int64_t frames_without_faces = 0;    // recorded with no face: written unchanged
+  int64_t faces_swapped = 0;
+  double seconds = 0;
+  std::filesystem::path checkpoint;
+};
+
+}  // namespace facetrain

@@ -1,0 +1,381 @@
+#include "facetrain/swap/swap_pipeline.h"
+
+#include "data_prep/face/alignment.h"
+#include "data_prep/media/frame_source.h"
+#include "facetrain/base/atomic_file.h"
+#include "facetrain/base/error.h"
+#include "facetrain/base/log.h"
+#include "facetrain/base/sequence_pattern.h"
+#include "facetrain/base/sha256.h"
+#include "facetrain/checkpoint/checkpoint_store.h"
+#include "facetrain/faceset/faceset.h"
+#include "facetrain/model/face_swap_model.h"
+#include "facetrain/swap/face_composite.h"
+#include "facetrain/swap/swap_output.h"
+#include "facetrain/train/model_checkpoint.h"
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <map>
+#include <unistd.h>
+
+namespace facetrain {
+
+MatteMode parse_matte_mode(const std::string& text) {
+  if (text == "mask") return MatteMode::mask;
+  if (text == "hull") return MatteMode::hull;
+  if (text == "both") return MatteMode::both;
+  throw UsageError(fmt::format("--matte {}: use mask, hull or both", text));
+}
+
+ColorMode parse_color_mode(const std::string& text) {
+  if (text == "none") return ColorMode::none;
+  if (text == "rct") return ColorMode::rct;
+  throw UsageError(fmt::format("--color {}: use none or rct", text));
+}
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct LoadedModel {
+  fs::path checkpoint;
+  std::string face_type;
+  std::unique_ptr<FaceSwapModel> model;
+};
+
+ModelConfig model_config_from_state(const nlohmann::json& state, const fs::path& checkpoint) {
+  ModelConfig config;
+  try {
+    const auto& m = state.at("model_config");
+    config.architecture = parse_architecture(m.at("architecture").get<std::string>());
+    config.resolution_px = m.at("resolution").get<int>();
+    config.ae_dims = m.at("ae_dims").get<int>();
+    config.e_dims = m.at("e_dims").get<int>();
+    config.d_dims = m.at("d_dims").get<int>();
+    config.d_mask_dims = m.at("d_mask_dims").get<int>();
+  } catch (const nlohmann::json::exception& e) {
+    throw InputDataError(fmt::format("{}: state.json has no usable model_config ({})", (checkpoint / "state.json").string(), e.what()));
+  } catch (const ConfigError& e) {
+    throw InputDataError(fmt::format("{}: state.json: {}", (checkpoint / "state.json").string(), e.what()));
+  }
+  try {
+    validate_model_config(config);
+  } catch (const ConfigError& e) {
+    throw InputDataError(fmt::format("{}: state.json: {}", (checkpoint / "state.json").string(), e.what()));
+  }
+  return config;
+}
+
+LoadedModel load_model(const fs::path& path, c10::Device device) {
+  LoadedModel out;
+  out.checkpoint = resolve_checkpoint(path);
+  nlohmann::json state;
+  const std::string problem = CheckpointStore::verify(out.checkpoint, &state);
+  if (!problem.empty()) throw InputDataError(fmt::format("{}: unusable checkpoint: {}", out.checkpoint.string(), problem));
+  const ModelConfig config = model_config_from_state(state, out.checkpoint);
+  out.face_type = state.value("face_type", std::string());
+  out.model = std::make_unique<FaceSwapModel>(config);
+  const NamedTensors wanted = out.model->named_parameters();
+  const fs::path weights = out.checkpoint / "model.pt";
+  const NamedTensors loaded = load_named(weights, wanted);
+  if (loaded.size() != wanted.size())
+    throw InputDataError(fmt::format("{}: holds {} of the model's {} tensors", weights.string(), loaded.size(), wanted.size()));
+  out.model->load_named_parameters(loaded, weights.string());
+  out.model->to(device);
+  out.model->train(false);
+  return out;
+}
+
+// The same identity `facetrain extract` records in faceset.json.
+std::string plate_identity(const std::string& plate) {
+  if (auto pattern = SequencePattern::parse(plate)) return source_identity_sha256(pattern->scan());
+  return sha256_file_hex(plate);
+}
+
+// "1001-1005, 1010, 1020-1022" (at most `limit` parts).
+std::string describe_frames(const std::vector<int64_t>& frames, size_t limit = 8) {
+  std::vector<std::string> parts;
+  size_t i = 0;
+  while (i < frames.size()) {
+    size_t j = i;
+    while (j + 1 < frames.size() && frames[j + 1] == frames[j] + 1) ++j;
+    if (parts.size() == limit) {
+      parts.push_back("...");
+      break;
+    }
+    parts.push_back(i == j ? std::to_string(frames[i]) : fmt::format("{}-{}", frames[i], frames[j]));
+    i = j + 1;
+  }
+  return fmt::format("{}", fmt::join(parts, ", "));
+}
+
+struct FaceWork {
+  Affine2d aligned_from_frame;   // at the model's resolution
+  CropImage crop;                // encoded for the network, unclamped
+  std::vector<float> hull;       // landmark hull, crop space, 0..1
+  CropImage predicted;           // network output (encoded)
+  std::vector<float> mask;       // learned mask
+};
+
+struct PendingFrame {
+  int64_t number = 0;
+  FloatImage base;               // the plate as decoded, RGB
+  std::vector<FaceWork> faces;
+};
+
+}  // namespace
+
+SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
+  const auto started = std::chrono::steady_clock::now();
+  SwapReport report;
+
+  // --- output pattern and format
+  const auto pattern = SequencePattern::parse(job.output_pattern);
+  if (!pattern)
+    throw UsageError(fmt::format("-o {}: needs a frame token (####, @, %04d or $F4)", job.output_pattern));
+  OutputEncoding encoding;
+  encoding.format = output_format_for(job.output_pattern);
+
+  // --- device and model
+  c10::Device device(c10::DeviceType::CPU);
+  if (job.device == "cuda") {
+    if (!torch::cuda::is_available())
+      throw UnavailableError("--device cuda: no CUDA device is available (this build or machine has none)");
+    device = c10::Device(c10::DeviceType::CUDA, 0);
+  } else if (job.device != "cpu") {
+    throw UsageError(fmt::format("--device {}: use cpu or cuda", job.device));
+  }
+  const int batch = job.batch > 0 ? job.batch : (device.is_cuda() ? 8 : 1);
+
+  const FaceSet faceset = FaceSet::read(job.faces);
+  LoadedModel loaded = load_model(job.model, device);
+  report.checkpoint = loaded.checkpoint;
+  FaceSwapModel& model = *loaded.model;
+  const int resolution = model.config().resolution_px;
+  if (loaded.face_type != faceset.manifest.face_type)
+    throw ConfigError(fmt::format("--model {} was trained on face type '{}' but --faces {} holds face type '{}'",
+                                  loaded.checkpoint.string(), loaded.face_type, job.faces.string(),
+                                  faceset.manifest.face_type));
+  if (faceset.manifest.size <= 0)
+    throw InputDataError(fmt::format("{}: faceset.json has no crop size", job.faces.string()));
+  log_info("model {} ({}), face set {} ({} px {})", loaded.checkpoint.string(), describe(model.config()),
+           job.faces.string(), faceset.manifest.size, faceset.manifest.face_type);
+
+  // --- plate and its identity
+  FrameSourceOptions source_options;
+  source_options.want_full_precision = true;
+  source_options.start_frame = job.start_frame;
+  auto source = open_frame_source(job.plate, source_options);
+  const SourceInfo& info = source->info();
+  const std::string identity = plate_identity(job.plate);
+  const FaceSetSource* matched = nullptr;
+  for (const auto& s : faceset.manifest.sources)
+    if (s.sha256 == identity) matched = &s;
+  if (!matched) {
+    std::vector<std::string> known;
+    for (const auto& s : faceset.manifest.sources) known.push_back(s.path);
+    if (!job.force)
+      throw InputDataError(fmt::format(
+          "--plate {} is not a source of --faces {} (its SHA-256 {} matches none of: {}); --force uses it anyway",
+          job.plate, job.faces.string(), identity, fmt::join(known, ", ")));
+    for (const auto& s : faceset.manifest.sources)
+      if (s.path == job.plate) matched = &s;
+    if (!matched && faceset.manifest.sources.size() == 1) matched = &faceset.manifest.sources.front();
+    if (!matched)
+      throw InputDataError(fmt::format("--plate {}: --force needs the face set's source path or a face set with one "
+                                       "source; {} has: {}", job.plate, job.faces.string(), fmt::join(known, ", ")));
+    log_warning("--force: plate {} differs from {}'s source {}; using its alignments anyway", job.plate,
+                job.faces.string(), matched->path);
+    progress.event("warning", {{"message", "plate is not the face set's source (--force)"}, {"plate", job.plate}});
+  }
+  std::map<int64_t, const FrameRecord*> records;
+  for (const auto& r : faceset.frames)
+    if (r.source == matched->path) records[r.frame] = &r;
+
+  // --- frames of this chunk, and what is left to do
+  const std::vector<int64_t> selected = job.frames.frames_within(info.frame_first, info.frame_last);
+  if (!job.frames.is_all() && ((job.frames.lowest() && *job.frames.lowest() < info.frame_first) ||
+                               (job.frames.highest() && *job.frames.highest() > info.frame_last)))
+    log_warning("--frames {}: the plate has frames {}-{} only", job.frames.to_string(), info.frame_first, info.frame_last);
+  const std::vector<int64_t> chunk = chunk_of(selected, job.chunk_index, job.chunk_count);
+  report.frames_selected = static_cast<int64_t>(chunk.size());
+  create_directories_private(pattern->directory().empty() ? fs::path(".") : pattern->directory());
+  std::vector<int64_t> todo;
+  for (int64_t f : chunk) {
+    std::error_code ec;
+    if (job.skip_existing && fs::exists(pattern->format(f), ec)) {
+      ++report.frames_skipped_existing;
+      continue;
+    }
+    todo.push_back(f);
+  }
+  std::vector<int64_t> unrecorded;
+  for (int64_t f : todo)
+    if (!records.count(f)) unrecorded.push_back(f);
+  if (!unrecorded.empty()) {
+    log_warning("{}: {} frame(s) of {} have no alignment record and are written unchanged: {}", job.faces.string(),
+                unrecorded.size(), job.plate, describe_frames(unrecorded));
+    progress.event("warning", {{"message", "frames without alignment records are written unchanged"},
+                               {"frames", describe_frames(unrecorded, 1000)}});
+  }
+
+  // --- output encoding: the plate's own precision
+  const bool float_plate = info.scene_linear || info.codec == "openexr";
+  const bool eight_bit = !float_plate && info.bit_depth <= 8;
+  if (encoding.format == OutputFormat::png) encoding.bits = eight_bit ? 8 : 16;
+  else if (encoding.format == OutputFormat::tif) encoding.bits = 16;
+  else encoding.bits = job.exr_bits ? job.exr_bits : (float_plate && info.bit_depth == 16 ? 16 : 32);
+  const PlateEncoding plate_encoding = info.scene_linear ? PlateEncoding::scene_linear : PlateEncoding::display;
+  CompositeOptions composite_options;
+  composite_options.erode_px = job.erode_px;
+  composite_options.feather_px = job.feather_px;
+  composite_options.matte_levels = alpha_levels(encoding);
+  log_info("swapping {} frame(s) of {} (chunk {}/{}) to {} ({}-bit{}), batch {} on {}", todo.size(), job.plate,
+           job.chunk_index, job.chunk_count, job.output_pattern, encoding.bits,
+           encoding.format == OutputFormat::exr ? (encoding.bits == 16 ? " half" : " float") : "", batch, device.str());
+
+  torch::NoGradGuard no_grad;
+
+  // Runs the network over every face of `frames`, in batches padded to `batch` faces, so a face's
+  // result never depends on which other faces share its batch (chunked == whole).
+  auto infer = [&](std::vector<PendingFrame>& frames) {
+    std::vector<FaceWork*> faces;
+    for (auto& f : frames)
+      for (auto& w : f.faces) faces.push_back(&w);
+    const int64_t r = resolution;
+    const int64_t plane = r * r;
+    for (size_t begin = 0; begin < faces.size(); begin += static_cast<size_t>(batch)) {
+      const size_t count = std::min(faces.size() - begin, static_cast<size_t>(batch));
+      torch::Tensor input = torch::zeros({batch, 3, r, r}, torch::kFloat32);
+      float* in = input.data_ptr<float>();
+      for (size_t i = 0; i < count; ++i) {
+        const CropImage& crop = faces[begin + i]->crop;
+        for (int64_t p = 0; p < plane; ++p)
+          for (int c = 0; c < 3; ++c) in[(i * 3 + c) * plane + p] = std::clamp(crop.rgb[p * 3 + c], 0.f, 1.f);
+      }
+      SwapOutput out = model.swap_double_to_actor(input.to(device));
+      torch::Tensor rgb = out.rgb.to(torch::kCPU, torch::kFloat32).contiguous();
+      torch::Tensor mask = out.mask.to(torch::kCPU, torch::kFloat32).contiguous();
+      const float* rgb_p = rgb.data_ptr<float>();
+      const float* mask_p = mask.data_ptr<float>();
+      for (size_t i = 0; i < count; ++i) {
+        FaceWork& w = *faces[begin + i];
+        w.predicted.size = resolution;
+        w.predicted.rgb.resize(static_cast<size_t>(plane) * 3);
+        w.mask.assign(mask_p + i * plane, mask_p + (i + 1) * plane);
+        for (int64_t p = 0; p < plane; ++p)
+          for (int c = 0; c < 3; ++c) w.predicted.rgb[p * 3 + c] = rgb_p[(i * 3 + c) * plane + p];
+      }
+    }
+  };
+
+  auto finish = [&](PendingFrame& frame) {
+    std::vector<float> alpha(static_cast<size_t>(frame.base.width) * frame.base.height, 0.f);
+    for (FaceWork& w : frame.faces) {
+      PlacedFace placed;
+      placed.aligned_from_frame = w.aligned_from_frame;
+      switch (job.matte) {
+        case MatteMode::mask: placed.matte = w.mask; break;
+        case MatteMode::hull: placed.matte = w.hull; break;
+        case MatteMode::both:
+          placed.matte.resize(w.mask.size());
+          for (size_t i = 0; i < w.mask.size(); ++i) placed.matte[i] = std::min(w.mask[i], w.hull[i]);
+          break;
+      }
+      placed.rgb = std::move(w.predicted);
+      if (job.color == ColorMode::rct) transfer_color_rct(placed.rgb, w.crop, placed.matte);
+      for (float& v : placed.rgb.rgb) {
+        if (plate_encoding == PlateEncoding::display) v = std::clamp(v, 0.f, 1.f);
+        else v = decode_from_network(v, plate_encoding);
+      }
+      composite_face(frame.base, alpha, placed, composite_options);
+      ++report.faces_swapped;
+    }
+    write_swap_frame(pattern->format(frame.number), frame.base, alpha, encoding);
+    ++report.frames_written;
+  };
+
+  progress.begin("swap", static_cast<int64_t>(todo.size()));
+  std::vector<PendingFrame> pending;
+  size_t pending_faces = 0;
+  auto flush = [&]() {
+    infer(pending);
+    for (auto& f : pending) {
+      finish(f);
+      progress.update(report.frames_written);
+    }
+    pending.clear();
+    pending_faces = 0;
+  };
+
+  std::vector<int64_t> not_in_plate;
+  if (!todo.empty()) {
+    const int64_t seek_gap = info.is_sequence ? 1 : 48;
+    source->seek(todo.front());
+    size_t next = 0;
+    Frame frame;
+    while (next < todo.size() && !progress.stop_requested() && source->read(frame)) {
+      while (next < todo.size() && todo[next] < frame.number) not_in_plate.push_back(todo[next++]);
+      if (next == todo.size()) break;
+      if (frame.number != todo[next]) continue;
+      ++next;
+
+      PendingFrame work;
+      work.number = frame.number;
+      // The plate as decoded: 8-bit plates keep their 8-bit codes exactly; deeper plates their full values.
+      if (eight_bit || !frame.full) {
+        work.base.width = frame.display.width;
+        work.base.height = frame.display.height;
+        work.base.pixels.resize(frame.display.pixels.size());
+        for (size_t i = 0; i < frame.display.pixels.size(); ++i) work.base.pixels[i] = frame.display.pixels[i] / 255.f;
+      } else {
+        const FloatImage& full = *frame.full;
+        work.base.width = full.width;
+        work.base.height = full.height;
+        const size_t n = static_cast<size_t>(full.width) * full.height;
+        work.base.pixels.resize(n * 3);
+        for (size_t i = 0; i < n; ++i)
+          for (int c = 0; c < 3; ++c) work.base.pixels[i * 3 + c] = full.pixels[i * full.channels + c];
+      }
+      const FloatImage& crop_source = frame.full ? *frame.full : work.base;
+      auto it = records.find(frame.number);
+      if (it != records.end()) {
+        if (it->second->faces.empty()) ++report.frames_without_faces;
+        for (const FaceRecord& face : it->second->faces) {
+          FaceWork w;
+          w.aligned_from_frame = rescale_alignment(face.aligned_from_frame, faceset.manifest.size, resolution);
+          w.crop = crop_for_network(crop_source, w.aligned_from_frame, resolution, plate_encoding);
+          Landmarks68 landmarks{};
+          for (size_t p = 0; p < landmarks.size() && p < face.landmarks.size(); ++p)
+            landmarks[p] = {static_cast<float>(face.landmarks[p][0]), static_cast<float>(face.landmarks[p][1])};
+          const Gray8Image hull = face_hull_mask(landmarks, w.aligned_from_frame, resolution);
+          w.hull.resize(hull.pixels.size());
+          for (size_t i = 0; i < hull.pixels.size(); ++i) w.hull[i] = hull.pixels[i] / 255.f;
+          work.faces.push_back(std::move(w));
+        }
+      } else {
+        ++report.frames_without_record;
+      }
+      pending_faces += work.faces.size();
+      pending.push_back(std::move(work));
+      if (pending_faces >= static_cast<size_t>(batch) || pending.size() >= 16) flush();
+      if (next < todo.size() && todo[next] - frame.number > seek_gap) source->seek(todo[next]);
+    }
+    flush();
+    while (next < todo.size() && !progress.stop_requested()) not_in_plate.push_back(todo[next++]);
+  }
+  progress.end();
+  if (!not_in_plate.empty()) {
+    log_warning("{}: ended before frame(s) {}; not written", job.plate, describe_frames(not_in_plate));
+    progress.event("warning", {{"message", "plate ended before these frames"}, {"frames", describe_frames(not_in_plate, 1000)}});
+  }
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return report;
+}
+
+}  // namespace facetrain

@@ -1,0 +1,17 @@
+#pragma once
+// `facetrain swap`: plate frames + their alignments + a trained model -> frames with the actor's
+// face, composited only inside the matte (DESIGN.md §1, §4, §7).
+#include "facetrain/base/progress.h"
+#include "facetrain/swap/swap_job.h"
+
+namespace facetrain {
+
+// Every selected frame of the chunk is written (frames without faces unchanged, alpha 0), each
+// atomically. The output depends only on (frame, model, job), never on the chunking or on the
+// order of processing. Errors: ConfigError (78) for a model/face-set mismatch, InputDataError (65)
+// for a corrupt checkpoint or a plate that is not the face set's source (unless job.force),
+// OutputError (73) for an output that cannot be created, UnavailableError (69) for --device cuda
+// without a GPU.
+SwapReport run_swap(const SwapJob& job, ProgressSink& progress);
+
+}  // namespace facetrain
