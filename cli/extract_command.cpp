@@ -36,6 +36,10 @@ CLI::App* setup_extract(CLI::App& app, ExtractArgs& args) {
   cmd->add_option("--landmark-sha256", c.landmark_model_sha256, "Expected SHA-256 of --landmark-model");
   cmd->add_option("--on-missing", args.on_missing, "A frame missing from a sequence: error or skip")
       ->check(CLI::IsMember({"error", "skip"}))->capture_default_str();
+  cmd->add_option("--colorspace", c.colorspace,
+                  "The plates' colour space in the OpenColorIO config: the detection proxy uses its display transform "
+                  "(image sequences; default: sRGB encoding of scene-linear values)");
+  cmd->add_option("--ocio-config", c.ocio_config, "OpenColorIO config for --colorspace (default: $OCIO)");
   cmd->add_flag("--decode-only", c.decode_only, "Only decode (benchmarks the reader); writes nothing");
   cmd->add_flag("--json", args.json, "Machine-readable JSON events on stdout");
   return cmd;

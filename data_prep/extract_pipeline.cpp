@@ -145,6 +145,15 @@ int worker_count(const ExtractConfig& config) {
   return config.threads > 0 ? config.threads : cores;
 }
 
+FrameSourceOptions source_options(const ExtractConfig& config) {
+  FrameSourceOptions options;
+  options.start_frame = config.start_frame;
+  options.on_missing = config.on_missing;
+  options.colorspace = config.colorspace;
+  options.ocio_config = config.ocio_config;
+  return options;
+}
+
 // The frames of `info` this run owns: the asked range within the plate, less those recorded earlier.
 struct OwnedFrames {
   int64_t first = 0, last = -1;
@@ -172,9 +181,7 @@ OwnedFrames owned_frames(const SourceInfo& info, const ExtractConfig& config, co
 }
 
 SourceReport decode_only(const std::string& input, const ExtractConfig& config, ProgressSink& progress) {
-  FrameSourceOptions options;
-  options.start_frame = config.start_frame;
-  options.on_missing = config.on_missing;
+  FrameSourceOptions options = source_options(config);
   options.decode_threads = worker_count(config);
   auto source = open_frame_source(input, options);
   SourceReport report;
@@ -200,9 +207,7 @@ SourceReport extract_source(const std::string& input, const ExtractConfig& confi
   const auto start = Clock::now();
   const int workers = worker_count(config);
 
-  FrameSourceOptions options;
-  options.start_frame = config.start_frame;
-  options.on_missing = config.on_missing;
+  FrameSourceOptions options = source_options(config);
   options.decode_threads = workers;
   auto source = open_frame_source(input, options);
   const SourceInfo& info = source->info();
@@ -348,10 +353,7 @@ ExtractReport run_extract(const ExtractConfig& config, ProgressSink& progress) {
   // A farm task re-queued after it finished finds nothing to do and skips loading the model.
   bool work_left = false;
   for (const auto& input : config.inputs) {
-    FrameSourceOptions options;
-    options.start_frame = config.start_frame;
-    options.on_missing = config.on_missing;
-    const auto source = open_frame_source(input, options);
+    const auto source = open_frame_source(input, source_options(config));
     const OwnedFrames owned = owned_frames(source->info(), config, config.output, input);
     if (owned.wanted > 0 || owned.last < owned.first) work_left = true;
     report.sources.push_back({input, 0, 0, 0, owned.already_done, 0.0});

@@ -24,6 +24,8 @@ struct ExtractConfig {
   int64_t start_frame = 1;                  // number of a movie's first frame
   int threads = 0;                          // 0: one per core
   OnMissingFrame on_missing = OnMissingFrame::error;
+  std::string colorspace;                   // the plates' OpenColorIO colour space (sequences), or empty
+  std::string ocio_config;                  // empty: $OCIO
   DetectorOptions detector;
   TrackerOptions tracker;
   std::string landmark_model_path;          // empty: Debian's libdlib-data model

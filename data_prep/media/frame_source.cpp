@@ -3,6 +3,7 @@
 
 #include "data_prep/media/source_factories.h"
 #include "facetrain/base/error.h"
+#include "facetrain/base/log.h"
 #include "facetrain/base/sequence_pattern.h"
 
 #include <fmt/format.h>
@@ -51,6 +52,8 @@ std::unique_ptr<FrameSource> open_frame_source(const std::string& input, const F
     return open_image_sequence_source(
         input, std::move(frames), [input](int64_t) { return input; }, false, options);
   }
+  if (!options.colorspace.empty())
+    log_warning("{}: --colorspace applies to image sequences; a movie's proxy uses its own colour matrix", input);
   return open_video_source(input, options);
 }
 

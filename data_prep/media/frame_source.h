@@ -32,6 +32,11 @@ struct FrameSourceOptions {
   bool want_full_precision = false;         // also fill Frame::full (swap needs it, extract does not)
   int decode_threads = 0;                   // 0 = let the decoder choose
   int64_t max_pixels = int64_t{1} << 27;    // refuse larger frames before allocating (134 Mpx)
+  // The plate's colour space in an OpenColorIO config ($OCIO or `ocio_config`): the detection proxy
+  // is then its display transform instead of the sRGB OETF. Image sequences only (movies are
+  // display-referred video and keep their own colour matrix).
+  std::string colorspace;
+  std::string ocio_config;
 };
 
 struct Frame {

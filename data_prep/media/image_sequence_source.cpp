@@ -7,6 +7,7 @@
 // movie readers included, on a file whose contents do not match its extension).
 #include "data_prep/media/frame_limits.h"
 #include "data_prep/media/source_factories.h"
+#include "data_prep/media/display_transform.h"
 #include "data_prep/media/srgb.h"
 #include "facetrain/base/error.h"
 #include "facetrain/base/log.h"
@@ -64,6 +65,8 @@ class ImageSequenceSource final : public FrameSource {
                       std::function<std::string(int64_t)> path_of_frame, bool is_sequence,
                       const FrameSourceOptions& options)
       : frames_(std::move(frames)), path_of_frame_(std::move(path_of_frame)), options_(options) {
+    if (!options_.colorspace.empty())
+      transform_ = std::make_unique<DisplayTransform>(options_.ocio_config, options_.colorspace);
     info_.path = display_path;
     info_.is_sequence = is_sequence;
     info_.frame_first = frames_.begin()->first;
@@ -111,7 +114,7 @@ class ImageSequenceSource final : public FrameSource {
                                  cs.find("gamma") != std::string::npos;
     info_.scene_linear = float_data && !display_encoded;
     if (colorspace.empty()) colorspace = info_.scene_linear ? "linear" : "srgb";
-    info_.colorspace = colorspace;
+    info_.colorspace = transform_ ? options_.colorspace : colorspace;
     input->close();
   }
 
@@ -148,12 +151,22 @@ class ImageSequenceSource final : public FrameSource {
     display.height = height;
     display.pixels.resize(pixel_count * 3);
 
-    const bool need_float = options_.want_full_precision || is_float_type(spec.format);
+    const bool need_float = options_.want_full_precision || is_float_type(spec.format) || transform_;
     bool ok = false;
     if (need_float) {
       float_scratch_.resize(pixel_count * read_channels);
       ok = input->read_image(0, 0, 0, read_channels, OIIO::TypeDesc::FLOAT, float_scratch_.data());
-      if (ok) float_to_rgb8(float_scratch_.data(), read_channels, pixel_count, info_.scene_linear, display.pixels.data());
+      if (ok && transform_) {
+        // The proxy through the plate's display transform; the full-precision pixels stay untouched.
+        display_scratch_.resize(pixel_count * 3);
+        for (size_t i = 0; i < pixel_count; ++i)
+          for (int c = 0; c < 3; ++c)
+            display_scratch_[i * 3 + c] = float_scratch_[i * read_channels + (read_channels >= 3 ? c : 0)];
+        transform_->apply(display_scratch_.data(), pixel_count);
+        float_to_rgb8(display_scratch_.data(), 3, pixel_count, /*scene_linear=*/false, display.pixels.data());
+      } else if (ok) {
+        float_to_rgb8(float_scratch_.data(), read_channels, pixel_count, info_.scene_linear, display.pixels.data());
+      }
     } else if (read_channels == 3) {
       ok = input->read_image(0, 0, 0, 3, OIIO::TypeDesc::UINT8, display.pixels.data());
     } else {
@@ -203,6 +216,8 @@ class ImageSequenceSource final : public FrameSource {
   std::map<int64_t, std::filesystem::path> frames_;
   std::function<std::string(int64_t)> path_of_frame_;
   FrameSourceOptions options_;
+  std::unique_ptr<DisplayTransform> transform_;  // when the plate's colour space is given
+  std::vector<float> display_scratch_;
   SourceInfo info_;
   int64_t next_frame_ = 0;
   std::vector<float> float_scratch_;
