@@ -30,8 +30,13 @@ CLI::App* setup_swap(CLI::App& app, SwapArgs& args) {
   cmd->add_option("--erode", job.erode_px, "Shrink the matte by this many output pixels (negative grows it)")
       ->check(CLI::Range(-256, 256));
   cmd->add_option("--feather", job.feather_px, "Soften the matte edge over this many output pixels")->check(CLI::Range(0, 256));
-  cmd->add_option("--color", args.color, "Colour transfer onto the plate's face: none or rct (mean/std per channel)")
-      ->check(CLI::IsMember({"none", "rct"}));
+  cmd->add_option("--color", args.color,
+                  "Colour transfer onto the plate's face: none, rct (Reinhard in Lab), lct (mean and covariance) "
+                  "or hist (per-channel histogram match)")
+      ->check(CLI::IsMember({"none", "rct", "lct", "hist"}));
+  cmd->add_option("--color-window", job.color_window,
+                  "Average the plate face's colour statistics over this many frames each side (0 = per frame)")
+      ->check(CLI::Range(0, 1000));
   cmd->add_option("--exr-type", args.exr_type, "EXR pixel type: half or float (default: the plate's)")
       ->check(CLI::IsMember({"half", "float"}));
   cmd->add_flag("--json", args.json, "Machine-readable JSON events on stdout");

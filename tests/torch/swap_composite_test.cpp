@@ -146,34 +146,3 @@ TEST_CASE("swap composite: erosion shrinks, feathering softens, in plate pixels"
   CHECK(feathered == Approx(plain).epsilon(0.05));  // a symmetric blur keeps the area
   CHECK(feathered_soft > plain_soft + 1000);        // but spreads the edge
 }
-
-TEST_CASE("swap colour transfer matches the target's mean and deviation in the weighted region", "[unit][swap]") {
-  CropImage face, target;
-  face.size = target.size = 16;
-  std::mt19937 rng(1);
-  std::normal_distribution<float> a(0.3f, 0.05f), b(0.6f, 0.1f);
-  for (int i = 0; i < 256 * 3; ++i) {
-    face.rgb.push_back(a(rng));
-    target.rgb.push_back(b(rng));
-  }
-  std::vector<float> weight(256, 1.f);
-  transfer_color_rct(face, target, weight);
-  for (int c = 0; c < 3; ++c) {
-    double mf = 0, mt = 0;
-    for (int i = 0; i < 256; ++i) {
-      mf += face.rgb[i * 3 + c] / 256.0;
-      mt += target.rgb[i * 3 + c] / 256.0;
-    }
-    double vf = 0, vt = 0;
-    for (int i = 0; i < 256; ++i) {
-      vf += std::pow(face.rgb[i * 3 + c] - mf, 2) / 256.0;
-      vt += std::pow(target.rgb[i * 3 + c] - mt, 2) / 256.0;
-    }
-    CHECK(mf == Approx(mt).margin(1e-4));
-    CHECK(std::sqrt(vf) == Approx(std::sqrt(vt)).epsilon(1e-3));
-  }
-  // No weight: nothing changes.
-  CropImage before = face;
-  transfer_color_rct(face, target, std::vector<float>(256, 0.f));
-  CHECK(face.rgb == before.rgb);
-}

@@ -155,35 +155,6 @@ CropImage crop_for_network(const FloatImage& plate, const Affine2d& aligned_from
   return out;
 }
 
-void transfer_color_rct(CropImage& face, const CropImage& target, const std::vector<float>& weight) {
-  const size_t n = static_cast<size_t>(face.size) * face.size;
-  if (target.size != face.size || weight.size() != n) return;
-  double wsum = 0;
-  for (float w : weight) wsum += std::max(0.f, w);
-  if (wsum < 1.0) return;
-  for (int c = 0; c < 3; ++c) {
-    double ms = 0, mt = 0;
-    for (size_t i = 0; i < n; ++i) {
-      const double w = std::max(0.f, weight[i]);
-      ms += w * face.rgb[i * 3 + c];
-      mt += w * target.rgb[i * 3 + c];
-    }
-    ms /= wsum;
-    mt /= wsum;
-    double vs = 0, vt = 0;
-    for (size_t i = 0; i < n; ++i) {
-      const double w = std::max(0.f, weight[i]);
-      vs += w * (face.rgb[i * 3 + c] - ms) * (face.rgb[i * 3 + c] - ms);
-      vt += w * (target.rgb[i * 3 + c] - mt) * (target.rgb[i * 3 + c] - mt);
-    }
-    const double ss = std::sqrt(vs / wsum), st = std::sqrt(vt / wsum);
-    // A flat source (or target) would blow up or flatten the face: keep the scale sane.
-    const double scale = ss > 1e-6 ? std::clamp(st / ss, 0.25, 4.0) : 1.0;
-    for (size_t i = 0; i < n; ++i)
-      face.rgb[i * 3 + c] = static_cast<float>((face.rgb[i * 3 + c] - ms) * scale + mt);
-  }
-}
-
 void composite_face(FloatImage& image, std::vector<float>& alpha, const PlacedFace& face,
                     const CompositeOptions& options) {
   const int n = face.rgb.size;

@@ -1,7 +1,7 @@
 #pragma once
 // The image work of `facetrain swap` around the network, on the CPU and without LibTorch: cutting
 // the aligned crop out of the full-precision plate, the invertible encoding the network sees,
-// mattes, colour transfer, and warping the predicted face back onto the untouched plate.
+// mattes, and warping the predicted face back onto the untouched plate.
 //
 // Geometry: crop pixel (u, v) (integer = pixel centre) sits at frame position
 // invert(aligned_from_frame)(u, v), as in data_prep/face/alignment.h.
@@ -35,10 +35,6 @@ struct CropImage {
 // network and NOT clamped (callers clamp what the network sees). Outside the plate is black.
 CropImage crop_for_network(const FloatImage& plate, const Affine2d& aligned_from_frame, int size_px,
                            PlateEncoding encoding);
-
-// Reinhard colour transfer, per channel: `face` gets the mean and standard deviation of `target`,
-// both measured with `weight` (size * size, >= 0). Does nothing when the weights sum to < 1 pixel.
-void transfer_color_rct(CropImage& face, const CropImage& target, const std::vector<float>& weight);
 
 // One predicted face, ready to go back onto the plate: colours in the plate's own encoding.
 struct PlacedFace {

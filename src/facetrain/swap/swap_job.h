@@ -10,7 +10,7 @@
 namespace facetrain {
 
 enum class MatteMode { mask, hull, both };
-enum class ColorMode { none, rct };
+enum class ColorMode { none, rct, lct, hist };  // color_transfer.h
 
 MatteMode parse_matte_mode(const std::string& text);  // UsageError naming the choices
 ColorMode parse_color_mode(const std::string& text);
@@ -31,6 +31,7 @@ struct SwapJob {
   int erode_px = 2;                   // in output pixels; negative grows the matte
   int feather_px = 6;
   ColorMode color = ColorMode::rct;
+  int color_window = 5;               // colour statistics of the plate's face averaged over +-K frames
   int exr_bits = 0;                   // 16 half / 32 float; 0 = half for half plates, else float
 };
 

@@ -10,6 +10,7 @@
 #include "facetrain/checkpoint/checkpoint_store.h"
 #include "facetrain/faceset/faceset.h"
 #include "facetrain/model/face_swap_model.h"
+#include "facetrain/swap/color_transfer.h"
 #include "facetrain/swap/face_composite.h"
 #include "facetrain/swap/swap_output.h"
 #include "facetrain/train/model_checkpoint.h"
@@ -20,6 +21,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <unistd.h>
 
@@ -35,7 +37,9 @@ MatteMode parse_matte_mode(const std::string& text) {
 ColorMode parse_color_mode(const std::string& text) {
   if (text == "none") return ColorMode::none;
   if (text == "rct") return ColorMode::rct;
-  throw UsageError(fmt::format("--color {}: use none or rct", text));
+  if (text == "lct") return ColorMode::lct;
+  if (text == "hist") return ColorMode::hist;
+  throw UsageError(fmt::format("--color {}: use none, rct, lct or hist", text));
 }
 
 namespace {
@@ -97,6 +101,12 @@ std::string plate_identity(const std::string& plate) {
   return sha256_file_hex(plate);
 }
 
+// The crop of one face of a frame near the one being finished, for its colour statistics.
+struct NeighbourCrop {
+  int track = 0;
+  CropImage crop;
+};
+
 // "1001-1005, 1010, 1020-1022" (at most `limit` parts).
 std::string describe_frames(const std::vector<int64_t>& frames, size_t limit = 8) {
   std::vector<std::string> parts;
@@ -115,6 +125,7 @@ std::string describe_frames(const std::vector<int64_t>& frames, size_t limit = 8
 }
 
 struct FaceWork {
+  int track = 0;                 // the face set's track id (colour statistics follow it over frames)
   Affine2d aligned_from_frame;   // at the model's resolution
   CropImage crop;                // encoded for the network, unclamped
   std::vector<float> hull;       // landmark hull, crop space, 0..1
@@ -124,6 +135,7 @@ struct FaceWork {
 
 struct PendingFrame {
   int64_t number = 0;
+  bool inferred = false;
   FloatImage base;               // the plate as decoded, RGB
   std::vector<FaceWork> faces;
 };
@@ -224,6 +236,21 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
                                {"frames", describe_frames(unrecorded, 1000)}});
   }
 
+  // --- frames to decode: this chunk's, and for colour smoothing their neighbours (within
+  // +-color_window, in the face set with faces, in the plate) even outside the chunk or --frames
+  const int64_t color_window = job.color == ColorMode::none ? 0 : std::max(0, job.color_window);
+  std::vector<int64_t> to_read = todo;
+  if (color_window > 0) {
+    for (int64_t f : todo)
+      for (int64_t g = std::max(info.frame_first, f - color_window); g <= std::min(info.frame_last, f + color_window); ++g) {
+        auto it = records.find(g);
+        if (g != f && it != records.end() && !it->second->faces.empty()) to_read.push_back(g);
+      }
+    std::sort(to_read.begin(), to_read.end());
+    to_read.erase(std::unique(to_read.begin(), to_read.end()), to_read.end());
+  }
+  std::map<int64_t, std::vector<NeighbourCrop>> neighbour_crops;  // frame -> its faces' crops
+
   // --- output encoding: the plate's own precision
   const bool float_plate = info.scene_linear || info.codec == "openexr";
   const bool eight_bit = !float_plate && info.bit_depth <= 8;
@@ -245,8 +272,11 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
   // result never depends on which other faces share its batch (chunked == whole).
   auto infer = [&](std::vector<PendingFrame>& frames) {
     std::vector<FaceWork*> faces;
-    for (auto& f : frames)
+    for (auto& f : frames) {
+      if (f.inferred) continue;
+      f.inferred = true;
       for (auto& w : f.faces) faces.push_back(&w);
+    }
     const int64_t r = resolution;
     const int64_t plane = r * r;
     for (size_t begin = 0; begin < faces.size(); begin += static_cast<size_t>(batch)) {
@@ -288,7 +318,27 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
           break;
       }
       placed.rgb = std::move(w.predicted);
-      if (job.color == ColorMode::rct) transfer_color_rct(placed.rgb, w.crop, placed.matte);
+      if (job.color != ColorMode::none) {
+        // Temporal smoothing: the PLATE face's statistics (the transfer's target) are averaged over
+        // the frames within +-color_window holding the same track, each neighbour's crop weighted by
+        // THIS frame's matte (the crops are aligned, so its pixels cover the same part of the face).
+        // The predicted face's statistics are measured on this frame alone: the output then carries
+        // the smoothed plate statistics exactly, so neither the plate's flicker nor the network's
+        // frame-to-frame variation reaches it, and no neighbour needs the network. Neighbours are
+        // read from the plate whatever the chunk, so a frame's result depends only on (frame,
+        // model, job).
+        std::vector<ColorStatistics> plate_statistics;
+        if (color_window == 0) {
+          plate_statistics.push_back(measure_color(w.crop, placed.matte, job.color));
+        } else {
+          for (auto it = neighbour_crops.lower_bound(frame.number - color_window);
+               it != neighbour_crops.end() && it->first <= frame.number + color_window; ++it)
+            for (const NeighbourCrop& n : it->second)
+              if (n.track == w.track) plate_statistics.push_back(measure_color(n.crop, placed.matte, job.color));
+        }
+        apply_color_transfer(placed.rgb, measure_color(placed.rgb, placed.matte, job.color),
+                             average_color(plate_statistics));
+      }
       for (float& v : placed.rgb.rgb) {
         if (plate_encoding == PlateEncoding::display) v = std::clamp(v, 0.f, 1.f);
         else v = decode_from_network(v, plate_encoding);
@@ -301,29 +351,40 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
   };
 
   progress.begin("swap", static_cast<int64_t>(todo.size()));
-  std::vector<PendingFrame> pending;
-  size_t pending_faces = 0;
-  auto flush = [&]() {
+  std::vector<PendingFrame> pending;   // in frame order; inferred in batches, finished in order
+  size_t uninferred_faces = 0, uninferred_frames = 0;
+  auto infer_pending = [&]() {
     infer(pending);
-    for (auto& f : pending) {
-      finish(f);
+    uninferred_faces = uninferred_frames = 0;
+  };
+  // Finishes (writes), in order, the pending frames that are inferred and whose colour neighbours
+  // are all read (every frame up to `read_up_to` is).
+  auto finish_ready = [&](int64_t read_up_to) {
+    size_t ready = 0;
+    while (ready < pending.size() && pending[ready].inferred && pending[ready].number <= read_up_to - color_window) ++ready;
+    for (size_t i = 0; i < ready; ++i) {
+      finish(pending[i]);
       progress.update(report.frames_written);
     }
-    pending.clear();
-    pending_faces = 0;
+    pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(ready));
   };
 
   std::vector<int64_t> not_in_plate;
-  if (!todo.empty()) {
+  if (!to_read.empty()) {
     const int64_t seek_gap = info.is_sequence ? 1 : 48;
-    source->seek(todo.front());
-    size_t next = 0;
+    source->seek(to_read.front());
+    size_t next = 0, next_todo = 0;
+    int64_t last_read = std::numeric_limits<int64_t>::min() / 2;
     Frame frame;
-    while (next < todo.size() && !progress.stop_requested() && source->read(frame)) {
-      while (next < todo.size() && todo[next] < frame.number) not_in_plate.push_back(todo[next++]);
-      if (next == todo.size()) break;
-      if (frame.number != todo[next]) continue;
+    while (next < to_read.size() && !progress.stop_requested() && source->read(frame)) {
+      while (next < to_read.size() && to_read[next] < frame.number) ++next;
+      if (next == to_read.size()) break;
+      if (frame.number != to_read[next]) continue;
       ++next;
+      last_read = frame.number;
+      while (next_todo < todo.size() && todo[next_todo] < frame.number) not_in_plate.push_back(todo[next_todo++]);
+      const bool wanted = next_todo < todo.size() && todo[next_todo] == frame.number;
+      if (wanted) ++next_todo;
 
       PendingFrame work;
       work.number = frame.number;
@@ -333,7 +394,7 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
         work.base.height = frame.display.height;
         work.base.pixels.resize(frame.display.pixels.size());
         for (size_t i = 0; i < frame.display.pixels.size(); ++i) work.base.pixels[i] = frame.display.pixels[i] / 255.f;
-      } else {
+      } else if (wanted) {
         const FloatImage& full = *frame.full;
         work.base.width = full.width;
         work.base.height = full.height;
@@ -345,11 +406,15 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
       const FloatImage& crop_source = frame.full ? *frame.full : work.base;
       auto it = records.find(frame.number);
       if (it != records.end()) {
-        if (it->second->faces.empty()) ++report.frames_without_faces;
+        if (wanted && it->second->faces.empty()) ++report.frames_without_faces;
+        std::vector<NeighbourCrop> crops;
         for (const FaceRecord& face : it->second->faces) {
           FaceWork w;
+          w.track = face.track;
           w.aligned_from_frame = rescale_alignment(face.aligned_from_frame, faceset.manifest.size, resolution);
           w.crop = crop_for_network(crop_source, w.aligned_from_frame, resolution, plate_encoding);
+          if (color_window > 0) crops.push_back({w.track, w.crop});
+          if (!wanted) continue;
           Landmarks68 landmarks{};
           for (size_t p = 0; p < landmarks.size() && p < face.landmarks.size(); ++p)
             landmarks[p] = {static_cast<float>(face.landmarks[p][0]), static_cast<float>(face.landmarks[p][1])};
@@ -358,16 +423,27 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
           for (size_t i = 0; i < hull.pixels.size(); ++i) w.hull[i] = hull.pixels[i] / 255.f;
           work.faces.push_back(std::move(w));
         }
-      } else {
+        if (!crops.empty()) neighbour_crops[frame.number] = std::move(crops);
+      } else if (wanted) {
         ++report.frames_without_record;
       }
-      pending_faces += work.faces.size();
-      pending.push_back(std::move(work));
-      if (pending_faces >= static_cast<size_t>(batch) || pending.size() >= 16) flush();
-      if (next < todo.size() && todo[next] - frame.number > seek_gap) source->seek(todo[next]);
+      if (wanted) {
+        uninferred_faces += work.faces.size();
+        ++uninferred_frames;
+        pending.push_back(std::move(work));
+      }
+      if (uninferred_faces >= static_cast<size_t>(batch) || uninferred_frames >= 16) infer_pending();
+      finish_ready(frame.number);
+      // Crops no pending or later frame can reach any more.
+      const int64_t oldest_needed = (pending.empty() ? frame.number + 1 : pending.front().number) - color_window;
+      neighbour_crops.erase(neighbour_crops.begin(), neighbour_crops.lower_bound(oldest_needed));
+      if (next < to_read.size() && to_read[next] - frame.number > seek_gap) source->seek(to_read[next]);
     }
-    flush();
-    while (next < todo.size() && !progress.stop_requested()) not_in_plate.push_back(todo[next++]);
+    // Stopped early, a frame whose later neighbours were not read would get other colours than in
+    // a whole render (and --skip-existing would keep it): only complete ones are written.
+    infer_pending();
+    finish_ready(progress.stop_requested() ? last_read : std::numeric_limits<int64_t>::max());
+    while (next_todo < todo.size() && !progress.stop_requested()) not_in_plate.push_back(todo[next_todo++]);
   }
   progress.end();
   if (!not_in_plate.empty()) {
