@@ -4,6 +4,8 @@
 #include "extract_command.h"
 #include "swap_command.h"
 #include "train_command.h"
+#include "verify_command.h"
+#include "facetrain/base/atomic_file.h"
 #include "facetrain/base/error.h"
 #include "facetrain/base/version.h"
 
@@ -15,7 +17,20 @@
 #include <cstring>
 #include <string>
 
+#include <sys/stat.h>
+
 namespace {
+
+// Footage is pre-release content (DESIGN.md §8): what a library creates for us (FFmpeg's muxer,
+// OpenImageIO) follows the same owner-only default as facetrain's own writers.
+void restrict_created_files() {
+  try {
+    ::umask(static_cast<mode_t>(facetrain::creation_mask()));
+  } catch (const facetrain::Error& e) {
+    std::fprintf(stderr, "ERROR: %s\n", e.what());
+    std::exit(static_cast<int>(facetrain::ExitCode::usage));
+  }
+}
 
 facetrain::LogLevel log_level_from_env(bool quiet, bool verbose) {
   if (verbose) return facetrain::LogLevel::debug;
@@ -40,6 +55,7 @@ int exit_code_after(int code) {
 
 int main(int argc, char** argv) {
   using namespace facetrain;
+  restrict_created_files();
   CLI::App app{"facetrain: face replacement for VFX plates (extract, train, swap)"};
   app.require_subcommand(1);
   app.fallthrough();  // -q/-v work before or after the subcommand
@@ -54,6 +70,8 @@ int main(int argc, char** argv) {
   CLI::App* train = cli::setup_train(app, train_args);
   cli::SwapArgs swap_args;
   CLI::App* swap = cli::setup_swap(app, swap_args);
+  cli::VerifyArgs verify_args;
+  CLI::App* verify = cli::setup_verify(app, verify_args);
 
   try {
     app.parse(argc, argv);
@@ -65,7 +83,7 @@ int main(int argc, char** argv) {
   }
 
   const bool json = (extract->parsed() && extract_args.json) || (train->parsed() && train_args.json) ||
-                    (swap->parsed() && swap_args.json);
+                    (swap->parsed() && swap_args.json) || (verify->parsed() && verify_args.json);
   cli::ConsoleReporter reporter(json, log_level_from_env(quiet, verbose));
   cli::install_stop_handlers(reporter);
   int code = 0;
@@ -74,6 +92,7 @@ int main(int argc, char** argv) {
     if (extract->parsed()) code = cli::run_extract_command(extract_args, reporter);
     if (train->parsed()) code = cli::run_train_command(train_args, reporter);
     if (swap->parsed()) code = cli::run_swap_command(swap_args, reporter);
+    if (verify->parsed()) code = cli::run_verify_command(verify_args, reporter);
     return exit_code_after(code);
   } catch (const Error& e) {
     code = static_cast<int>(e.code());

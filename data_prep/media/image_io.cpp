@@ -92,7 +92,7 @@ void write_png_pixels(const std::filesystem::path& path, int width, int height, 
                       size_t pixel_bytes, int compression_level, Durability durability) {
   thread_local std::string encoded;  // reused: no allocation per crop in steady state
   encode_png_checked(path.string(), width, height, channels, pixels, pixel_bytes, compression_level, encoded);
-  AtomicOutput output(path, kDefaultFileMode, durability);
+  AtomicOutput output(path, default_file_mode(), durability);
   const int fd = ::open(output.temp_path().c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) throw OutputError(fmt::format("{}: cannot create: {}", path.string(), std::strerror(errno)));
   size_t written = 0;

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <cstdlib>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -62,6 +63,16 @@ void rename_into_place(const std::filesystem::path& temp_path, const std::filesy
 }
 
 }  // namespace
+
+unsigned creation_mask() {
+  const char* env = std::getenv("FACETRAIN_UMASK");
+  if (!env || !*env) return 077;
+  char* end = nullptr;
+  const long value = std::strtol(env, &end, 8);
+  if (*end != '\0' || value < 0 || value > 0777)
+    throw UsageError(fmt::format("FACETRAIN_UMASK={}: not an octal permission mask such as 077 or 027", env));
+  return static_cast<unsigned>(value);
+}
 
 void write_file_atomic(const std::filesystem::path& path, std::string_view bytes, unsigned mode) {
   const auto temp_path = unique_temp_path(path);

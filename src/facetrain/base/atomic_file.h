@@ -9,12 +9,16 @@
 
 namespace facetrain {
 
-inline constexpr unsigned kDefaultFileMode = 0600;
-inline constexpr unsigned kDefaultDirectoryMode = 0700;
+// Footage is pre-release content: what facetrain creates is owner-only (files 0600, directories
+// 0700) unless the facility sets FACETRAIN_UMASK (octal, e.g. 027 for group-readable outputs).
+// Throws UsageError when FACETRAIN_UMASK is not an octal mask.
+unsigned creation_mask();
+inline unsigned default_file_mode() { return 0666u & ~creation_mask(); }
+inline unsigned default_directory_mode() { return 0777u & ~creation_mask(); }
 
 // Writes `bytes` to `path` atomically. Throws OutputError (73) when the directory cannot be written,
 // IoError (74) when a write or fsync fails midway (disk full); the old file, if any, is untouched.
-void write_file_atomic(const std::filesystem::path& path, std::string_view bytes, unsigned mode = kDefaultFileMode);
+void write_file_atomic(const std::filesystem::path& path, std::string_view bytes, unsigned mode = default_file_mode());
 
 // Durability::deferred renames without fsync: the file is never seen half-written, and the caller
 // makes it durable in bulk (sync_filesystem) before anything that refers to it is committed.
@@ -25,7 +29,7 @@ enum class Durability { immediate, deferred };
 // `final_path`; commit() fsyncs and renames it into place, the destructor removes it if not committed.
 class AtomicOutput {
  public:
-  explicit AtomicOutput(std::filesystem::path final_path, unsigned mode = kDefaultFileMode,
+  explicit AtomicOutput(std::filesystem::path final_path, unsigned mode = default_file_mode(),
                         Durability durability = Durability::immediate);
   ~AtomicOutput();
   AtomicOutput(const AtomicOutput&) = delete;
@@ -42,7 +46,7 @@ class AtomicOutput {
 };
 
 // Creates `path` and missing parents with `mode`; throws OutputError naming it on failure.
-void create_directories_private(const std::filesystem::path& path, unsigned mode = kDefaultDirectoryMode);
+void create_directories_private(const std::filesystem::path& path, unsigned mode = default_directory_mode());
 
 std::string read_file(const std::filesystem::path& path);  // throws MissingInputError / IoError
 

@@ -58,7 +58,7 @@ void RunDirectory::truncate_metrics_after(int64_t step) const {
 void RunDirectory::append_metrics(const nlohmann::json& line) {
   if (!metrics_) {
     const auto path = path_ / "metrics.jsonl";
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, default_file_mode());
     if (fd < 0 || !(metrics_ = ::fdopen(fd, "a")))
       throw OutputError(fmt::format("{}: cannot open for writing", path.string()));
   }

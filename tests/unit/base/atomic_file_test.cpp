@@ -41,3 +41,34 @@ TEST_CASE("SHA-256 matches the standard vectors", "[unit][base]") {
   CHECK(facetrain::sha256_hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   CHECK_THROWS_AS(facetrain::sha256_file_hex("/nonexistent/model.dat"), facetrain::MissingInputError);
 }
+
+TEST_CASE("FACETRAIN_UMASK widens or narrows what facetrain creates, and is checked", "[unit][base]") {
+  const auto dir = fs::temp_directory_path() / "facetrain_umask_test";
+  fs::remove_all(dir);
+  ::setenv("FACETRAIN_UMASK", "027", 1);
+  CHECK(facetrain::default_file_mode() == 0640);
+  CHECK(facetrain::default_directory_mode() == 0750);
+  const mode_t process_mask = ::umask(027);  // what main() does with the same setting
+  facetrain::create_directories_private(dir);
+  facetrain::write_file_atomic(dir / "shared.json", "{}");
+  {
+    facetrain::AtomicOutput encoded(dir / "frame.png");
+    facetrain::write_file_atomic(encoded.temp_path(), "png bytes");
+    encoded.commit();
+  }
+  struct stat st {};
+  REQUIRE(::stat(dir.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0750);
+  REQUIRE(::stat((dir / "shared.json").c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0640);
+  REQUIRE(::stat((dir / "frame.png").c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0640);
+  ::umask(process_mask);
+  for (const char* bad : {"abc", "0999", "1777", "27x"}) {
+    ::setenv("FACETRAIN_UMASK", bad, 1);
+    CHECK_THROWS_AS(facetrain::creation_mask(), facetrain::UsageError);
+  }
+  ::unsetenv("FACETRAIN_UMASK");
+  CHECK(facetrain::default_file_mode() == 0600);
+  fs::remove_all(dir);
+}

