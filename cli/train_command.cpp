@@ -3,11 +3,14 @@
 #include "console_reporter.h"
 #include "facetrain/base/duration.h"
 #include "facetrain/base/error.h"
+#include "facetrain/base/launch_environment.h"
+#include "facetrain/dist/local_launcher.h"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <cstdlib>
 
 namespace facetrain::cli {
 
@@ -31,6 +34,20 @@ CLI::App* setup_train(CLI::App& app, TrainArgs& args) {
   cmd->add_option("--checkpoint-every", args.checkpoint_every, "Steps between checkpoints")->check(CLI::Range(1, 1 << 30));
   cmd->add_option("--resume", args.resume, "auto: continue from the newest complete checkpoint; never: start over")
       ->check(CLI::IsMember({"auto", "never"}));
+  cmd->add_option("--nproc-per-node", args.nproc_per_node, "Start N local worker processes (one per GPU) and train "
+                  "data-parallel; --batch-size is per process")->check(CLI::Range(1, 1024));
+  cmd->add_option("--nnodes", args.nnodes, "Machines taking part (each runs this command with its --node-rank)")
+      ->check(CLI::Range(1, 65536));
+  cmd->add_option("--node-rank", args.node_rank, "This machine's index among --nnodes (0 hosts the rendezvous)")
+      ->check(CLI::Range(0, 65535));
+  cmd->add_option("--master-addr", args.master_addr, "Rendezvous address (node 0's; the store listens there)");
+  cmd->add_option("--master-port", args.master_port, "Rendezvous port (default: a free one, single node only)")
+      ->check(CLI::Range(1, 65535));
+  cmd->add_option("--rdzv-endpoint", args.rdzv_endpoint, "HOST:PORT: --master-addr and --master-port in one");
+  cmd->add_option("--dist-timeout", args.dist_timeout_s, "Seconds after which a lost or frozen rank ends every rank")
+      ->check(CLI::Range(3.0, 86400.0));
+  cmd->add_option("--grad-compression", args.grad_compression, "none, or bf16 (all-reduce bf16 gradients; CUDA only)")
+      ->check(CLI::IsMember({"none", "bf16"}));
   cmd->add_flag("--dump-config", args.dump_config, "Print the effective configuration, parameters and FLOPs, then exit");
   cmd->add_flag("--json", args.json, "Machine-readable JSON events on stdout");
   return cmd;
@@ -68,8 +85,50 @@ int run_train_command(TrainArgs& args, ConsoleReporter& reporter) {
   if (config.max_steps == 0 && config.max_time_s == 0 && config.target_loss == 0)
     log_warning("no --max-steps, --max-time or --target-loss: training runs until stopped (SIGINT/SIGTERM saves first)");
 
-  reporter.event("start", {{"command", "train"}, {"run", args.job.run_directory.string()}, {"preset", config.preset}});
-  const TrainReport report = run_train(args.job, reporter);
+  if (!args.rdzv_endpoint.empty()) {
+    const auto colon = args.rdzv_endpoint.rfind(':');
+    const std::string port = colon == std::string::npos ? "" : args.rdzv_endpoint.substr(colon + 1);
+    if (colon == 0 || port.empty() || port.find_first_not_of("0123456789") != std::string::npos || port.size() > 5 ||
+        std::stoi(port) < 1 || std::stoi(port) > 65535)
+      throw UsageError(fmt::format("--rdzv-endpoint {}: expected HOST:PORT", args.rdzv_endpoint));
+    args.master_addr = args.rdzv_endpoint.substr(0, colon);
+    args.master_port = std::stoi(port);
+  }
+  if (args.grad_compression == "bf16" && config.device != "cuda")
+    throw ConfigError("--grad-compression bf16 needs --device cuda (Gloo on CPU all-reduces float32)");
+  const bool local_worker = std::getenv(kLocalWorkerVariable) != nullptr;
+  if (!local_worker && (args.nproc_per_node > 1 || args.nnodes > 1)) {
+    dist::LocalLaunch launch;
+    launch.nproc_per_node = args.nproc_per_node;
+    launch.nnodes = args.nnodes;
+    launch.node_rank = args.node_rank;
+    launch.master_addr = args.master_addr;
+    launch.master_port = args.master_port;
+    launch.dist_timeout_s = args.dist_timeout_s;
+    launch.command_line = dist::current_command_line();
+    return dist::run_local_workers(launch);
+  }
+  args.job.launch = launch_environment_from_process();
+  args.job.dist_timeout_s = args.dist_timeout_s;
+  args.job.grad_compression = args.grad_compression;
+  const int rank = args.job.launch.rank;
+  const bool distributed = args.job.launch.distributed();
+  if (rank > 0) {  // other ranks: warnings and errors only, prefixed with their rank
+    set_log_level(LogLevel::warning);
+    set_log_prefix(fmt::format("[rank {}] ", rank));
+  }
+
+  if (rank == 0)
+    reporter.event("start", {{"command", "train"}, {"run", args.job.run_directory.string()}, {"preset", config.preset},
+                             {"world_size", args.job.launch.world_size}});
+  TrainReport report;
+  try {
+    report = run_train(args.job, reporter);
+  } catch (const Error& e) {
+    if (distributed) throw Error(e.code(), fmt::format("[rank {}] {}", rank, e.what()));
+    throw;
+  }
+  if (rank > 0) return 0;
   log_info("stopped ({}) at step {} after {:.1f} s; training loss {:.5f}, held-out loss {:.5f}", to_string(report.reason),
            report.steps, report.seconds, report.last_loss, report.validation_loss);
   log_info("checkpoint: {}", report.last_checkpoint.string());

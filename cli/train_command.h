@@ -22,6 +22,15 @@ struct TrainArgs {
   std::optional<double> target_loss;
   std::optional<uint64_t> seed;
   std::string device;
+  // Distributed (DESIGN.md §6): this process launches nproc_per_node local workers.
+  int nproc_per_node = 1;
+  int nnodes = 1;
+  int node_rank = 0;
+  std::string master_addr = "127.0.0.1";
+  int master_port = 0;
+  std::string rdzv_endpoint;  // HOST:PORT, the same as --master-addr HOST --master-port PORT
+  double dist_timeout_s = 600;
+  std::string grad_compression = "none";
   bool dump_config = false;
   bool json = false;
 };

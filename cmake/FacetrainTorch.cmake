@@ -13,12 +13,20 @@ function(facetrain_add_torch_library)
   file(GLOB facetrain_torch_sources CONFIGURE_DEPENDS
     ${PROJECT_SOURCE_DIR}/src/facetrain/model/*.cpp
     ${PROJECT_SOURCE_DIR}/src/facetrain/train/*.cpp
-    ${PROJECT_SOURCE_DIR}/src/facetrain/swap/*.cpp)
+    ${PROJECT_SOURCE_DIR}/src/facetrain/swap/*.cpp
+    ${PROJECT_SOURCE_DIR}/src/facetrain/dist/*.cpp)
   add_library(facetrain_torch STATIC ${facetrain_torch_sources})
   target_include_directories(facetrain_torch PUBLIC ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR})
   target_link_libraries(facetrain_torch PUBLIC facetrain_base ${TORCH_LIBRARIES})
   target_compile_options(facetrain_torch PRIVATE ${TORCH_CXX_FLAGS})
   target_precompile_headers(facetrain_torch PRIVATE <torch/torch.h>)
+  # dist/: c10d (TCPStore, ProcessGroupGloo from libtorch_cpu; ProcessGroupNCCL from libtorch_cuda).
+  if(TARGET torch_cuda)
+    set_source_files_properties(${PROJECT_SOURCE_DIR}/src/facetrain/dist/c10d_compat.cpp
+      PROPERTIES COMPILE_DEFINITIONS FACETRAIN_WITH_NCCL)
+  endif()
+  set_source_files_properties(${PROJECT_SOURCE_DIR}/src/facetrain/dist/local_launcher.cpp
+    PROPERTIES SKIP_PRECOMPILE_HEADERS ON)
   # The PCH is ~570 MB; loading it costs seconds, so TUs that do not use torch skip it.
   set_source_files_properties(${PROJECT_SOURCE_DIR}/src/facetrain/model/model_config.cpp
     ${PROJECT_SOURCE_DIR}/src/facetrain/swap/face_composite.cpp

@@ -16,6 +16,8 @@ void set_log_sink(LogSink sink);        // thread-safe; an empty sink drops mess
 void set_log_level(LogLevel level);     // messages below it are not formatted
 bool log_enabled(LogLevel level);
 void log_message(LogLevel level, std::string_view message);
+// Prepended to every message (distributed training: "[rank N] " on ranks other than 0).
+void set_log_prefix(std::string prefix);
 
 template <typename... Args>
 void log_debug(fmt::format_string<Args...> f, Args&&... args) {

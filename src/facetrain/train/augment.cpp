@@ -93,15 +93,27 @@ void Augmenter::set_state(const at::Tensor& state) {
 }
 
 AugmentedBatch Augmenter::operator()(const at::Tensor& images, const at::Tensor& masks, const at::Tensor& landmarks) {
+  return (*this)(images, masks, landmarks, BatchSlice{images.defined() ? images.size(0) : 0, 0});
+}
+
+AugmentedBatch Augmenter::operator()(const at::Tensor& images, const at::Tensor& masks, const at::Tensor& landmarks,
+                                     const BatchSlice& slice) {
   check_inputs(images, masks, landmarks, impl_->device);
   torch::NoGradGuard no_grad;
   const auto& c = config_;
   const int64_t batch = images.size(0), size_px = images.size(2);
+  if (slice.offset < 0 || slice.offset + batch > slice.global_batch)
+    throw InternalError(fmt::format("Augmenter: rows [{}, {}) are outside the global batch of {}", slice.offset,
+                                    slice.offset + batch, slice.global_batch));
   const auto options = torch::TensorOptions().dtype(torch::kFloat32).device(impl_->device);
 
-  // All random numbers of this batch, in a fixed order.
-  auto u = at::rand({batch, kColumns}, impl_->generator, options);
-  auto noise = at::randn({batch, 2, c.warp_grid, c.warp_grid}, impl_->generator, options);
+  // All random numbers of the global batch, in a fixed order; this call uses its slice's rows.
+  auto u = at::rand({slice.global_batch, kColumns}, impl_->generator, options);
+  auto noise = at::randn({slice.global_batch, 2, c.warp_grid, c.warp_grid}, impl_->generator, options);
+  if (slice.global_batch != batch) {
+    u = u.narrow(0, slice.offset, batch).contiguous();
+    noise = noise.narrow(0, slice.offset, batch).contiguous();
+  }
 
   const bool do_flip = c.flip && c.flip_probability > 0;
   const bool do_affine = c.affine && (c.rotation_deg > 0 || c.scale > 0 || c.shift > 0);

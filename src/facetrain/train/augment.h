@@ -49,6 +49,14 @@ struct AugmentedBatch {
   at::Tensor landmarks;    // [B,68,2] float32 in target pixels (undefined if none were given)
 };
 
+// Rows [offset, offset + B) of a global batch of `global_batch` samples: data-parallel ranks draw
+// the random parameters of the whole global batch (the same numbers a single process at that
+// batch size draws) and apply only their slice's.
+struct BatchSlice {
+  int64_t global_batch = 0;
+  int64_t offset = 0;
+};
+
 class Augmenter {
  public:
   // The generator lives on `device` (CPU or CUDA) and is seeded with `seed`.
@@ -61,6 +69,10 @@ class Augmenter {
   // device; landmarks float [B,68,2] in crop pixels (pixel centres at integers) or undefined.
   // Landmarks are not re-indexed on a flip (a mirrored left eye stays in points 36-41).
   AugmentedBatch operator()(const at::Tensor& images, const at::Tensor& masks, const at::Tensor& landmarks = {});
+  // The same for the B samples at `slice` of a global batch (the generator advances by the
+  // global batch's draw).
+  AugmentedBatch operator()(const at::Tensor& images, const at::Tensor& masks, const at::Tensor& landmarks,
+                            const BatchSlice& slice);
 
   const AugmentConfig& config() const { return config_; }
   c10::Device device() const;

@@ -6,10 +6,13 @@
 #include "facetrain/base/sha256.h"
 #include "facetrain/base/version.h"
 #include "facetrain/checkpoint/checkpoint_store.h"
+#include "facetrain/dist/gradient_sync.h"
+#include "facetrain/dist/process_group.h"
 #include "facetrain/model/autocast_guard.h"
 #include "facetrain/model/face_swap_model.h"
 #include "facetrain/train/augment.h"
 #include "facetrain/train/face_pack.h"
+#include "facetrain/train/gradient_clip.h"
 #include "facetrain/train/losses.h"
 #include "facetrain/train/model_checkpoint.h"
 #include "facetrain/train/run_directory.h"
@@ -22,6 +25,7 @@
 #include <cstdlib>
 #include <deque>
 #include <memory>
+#include <optional>
 
 namespace facetrain {
 
@@ -44,13 +48,39 @@ std::string torch_version() {
   return fmt::format("{}.{}.{}", TORCH_VERSION_MAJOR, TORCH_VERSION_MINOR, TORCH_VERSION_PATCH);
 }
 
-c10::Device training_device(const std::string& name) {
+constexpr int64_t kGradientBucketBytes = 25 << 20;
+
+// CUDA: the device of this local rank (one process per GPU).
+c10::Device training_device(const std::string& name, int local_rank) {
   if (name == "cuda") {
     if (!torch::cuda::is_available())
       throw UnavailableError("--device cuda: no CUDA device is available (this build or machine has none)");
-    return c10::Device(c10::DeviceType::CUDA, 0);
+    const auto count = static_cast<int>(torch::cuda::device_count());
+    if (local_rank >= count)
+      throw UnavailableError(fmt::format("local rank {} needs CUDA device {}, this machine has {}", local_rank, local_rank, count));
+    return c10::Device(c10::DeviceType::CUDA, static_cast<c10::DeviceIndex>(local_rank));
   }
   return c10::Device(c10::DeviceType::CPU);
+}
+
+// Every rank must train the same thing: each publishes (name, value) pairs; a mismatch with rank
+// 0 ends every rank with ConfigError (78) naming what differs and where.
+void agree_on_setup(dist::ProcessGroup& group, const std::vector<std::pair<std::string, std::string>>& facts) {
+  nlohmann::json mine = nlohmann::json::array();
+  for (const auto& [name, value] : facts) mine.push_back({name, value});
+  const auto all = group.exchange("setup", mine.dump());
+  const auto reference = nlohmann::json::parse(all[0]);
+  std::vector<std::string> differences;
+  for (size_t r = 1; r < all.size(); ++r) {
+    const auto theirs = nlohmann::json::parse(all[r]);
+    for (size_t k = 0; k < reference.size() && k < theirs.size(); ++k)
+      if (theirs[k][1] != reference[k][1])
+        differences.push_back(fmt::format("{}: rank 0 has '{}', rank {} has '{}'", reference[k][0].get<std::string>(),
+                                          reference[k][1].get<std::string>(), r, theirs[k][1].get<std::string>()));
+  }
+  if (!differences.empty())
+    throw ConfigError(fmt::format("the ranks do not agree on what to train ({}); run every rank with the same "
+                                  "command, face sets and facetrain", fmt::join(differences, "; ")));
 }
 
 // Indices of one batch, drawn from one seeded stream (CPU generator: the same on every device).
@@ -143,21 +173,76 @@ torch::Tensor to_tiles(const torch::Tensor& images) {
 TrainReport run_train(const TrainJob& job, ProgressSink& progress) {
   const TrainConfig& config = job.config;
   validate_train_config(config);
-  const c10::Device device = training_device(config.device);
+  if (job.grad_compression != "none" && job.grad_compression != "bf16")
+    throw ConfigError(fmt::format("--grad-compression {}: use none or bf16", job.grad_compression));
+  const c10::Device device = training_device(config.device, job.launch.local_rank);
   const bool cuda = device.is_cuda();
   if (config.deterministic && !cuda) at::globalContext().setDeterministicAlgorithms(true, false);
   if (cuda) at::globalContext().setBenchmarkCuDNN(true);
 
-  RunDirectory run(job.run_directory);
+  // Data parallel (DESIGN.md §6): rank 0 alone owns RUN (lock, cache, checkpoints, metrics).
+  std::unique_ptr<dist::ProcessGroup> group;
+  if (job.launch.distributed()) group = std::make_unique<dist::ProcessGroup>(job.launch, cuda, job.dist_timeout_s);
+  const int rank = group ? group->rank() : 0;
+  const int world = group ? group->world_size() : 1;
+  const bool writer = rank == 0;
+  // Rank 0 publishes how its preparation went (and which checkpoint it resumes) before the
+  // others read the face-pack cache it wrote; a failure there ends every rank with its code.
+  constexpr double kPreparationTimeoutS = 3600;
+  const fs::path pack_cache = job.run_directory / "cache";
+
+  std::optional<RunDirectory> run;
   const int resolution = config.model.resolution_px;
-  FacePack actor = load_face_pack(job.actor_faceset, resolution, config.validation_fraction, run.cache(), "actor");
-  FacePack dbl = load_face_pack(job.double_faceset, resolution, config.validation_fraction, run.cache(), "double");
+  CheckpointStore store(job.run_directory / "checkpoints", config.keep_checkpoints);
+  std::optional<CheckpointStore::Loaded> resumed;
+  fs::path resume_directory;
+  int64_t resume_step = 0;
+  auto load_packs = [&] {
+    FacePack a = load_face_pack(job.actor_faceset, resolution, config.validation_fraction, pack_cache, "actor");
+    FacePack d = load_face_pack(job.double_faceset, resolution, config.validation_fraction, pack_cache, "double");
+    return std::make_pair(std::move(a), std::move(d));
+  };
+  std::pair<FacePack, FacePack> packs;
+  if (writer) {
+    try {
+      run.emplace(job.run_directory);
+      packs = load_packs();
+      resumed = job.resume ? store.newest_valid() : std::nullopt;
+    } catch (const Error& e) {
+      if (group) group->publish("prepared", nlohmann::json{{"code", static_cast<int>(e.code())}, {"message", e.what()}}.dump());
+      throw;
+    }
+    if (resumed) {
+      resume_directory = resumed->directory;
+      resume_step = resumed->step;
+    }
+    if (group)
+      group->publish("prepared", nlohmann::json{{"code", 0}, {"resume", resume_directory.string()}, {"step", resume_step}}.dump());
+  } else {
+    const auto prepared = nlohmann::json::parse(group->fetch("prepared", std::max(kPreparationTimeoutS, job.dist_timeout_s)));
+    if (prepared.value("code", 0) != 0)
+      throw Error(static_cast<ExitCode>(prepared.value("code", 70)),
+                  fmt::format("rank 0 failed: {}", prepared.value("message", std::string())));
+    resume_directory = prepared.value("resume", std::string());
+    resume_step = prepared.value("step", int64_t{0});
+    packs = load_packs();
+  }
+  FacePack actor = std::move(packs.first);
+  FacePack dbl = std::move(packs.second);
   if (actor.face_type != dbl.face_type)
     throw ConfigError(fmt::format("the actor's face set {} holds '{}' crops, the double's {} holds '{}': extract both "
                                   "with the same --face-type", job.actor_faceset.string(), actor.face_type,
                                   job.double_faceset.string(), dbl.face_type));
   log_info("faces: actor {} ({} held out), double {} ({} held out), packed at {} px", actor.size(),
            actor.size() - actor.train_count, dbl.size(), dbl.size() - dbl.train_count, resolution);
+  if (group) {
+    agree_on_setup(*group, {{"facetrain version", version_string()},
+                            {"LibTorch version", torch_version()},
+                            {"configuration (sha256 of the effective config.yaml)", sha256_hex(train_config_to_yaml(config))},
+                            {"actor face set (content sha256)", actor.content_sha256},
+                            {"double face set (content sha256)", dbl.content_sha256},
+                            {"resumed checkpoint", resume_directory.string()}});
+  }
   actor = actor.to(device);
   dbl = dbl.to(device);
 
@@ -169,49 +254,67 @@ TrainReport run_train(const TrainJob& job, ProgressSink& progress) {
   Augmenter augment_actor(config.augment, config.seed * 2 + 1, device);
   Augmenter augment_double(config.augment, config.seed * 2 + 2, device);
 
-  CheckpointStore store(run.checkpoints(), config.keep_checkpoints);
   int64_t step = 0;
   double elapsed_before = 0;
   std::deque<double> validation_history;
   std::string base_sha256;
-  std::optional<CheckpointStore::Loaded> resumed = job.resume ? store.newest_valid() : std::nullopt;
+  auto load_training_state = [&](const fs::path& directory) {
+    model.load_named_parameters(load_named(directory / "model.pt", model.named_parameters()), (directory / "model.pt").string());
+    torch::load(*optimizer, (directory / "optimizer.pt").string());
+    std::vector<torch::Tensor> rng;
+    torch::load(rng, (directory / "rng.pt").string());
+    if (rng.size() != 3) throw InputDataError(fmt::format("{}: rng.pt holds {} states, expected 3", directory.string(), rng.size()));
+    sampler.set_state(rng[0]);
+    augment_actor.set_state(rng[1]);
+    augment_double.set_state(rng[2]);
+  };
   if (resumed) {
     const auto& state = resumed->state;
     if (state.value("model", "") != describe(config.model))
       throw ConfigError(fmt::format("{}: the run was trained as '{}', this configuration asks for '{}' "
                                     "(use another -o, or --resume never to start over)",
                                     job.run_directory.string(), state.value("model", ""), describe(config.model)));
-    model.load_named_parameters(load_named(resumed->directory / "model.pt", model.named_parameters()),
-                                (resumed->directory / "model.pt").string());
-    torch::load(*optimizer, (resumed->directory / "optimizer.pt").string());
-    std::vector<torch::Tensor> rng;
-    torch::load(rng, (resumed->directory / "rng.pt").string());
-    if (rng.size() != 3) throw InputDataError(fmt::format("{}: rng.pt holds {} states, expected 3", resumed->directory.string(), rng.size()));
-    sampler.set_state(rng[0]);
-    augment_actor.set_state(rng[1]);
-    augment_double.set_state(rng[2]);
+    load_training_state(resumed->directory);
     step = resumed->step;
     elapsed_before = state.value("elapsed_s", 0.0);
     for (const auto& v : state.value("validation_history", nlohmann::json::array())) validation_history.push_back(v.get<double>());
     base_sha256 = state.value("base_model_sha256", "");
-    run.truncate_metrics_after(step);
+    run->truncate_metrics_after(step);
     log_info("resumed from {} at step {}", resumed->directory.string(), step);
+  } else if (!writer && !resume_directory.empty()) {
+    load_training_state(resume_directory);  // the checkpoint rank 0 chose (RUN on a shared file system)
+    step = resume_step;
   } else {
     if (!job.base_checkpoint.empty()) {
       load_base_model(model, job.base_checkpoint, job.base_parts);
       base_sha256 = sha256_file_hex(resolve_checkpoint(job.base_checkpoint) / "model.pt");
     }
-    run.truncate_metrics_after(0);
+    if (run) run->truncate_metrics_after(0);
+  }
+  std::unique_ptr<dist::GradientSynchronizer> gradient_sync;
+  if (group) {
+    dist::broadcast_parameters(*group, model.parameters(), 0);
+    // FACETRAIN_DDP_BUCKET_MB: bucket size for tuning and tests (default 25 MB, as PyTorch DDP).
+    const char* bucket_env = std::getenv("FACETRAIN_DDP_BUCKET_MB");
+    const double bucket_mb = bucket_env ? std::atof(bucket_env) : 0.0;
+    const int64_t bucket_bytes = bucket_mb > 0 ? static_cast<int64_t>(bucket_mb * (1 << 20)) : kGradientBucketBytes;
+    gradient_sync = std::make_unique<dist::GradientSynchronizer>(*group, model.parameters(), bucket_bytes,
+                                                                 job.grad_compression == "bf16");
+    log_info("data parallel: rank {} of {} ({}), batch {} per rank and identity, global {}; {} gradient bucket(s), "
+             "{:.1f} MB per step", rank, world, group->backend_name(), config.batch_size, config.batch_size * world,
+             gradient_sync->stats().buckets, gradient_sync->stats().bytes_per_step / 1e6);
   }
 
-  run.write_config(train_config_to_yaml(config));
   const ModelCost cost = estimate_model_cost(config.model);
-  run.write_manifest({{"format_version", 1},
+  if (writer) run->write_config(train_config_to_yaml(config));
+  if (writer) run->write_manifest({{"format_version", 1},
                       {"facetrain", version_string()},
                       {"libtorch", torch_version()},
                       {"cuda", cuda ? "available" : "none"},
                       {"device", device.str()},
-                      {"world_size", 1},
+                      {"world_size", world},
+                      {"distributed_backend", group ? group->backend_name() : "none"},
+                      {"launcher", job.launch.launcher},
                       {"seed", config.seed},
                       {"model", describe(config.model)},
                       {"face_type", actor.face_type},
@@ -309,7 +412,7 @@ TrainReport run_train(const TrainJob& job, ProgressSink& progress) {
     image.height = static_cast<int>(sheet.size(0));
     image.width = static_cast<int>(sheet.size(1));
     image.pixels.assign(sheet.data_ptr<uint8_t>(), sheet.data_ptr<uint8_t>() + sheet.numel());
-    const fs::path path = run.previews() / fmt::format("{}.png", CheckpointStore::step_name(step));
+    const fs::path path = run->previews() / fmt::format("{}.png", CheckpointStore::step_name(step));
     write_png(path, image);
     progress.event("preview", {{"step", step}, {"path", path.string()}});
     return path;
@@ -343,13 +446,26 @@ TrainReport run_train(const TrainJob& job, ProgressSink& progress) {
 
   torch::Tensor window_loss = torch::zeros({}, torch::TensorOptions().device(device));
   int64_t window_steps = 0;
-  // The mean loss since the last read; a non-finite one stops training before any checkpoint.
+  double window_comm_s = 0;  // exposed communication (gradient waits, stop agreement), this window
+  // The window's loss sum and the last step's terms, averaged over ranks ([0] = loss sum, then the
+  // actor's and the double's named terms). A non-finite loss stops training before any checkpoint.
   auto read_window = [&](const LossTerms& loss_a, const LossTerms& loss_d) {
-    const double mean_loss = window_steps > 0 ? window_loss.item<double>() / static_cast<double>(window_steps) : 0.0;
-    if (std::isfinite(mean_loss)) return mean_loss;
+    std::vector<torch::Tensor> parts{window_loss.to(torch::kFloat32)};
+    for (const auto* terms : {&loss_a, &loss_d})
+      for (const auto& [name, value] : terms->named()) parts.push_back(value.detach().to(torch::kFloat32));
+    auto values = torch::stack(parts);
+    if (group) {
+      group->allreduce_sum(values);
+      values.div_(static_cast<double>(world));
+    }
+    values = values.to(torch::kCPU, torch::kFloat64);
+    std::vector<double> read(values.data_ptr<double>(), values.data_ptr<double>() + values.numel());
+    const double mean_loss = window_steps > 0 ? read[0] / static_cast<double>(window_steps) : 0.0;
+    if (std::isfinite(mean_loss)) return read;
+    size_t k = 1;
     for (const auto& [who, terms] : {std::pair<const char*, const LossTerms*>{"actor", &loss_a}, {"double", &loss_d}})
       for (const auto& [name, value] : terms->named())
-        if (!std::isfinite(value.item<double>()))
+        if (!std::isfinite(read[k++]))
           throw InputDataError(fmt::format("step {}: the {} loss term '{}' is not finite; training stopped, "
                                            "no checkpoint written after step {}", step, who, name, step - window_steps));
     throw InputDataError(fmt::format("step {}: the total loss is not finite (between steps {} and {}); training stopped, "
@@ -361,25 +477,44 @@ TrainReport run_train(const TrainJob& job, ProgressSink& progress) {
   const int64_t nan_step = nan_step_env ? std::atoll(nan_step_env) : -1;
 
   TrainReport report;
-  progress.begin("train", config.max_steps > 0 ? config.max_steps : -1);
+  if (writer) progress.begin("train", config.max_steps > 0 ? config.max_steps : -1);
   log_info("training {} on {} ({:.2f} GFLOP/image forward, {:.1f} M parameters), batch {} per identity", describe(config.model),
            device.str(), cost.forward_flops_per_image / 1e9, cost.parameter_count / 1e6, config.batch_size);
   model.train(true);
   double validation_average = validation_history.empty() ? 0.0 : validation_history.back();
   auto window_start = Clock::now();
   const int64_t first_step = step;
+  const int64_t global_batch = config.batch_size * world;
+  const BatchSlice slice{global_batch, rank * config.batch_size};
 
   while (true) {
     if (config.max_steps > 0 && step >= config.max_steps) { report.reason = StopReason::max_steps; break; }
-    if (config.max_time_s > 0 && session_seconds() >= config.max_time_s) { report.reason = StopReason::max_time; break; }
-    if (progress.stop_requested()) { report.reason = StopReason::signal; break; }
+    bool out_of_time = config.max_time_s > 0 && session_seconds() >= config.max_time_s;
+    bool stop_signal = progress.stop_requested();
+    if (group) {
+      // Every rank stops at the same step: a signal or the time limit seen by any rank counts.
+      const auto start = Clock::now();
+      auto flags = torch::tensor({out_of_time ? 1.0f : 0.0f, stop_signal ? 1.0f : 0.0f}).to(device);
+      group->allreduce_sum(flags);
+      flags = flags.to(torch::kCPU);
+      out_of_time = flags[0].item<float>() > 0;
+      stop_signal = flags[1].item<float>() > 0;
+      window_comm_s += std::chrono::duration<double>(Clock::now() - start).count();
+    }
+    if (out_of_time) { report.reason = StopReason::max_time; break; }
+    if (stop_signal) { report.reason = StopReason::signal; break; }
 
-    const auto index_a = sampler.draw(actor.train_count, config.batch_size, device);
-    const auto index_d = sampler.draw(dbl.train_count, config.batch_size, device);
+    // One global batch from one stream; this rank takes rows [rank * b, (rank + 1) * b).
+    auto index_a = sampler.draw(actor.train_count, global_batch, device);
+    auto index_d = sampler.draw(dbl.train_count, global_batch, device);
+    if (world > 1) {
+      index_a = index_a.narrow(0, slice.offset, config.batch_size);
+      index_d = index_d.narrow(0, slice.offset, config.batch_size);
+    }
     const AugmentedBatch a = augment_actor(actor.images.index_select(0, index_a), actor.masks.index_select(0, index_a),
-                                           actor.landmarks.index_select(0, index_a));
+                                           actor.landmarks.index_select(0, index_a), slice);
     const AugmentedBatch d = augment_double(dbl.images.index_select(0, index_d), dbl.masks.index_select(0, index_d),
-                                            dbl.landmarks.index_select(0, index_d));
+                                            dbl.landmarks.index_select(0, index_d), slice);
     TrainingOutput out;
     {
       AutocastGuard autocast(device, cuda && config.bf16);
@@ -392,9 +527,14 @@ TrainReport run_train(const TrainJob& job, ProgressSink& progress) {
     torch::Tensor total = loss_a.total + loss_d.total;
     if (step == nan_step) total = total * std::numeric_limits<float>::quiet_NaN();
     optimizer->zero_grad();
+    if (gradient_sync) gradient_sync->begin_step();
     total.backward();
+    if (gradient_sync) {
+      gradient_sync->finish();  // every rank now holds the global batch's gradient
+      window_comm_s += gradient_sync->stats().exposed_wait_seconds;
+    }
     if (config.optimizer.clip_grad_norm > 0)
-      torch::nn::utils::clip_grad_norm_(model.parameters(), config.optimizer.clip_grad_norm);
+      clip_gradients(model.parameters(), config.optimizer.clip_grad_norm);
     const double lr = learning_rate_at(config.optimizer, step);
     set_learning_rate(*optimizer, config.optimizer.type, lr);
     // A non-finite loss must never reach the weights: checked on the device, read every log_every steps.
@@ -402,32 +542,52 @@ TrainReport run_train(const TrainJob& job, ProgressSink& progress) {
     ++window_steps;
     optimizer->step();
     ++step;
-    progress.update(step);
+    if (writer) progress.update(step);
 
     const bool log_now = step % config.log_every == 0 || step == config.max_steps;
     const bool checkpoint_now = step % config.checkpoint_every == 0;
     if (log_now || checkpoint_now) {
-      const double mean_loss = read_window(loss_a, loss_d);
+      const std::vector<double> read = read_window(loss_a, loss_d);
+      const double mean_loss = window_steps > 0 ? read[0] / static_cast<double>(window_steps) : 0.0;
       const double seconds = std::chrono::duration<double>(Clock::now() - window_start).count();
       nlohmann::json line = {{"step", step},
                              {"loss", mean_loss},
                              {"lr", lr},
-                             {"images_per_s", seconds > 0 ? 2.0 * config.batch_size * window_steps / seconds : 0.0},
+                             {"images_per_s", seconds > 0 ? 2.0 * global_batch * window_steps / seconds : 0.0},
                              {"elapsed_s", elapsed_before + session_seconds()}};
-      for (const auto& [name, value] : loss_a.named()) line["actor_" + name] = value.item<double>();
-      for (const auto& [name, value] : loss_d.named()) line["double_" + name] = value.item<double>();
-      if (step % config.validate_every == 0 || (config.target_loss > 0 && log_now)) {
+      size_t k = 1;
+      for (const auto& [name, value] : loss_a.named()) line["actor_" + name] = read[k++];
+      for (const auto& [name, value] : loss_d.named()) line["double_" + name] = read[k++];
+      if (group && window_steps > 0) {
+        line["world_size"] = world;
+        line["step_s"] = seconds / static_cast<double>(window_steps);
+        line["comm_exposed_s"] = window_comm_s / static_cast<double>(window_steps);
+      }
+      if (writer && (step % config.validate_every == 0 || (config.target_loss > 0 && log_now))) {
         validation_average = validate();
         line["validation_loss"] = validation_average;
       }
-      run.append_metrics(line);
-      progress.event("metrics", line);
+      bool target_reached = writer && config.target_loss > 0 &&
+                            static_cast<int64_t>(validation_history.size()) >= config.target_loss_window &&
+                            validation_average <= config.target_loss;
+      if (group) {  // rank 0's held-out loss decides for every rank
+        auto decided = torch::tensor({validation_average, target_reached ? 1.0 : 0.0},
+                                     torch::TensorOptions().dtype(torch::kFloat64)).to(device);
+        group->broadcast(decided, 0);
+        decided = decided.to(torch::kCPU);
+        validation_average = decided[0].item<double>();
+        target_reached = decided[1].item<double>() > 0;
+      }
+      if (writer) {
+        run->append_metrics(line);
+        progress.event("metrics", line);
+      }
       report.last_loss = mean_loss;
       window_loss = torch::zeros({}, torch::TensorOptions().device(device));
       window_steps = 0;
+      window_comm_s = 0;
       window_start = Clock::now();
-      if (config.target_loss > 0 && static_cast<int64_t>(validation_history.size()) >= config.target_loss_window &&
-          validation_average <= config.target_loss) {
+      if (target_reached) {
         report.reason = StopReason::target_loss;
         report.seconds_to_target = session_seconds();
         log_info("target loss {} reached at step {} (held-out moving average {:.5f})", config.target_loss, step,
@@ -435,11 +595,23 @@ TrainReport run_train(const TrainJob& job, ProgressSink& progress) {
         break;
       }
     }
-    if (step % config.preview_every == 0) report.last_preview = write_preview();
-    if (checkpoint_now) report.last_checkpoint = save_checkpoint();
+    if (writer && step % config.preview_every == 0) report.last_preview = write_preview();
+    if (writer && checkpoint_now) report.last_checkpoint = save_checkpoint();
   }
-  progress.end();
+  if (writer) progress.end();
 
+  if (!writer) {
+    // Rank 0 writes the final checkpoint and preview; wait for it so that every rank's exit
+    // status says whether the run ended well.
+    auto done = torch::zeros({1}, torch::TensorOptions().device(device));
+    group->allreduce_sum(done);
+    report.steps = step;
+    report.steps_this_session = step - first_step;
+    report.seconds = session_seconds();
+    report.device_hours = report.seconds / 3600.0;
+    report.validation_loss = validation_average;
+    return report;
+  }
   if (step > first_step || !resumed) {
     if (report.last_checkpoint.empty() || report.last_checkpoint.filename() != CheckpointStore::step_name(step))
       report.last_checkpoint = save_checkpoint();
@@ -450,8 +622,12 @@ TrainReport run_train(const TrainJob& job, ProgressSink& progress) {
   report.steps = step;
   report.steps_this_session = step - first_step;
   report.seconds = session_seconds();
-  report.device_hours = report.seconds / 3600.0;
+  report.device_hours = report.seconds * world / 3600.0;
   report.validation_loss = validation_history.empty() ? validate() : validation_average;
+  if (group) {
+    auto done = torch::zeros({1}, torch::TensorOptions().device(device));
+    group->allreduce_sum(done);
+  }
   return report;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // `facetrain train`: fine-tunes a face-swap model on the actor's and the double's face sets.
 // Torch stays behind this header: the CLI passes a typed config and a progress sink.
+#include "facetrain/base/launch_environment.h"
 #include "facetrain/base/progress.h"
 #include "facetrain/train/train_config.h"
 
@@ -17,6 +18,10 @@ struct TrainJob {
   std::string base_parts = "all";           // all | encoder (encoder and inters only)
   bool resume = true;                       // --resume auto|never
   TrainConfig config;
+  // Data-parallel training (DESIGN.md §6): this process's place; world_size 1 trains alone.
+  LaunchEnvironment launch;
+  double dist_timeout_s = 600;              // a lost or frozen rank ends every rank within this
+  std::string grad_compression = "none";    // none | bf16 (CUDA only)
 };
 
 enum class StopReason { max_steps, max_time, target_loss, signal };
@@ -38,6 +43,8 @@ struct TrainReport {
 // Throws ConfigError (78) for bad configs and base-model shape mismatches, InputDataError (65) for
 // unusable face sets and for a non-finite loss (naming the step and the term), UnavailableError (69)
 // for a missing CUDA device, OutputError (73) when the run directory is held by another train.
+// Distributed: ConfigError (78) when ranks disagree on config, face sets or version; TemporaryError
+// (75) naming the lost rank when a peer dies or freezes. Rank 0 alone writes RUN.
 TrainReport run_train(const TrainJob& job, ProgressSink& progress);
 
 }  // namespace facetrain

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Data-parallel training over c10d/Gloo on CPU (DESIGN.md §6): N ranks at --batch-size b train like
+# one process at N*b; a 2-rank run resumes bit-exactly; two separate launchers ("nodes") on
+# loopback train together; ranks that disagree on the configuration all exit 78.
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/train_helpers.sh"
+e2e_begin
+make_train_facesets 60
+cfg="$T/log-every-step.yaml"
+printf 'log_every: 1\nvalidate_every: 1000\npreview_every: 1000\n' > "$cfg"
+common=(--actor "$T/actor" --double "$T/double" --preset tiny --config "$cfg" --checkpoint-every 4 --dist-timeout 20)
+
+# close_losses A B RTOL: the same steps, losses equal within a relative tolerance.
+close_losses() {
+  python3 - "$1/metrics.jsonl" "$2/metrics.jsonl" "$3" <<'PY'
+import json, sys
+a = [json.loads(l) for l in open(sys.argv[1])]
+b = [json.loads(l) for l in open(sys.argv[2])]
+rtol = float(sys.argv[3])
+assert [x["step"] for x in a] == [y["step"] for y in b], "different steps logged"
+worst = max(abs(x["loss"] - y["loss"]) / abs(x["loss"]) for x, y in zip(a, b))
+print(f"{len(a)} steps, worst relative difference {worst:.2e}")
+sys.exit(0 if worst <= rtol else 1)
+PY
+}
+
+# 1. Equivalence: 1 process at batch 6 == 2 ranks at 3 == 3 ranks at 2 (12 steps). Small gradient
+#    buckets (1 MB) so several all-reduces overlap backward.
+ft single train "${common[@]}" -o "$T/single" --batch-size 6 --max-steps 12
+expect_rc 0 single
+FACETRAIN_DDP_BUCKET_MB=1 ft two train "${common[@]}" -o "$T/two" --batch-size 3 --max-steps 12 --nproc-per-node 2
+expect_rc 0 two
+ft three train "${common[@]}" -o "$T/three" --batch-size 2 --max-steps 12 --nproc-per-node 3
+expect_rc 0 three
+grep -qE "data parallel: rank 0 of 2 \(gloo\), batch 3 per rank and identity, global 6; ([2-9]|[1-9][0-9]+) gradient bucket" "$T/two.err" \
+  || fail "2 ranks: no multi-bucket data-parallel start line: $(grep 'data parallel' "$T/two.err")"
+for n in two three; do
+  if msg="$(close_losses "$T/single" "$T/$n" 1e-5)"; then pass "$n ranks reproduce the single-process loss curve ($msg)"
+  else fail "$n ranks: losses differ from the single process at the global batch ($msg)"; fi
+done
+[ "$(json_get "$T/three/manifest.json" 'd["world_size"]')" = 3 ] && pass "manifest records world size 3" \
+  || fail "manifest world_size is not 3"
+# Rank 0 alone writes and logs: other ranks print nothing at info level.
+if grep -q '^\[rank [12]\]' "$T/three.err" || grep -q 'rank [12] of 3 joined' "$T/three.err"; then
+  fail "ranks 1-2 logged info lines"; else pass "only rank 0 logs progress"; fi
+[ "$(grep -c '"loss"' "$T/three/metrics.jsonl")" = 12 ] && pass "one metrics line per step (rank 0 only)" \
+  || fail "metrics.jsonl has $(grep -c '"loss"' "$T/three/metrics.jsonl") lines, expected 12"
+
+# 2. Bit-exact resume with 2 ranks: 12 steps at once == 8, stop, resume to 12.
+ft first train "${common[@]}" -o "$T/split" --batch-size 3 --max-steps 8 --nproc-per-node 2
+expect_rc 0 first
+ft resume train "${common[@]}" -o "$T/split" --batch-size 3 --max-steps 12 --nproc-per-node 2
+expect_rc 0 resume
+grep -q "resumed from .*step-00000008 at step 8" "$T/resume.err" || fail "2-rank resume did not start from step 8"
+ft whole train "${common[@]}" -o "$T/whole" --batch-size 3 --max-steps 12 --nproc-per-node 2
+expect_rc 0 whole
+if diff <(metric_losses "$T/whole") <(metric_losses "$T/split") >"$T/resume.diff"; then
+  pass "2 ranks: the resumed run logs exactly the losses of the uninterrupted run"
+else
+  fail "2 ranks: resumed losses differ:"; head -5 "$T/resume.diff" >&2
+fi
+
+# 3. Two "nodes": separate launchers (--nnodes 2 --node-rank K) on loopback train together and
+#    match one process at the global batch.
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+two_nodes() {  # two_nodes NAME RUN [extra args of node 1...]
+  local name="$1" run="$2"; shift 2
+  set +e
+  timeout -k 10 "$FT_TIMEOUT" "$FACETRAIN" train "${common[@]}" -o "$run" --batch-size 3 --max-steps 6 \
+    --nnodes 2 --node-rank 0 --nproc-per-node 1 --master-addr 127.0.0.1 --master-port "$port" \
+    >"$T/$name-0.out" 2>"$T/$name-0.err" </dev/null &
+  local node0=$!
+  timeout -k 10 "$FT_TIMEOUT" "$FACETRAIN" train "${common[@]}" -o "$run" --batch-size 3 --max-steps 6 \
+    --nnodes 2 --node-rank 1 --nproc-per-node 1 --rdzv-endpoint "127.0.0.1:$port" "$@" \
+    >"$T/$name-1.out" 2>"$T/$name-1.err" </dev/null
+  echo $? >"$T/$name-1.rc"
+  wait "$node0"
+  echo $? >"$T/$name-0.rc"
+  set -e
+}
+two_nodes nodes "$T/nodes"
+ft single_nodes train "${common[@]}" -o "$T/single_nodes" --batch-size 6 --max-steps 6
+expect_rc 0 single_nodes
+if [ "$(cat "$T/nodes-0.rc")" = 0 ] && [ "$(cat "$T/nodes-1.rc")" = 0 ] && msg="$(close_losses "$T/single_nodes" "$T/nodes" 1e-5)"; then
+  pass "two launchers (--nnodes 2) on loopback train like one process at the global batch ($msg)"
+else
+  fail "two nodes: exit $(cat "$T/nodes-0.rc")/$(cat "$T/nodes-1.rc"); ${msg:-}"; tail -3 "$T/nodes-0.err" "$T/nodes-1.err" >&2
+fi
+
+# 4. Disagreement: node 1 runs another seed; every rank exits 78 naming the configuration.
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+two_nodes mismatch "$T/mismatch" --seed 7
+for k in 0 1; do
+  if [ "$(cat "$T/mismatch-$k.rc")" = 78 ] && grep -q "ERROR: \[rank $k\] the ranks do not agree on what to train (configuration" "$T/mismatch-$k.err"; then
+    pass "node $k: exit 78 naming the configuration that differs"
+  else
+    fail "node $k: exit $(cat "$T/mismatch-$k.rc"), expected 78 naming the configuration"; tail -3 "$T/mismatch-$k.err" >&2
+  fi
+done
+e2e_end

@@ -1,0 +1,84 @@
+#include "facetrain/base/error.h"
+#include "facetrain/base/launch_environment.h"
+
+#include <catch2/catch.hpp>
+
+#include <map>
+#include <string>
+
+namespace {
+
+facetrain::LaunchEnvironment parse(const std::map<std::string, std::string>& vars) {
+  return facetrain::parse_launch_environment([&](const char* name) -> std::optional<std::string> {
+    auto it = vars.find(name);
+    if (it == vars.end()) return std::nullopt;
+    return it->second;
+  });
+}
+
+}  // namespace
+
+TEST_CASE("no launcher variables: one process", "[unit][dist]") {
+  const auto env = parse({});
+  CHECK(env.world_size == 1);
+  CHECK(env.rank == 0);
+  CHECK_FALSE(env.distributed());
+  CHECK(env.launcher == "none");
+}
+
+TEST_CASE("torchrun's variables, agent store and restart count", "[unit][dist]") {
+  const auto env = parse({{"RANK", "5"}, {"WORLD_SIZE", "8"}, {"LOCAL_RANK", "1"}, {"LOCAL_WORLD_SIZE", "4"},
+                          {"MASTER_ADDR", "10.0.0.7"}, {"MASTER_PORT", "29400"}, {"TORCHELASTIC_RUN_ID", "job"},
+                          {"TORCHELASTIC_USE_AGENT_STORE", "True"}, {"TORCHELASTIC_RESTART_COUNT", "2"}});
+  CHECK(env.rank == 5);
+  CHECK(env.world_size == 8);
+  CHECK(env.local_rank == 1);
+  CHECK(env.local_world_size == 4);
+  CHECK(env.master_addr == "10.0.0.7");
+  CHECK(env.master_port == 29400);
+  CHECK(env.launcher == "torchrun");
+  CHECK(env.use_agent_store);
+  CHECK(env.restart_count == 2);
+  CHECK(env.distributed());
+}
+
+TEST_CASE("facetrain's own workers and plain RANK/WORLD_SIZE", "[unit][dist]") {
+  auto env = parse({{"RANK", "1"}, {"WORLD_SIZE", "2"}, {"LOCAL_RANK", "1"}, {"MASTER_ADDR", "127.0.0.1"},
+                    {"MASTER_PORT", "29500"}, {"FACETRAIN_LOCAL_WORKER", "1"}});
+  CHECK(env.launcher == "facetrain");
+  CHECK_FALSE(env.use_agent_store);
+  CHECK(env.local_world_size == 2);
+  env = parse({{"RANK", "0"}, {"WORLD_SIZE", "1"}});  // one rank needs no rendezvous
+  CHECK(env.launcher == "env");
+  CHECK_FALSE(env.distributed());
+}
+
+TEST_CASE("Slurm's variables", "[unit][dist]") {
+  const auto env = parse({{"SLURM_PROCID", "3"}, {"SLURM_NTASKS", "4"}, {"SLURM_LOCALID", "1"},
+                          {"SLURM_NTASKS_PER_NODE", "2(x2)"}, {"MASTER_ADDR", "node01"}, {"MASTER_PORT", "29500"}});
+  CHECK(env.launcher == "slurm");
+  CHECK(env.rank == 3);
+  CHECK(env.world_size == 4);
+  CHECK(env.local_rank == 1);
+  CHECK(env.local_world_size == 2);
+  CHECK(env.master_addr == "node01");
+  // RANK/WORLD_SIZE (torchrun inside an sbatch allocation) win over Slurm's task variables.
+  const auto inner = parse({{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "1"}, {"RANK", "1"}, {"WORLD_SIZE", "2"},
+                            {"MASTER_ADDR", "a"}, {"MASTER_PORT", "1"}});
+  CHECK(inner.rank == 1);
+  CHECK(inner.launcher == "env");
+}
+
+TEST_CASE("malformed or inconsistent launcher variables are configuration errors naming them", "[unit][dist]") {
+  using Catch::Matchers::Contains;
+  CHECK_THROWS_WITH(parse({{"RANK", "x1"}, {"WORLD_SIZE", "2"}}), Contains("RANK='x1'"));
+  CHECK_THROWS_AS(parse({{"RANK", "1"}}), facetrain::ConfigError);
+  CHECK_THROWS_WITH(parse({{"RANK", "1"}}), Contains("WORLD_SIZE"));
+  CHECK_THROWS_WITH(parse({{"RANK", "2"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "a"}, {"MASTER_PORT", "1"}}),
+                    Contains("rank 2 is not below the world size 2"));
+  CHECK_THROWS_WITH(parse({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_PORT", "1"}}), Contains("MASTER_ADDR"));
+  CHECK_THROWS_WITH(parse({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "a"}, {"MASTER_PORT", "70000"}}),
+                    Contains("MASTER_PORT='70000'"));
+  CHECK_THROWS_WITH(parse({{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "2"}}), Contains("MASTER_ADDR"));
+  CHECK_THROWS_AS(parse({{"SLURM_NTASKS", "2"}}), facetrain::ConfigError);
+}
