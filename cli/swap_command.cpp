@@ -17,7 +17,8 @@ CLI::App* setup_swap(CLI::App& app, SwapArgs& args) {
   cmd->add_option("--plate", job.plate, "The double's plate: a movie or an image sequence (plate.####.exr)");
   cmd->add_option("--faces", job.faces, "The plate's face set (facetrain extract of the same plate)");
   cmd->add_option("-o,--output", job.output_pattern,
-                  "Output frames: PATTERN with ####, @, %04d or $F4; .exr, .tif or .png (RGBA, matte in alpha)");
+                  "Output frames: PATTERN with ####, @, %04d or $F4; .exr, .tif or .png (RGBA, matte in alpha); "
+                  "or a movie (.mov, .mp4) with the matte as NAME.matte.####.png beside it");
   cmd->add_option("--frames", args.frames, "Frames to swap: 1001-1100, 1001-1100x2, 1001,1005,1010-1020");
   cmd->add_option("--chunk", args.chunk, "Only chunk I of N contiguous chunks of the frames (I/N)");
   cmd->add_option("--start-frame", job.start_frame, "Number of a movie's first frame (as given to extract)");
@@ -39,6 +40,16 @@ CLI::App* setup_swap(CLI::App& app, SwapArgs& args) {
       ->check(CLI::Range(0, 1000));
   cmd->add_option("--exr-type", args.exr_type, "EXR pixel type: half or float (default: the plate's)")
       ->check(CLI::IsMember({"half", "float"}));
+  cmd->add_option("--exr-compression", job.exr_compression, "EXR compression: zip (default), piz, dwaa or none")
+      ->check(CLI::IsMember({"zip", "piz", "dwaa", "none"}));
+  cmd->add_option("--bits", job.bits, "PNG/TIFF bits per channel: 8 or 16 (default: PNG the plate's, TIFF 16)")
+      ->check(CLI::IsMember({8, 16}));
+  cmd->add_option("--codec", job.codec, "Movie codec: prores_4444 (matte in alpha), prores_hq (.mov default) or h264 (.mp4 default)")
+      ->check(CLI::IsMember({"prores_4444", "prores_hq", "h264"}));
+  cmd->add_option("--crf", job.crf, "H.264 constant rate factor, 0 (lossless) to 51 (default 18)")->check(CLI::Range(0, 51));
+  cmd->add_flag("--review", job.review,
+                "Also write plate | swap | matte side by side (8-bit, at most 1920 wide) to DIR/review/NAME.review.####.png, "
+                "or with a movie output an H.264 DIR/NAME.review.mp4");
   cmd->add_flag("--json", args.json, "Machine-readable JSON events on stdout");
   return cmd;
 }

@@ -245,6 +245,11 @@ MovieWriter::MovieWriter(fs::path path, const MovieSettings& settings) {
   s.frame->format = c->pix_fmt;
   s.frame->width = c->width;
   s.frame->height = c->height;
+  // Encoders such as prores_ks write the colour description of each frame into the bitstream.
+  s.frame->color_range = c->color_range;
+  s.frame->colorspace = c->colorspace;
+  s.frame->color_primaries = c->color_primaries;
+  s.frame->color_trc = c->color_trc;
   ret = av_frame_get_buffer(s.frame, 0);
   if (ret < 0) throw InternalError(fmt::format("{}: cannot allocate a frame: {}", name, av_error_text(ret)));
   s.sws = sws_getContext(c->width, c->height, AV_PIX_FMT_RGBA64LE, c->width, c->height, c->pix_fmt,

@@ -33,6 +33,11 @@ struct SwapJob {
   ColorMode color = ColorMode::rct;
   int color_window = 5;               // colour statistics of the plate's face averaged over +-K frames
   int exr_bits = 0;                   // 16 half / 32 float; 0 = half for half plates, else float
+  std::string exr_compression;        // zip | piz | dwaa | none; "" = zip (EXR output only)
+  int bits = 0;                       // .png/.tif: 8 or 16; 0 = the plate's depth (png) or 16 (tif)
+  std::string codec;                  // movies: prores_4444 | prores_hq | h264; "" = prores_hq (.mov), h264 (.mp4)
+  int crf = -1;                       // H.264 constant rate factor 0..51; -1 = 18
+  bool review = false;                // also write plate | swap | matte review frames (or an H.264 review movie)
 };
 
 struct SwapReport {

@@ -2,6 +2,7 @@
 
 #include "facetrain/base/atomic_file.h"
 #include "facetrain/base/error.h"
+#include "facetrain/base/log.h"
 
 #include <OpenImageIO/imageio.h>
 #include <fmt/format.h>
@@ -10,6 +11,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdint>
+#include <mutex>
 
 namespace facetrain {
 
@@ -21,9 +23,12 @@ OutputFormat output_format_for(const std::string& pattern) {
   if (ext == ".png") return OutputFormat::png;
   if (ext == ".tif" || ext == ".tiff") return OutputFormat::tif;
   if (ext == ".exr") return OutputFormat::exr;
-  if (ext == ".mov" || ext == ".mp4")
-    throw UsageError(fmt::format("-o {}: movie output is not supported yet; write .exr, .tif or .png frames", pattern));
-  throw UsageError(fmt::format("-o {}: unknown output format '{}' (use .exr, .tif or .png)", pattern, ext));
+  throw UsageError(fmt::format("-o {}: unknown output format '{}' (use .exr, .tif, .png, .mov or .mp4)", pattern, ext));
+}
+
+std::string parse_exr_compression(const std::string& text) {
+  if (text == "zip" || text == "piz" || text == "dwaa" || text == "none") return text;
+  throw UsageError(fmt::format("--exr-compression {}: use zip, piz, dwaa or none", text));
 }
 
 int alpha_levels(const OutputEncoding& encoding) {
@@ -49,10 +54,37 @@ std::vector<T> quantise(const FloatImage& rgb, const std::vector<float>& alpha, 
   return out;
 }
 
+// Header attributes that describe the file's own layout or encoding, not the picture: never copied.
+bool is_structural_attribute(const std::string& name) {
+  static const char* const kNames[] = {"compression", "planarconfig", "Software", "oiio:ColorSpace",
+                                       "oiio:UnassociatedAlpha", "oiio:BitsPerSample", "oiio:subimages",
+                                       "oiio:subimagename", "name", "type", "version", "chunkCount", "tiles"};
+  for (const char* n : kNames)
+    if (name == n) return true;
+  return name.rfind("openexr:", 0) == 0 || name.rfind("oiio:", 0) == 0 || name.rfind("tiff:", 0) == 0 ||
+         name.rfind("png:", 0) == 0;
+}
+
+// Copies `source`'s picture attributes into `spec`; warns once per run when it cannot read them.
+void carry_metadata(const fs::path& source, OIIO::ImageSpec& spec) {
+  auto input = OIIO::ImageInput::open(source.string());
+  if (!input) {
+    static std::once_flag warned;
+    const std::string why = OIIO::geterror();
+    std::call_once(warned, [&] { log_warning("{}: cannot read its header to carry its metadata over: {}", source.string(), why); });
+    return;
+  }
+  for (const OIIO::ParamValue& p : input->spec().extra_attribs) {
+    const std::string name = p.name().string();
+    if (!is_structural_attribute(name)) spec.attribute(name, p.type(), p.data());
+  }
+  input->close();
+}
+
 }  // namespace
 
 void write_swap_frame(const fs::path& path, const FloatImage& rgb, const std::vector<float>& alpha,
-                      const OutputEncoding& encoding) {
+                      const OutputEncoding& encoding, const fs::path& metadata_from) {
   const size_t n = static_cast<size_t>(rgb.width) * rgb.height;
   if (rgb.channels != 3 || rgb.pixels.size() != n * 3 || alpha.size() != n)
     throw InternalError(fmt::format("{}: inconsistent frame buffers", path.string()));
@@ -85,8 +117,9 @@ void write_swap_frame(const fs::path& path, const FloatImage& rgb, const std::ve
   OIIO::ImageSpec spec(rgb.width, rgb.height, 4, file_type);
   spec.channelnames = {"R", "G", "B", "A"};
   spec.alpha_channel = 3;
+  if (!metadata_from.empty()) carry_metadata(metadata_from, spec);
   spec.attribute("oiio:UnassociatedAlpha", 1);  // colour is not premultiplied by the matte
-  if (encoding.format == OutputFormat::exr) spec.attribute("compression", "zip");
+  if (encoding.format == OutputFormat::exr) spec.attribute("compression", encoding.exr_compression);
   if (encoding.format == OutputFormat::tif) spec.attribute("compression", "zip");
   spec.attribute("Software", "facetrain");
 
@@ -96,6 +129,48 @@ void write_swap_frame(const fs::path& path, const FloatImage& rgb, const std::ve
   if (!out->open(output.temp_path().string(), spec))
     throw OutputError(fmt::format("{}: cannot create: {}", path.string(), out->geterror()));
   if (!out->write_image(buffer_type, data)) {
+    const std::string why = out->geterror();
+    out->close();
+    throw IoError(fmt::format("{}: write failed: {}", path.string(), why));
+  }
+  if (!out->close()) throw IoError(fmt::format("{}: write failed: {}", path.string(), out->geterror()));
+  output.commit();
+}
+
+ImageTiming read_image_timing(const fs::path& path) {
+  ImageTiming timing;
+  auto input = OIIO::ImageInput::open(path.string());
+  if (!input) {
+    (void)OIIO::geterror();
+    return timing;
+  }
+  const OIIO::ImageSpec& spec = input->spec();
+  int rate[2] = {0, 0};
+  if (spec.getattribute("FramesPerSecond", OIIO::TypeRational, rate) && rate[0] > 0 && rate[1] > 0)
+    timing.fps = static_cast<double>(rate[0]) / rate[1];
+  if (const OIIO::ParamValue* tc = spec.find_attribute("smpte:TimeCode", OIIO::TypeTimeCode)) timing.timecode = tc->get_string();
+  input->close();
+  return timing;
+}
+
+void write_matte_frame(const fs::path& path, int width, int height, const std::vector<float>& matte) {
+  const size_t n = static_cast<size_t>(width) * height;
+  if (width <= 0 || height <= 0 || matte.size() != n)
+    throw InternalError(fmt::format("{}: a {}x{} matte holding {} values", path.string(), width, height, matte.size()));
+  std::vector<uint16_t> words(n);
+  for (size_t i = 0; i < n; ++i) {
+    const float v = matte[i];
+    words[i] = !(v > 0.f) ? 0 : v >= 1.f ? 65535 : static_cast<uint16_t>(std::lround(v * 65535.f));
+  }
+  OIIO::ImageSpec spec(width, height, 1, OIIO::TypeDesc::UINT16);
+  spec.channelnames = {"Y"};
+  spec.attribute("Software", "facetrain");
+  AtomicOutput output(path);
+  auto out = OIIO::ImageOutput::create("png");
+  if (!out) throw InternalError(fmt::format("{}: OpenImageIO has no png writer", path.string()));
+  if (!out->open(output.temp_path().string(), spec))
+    throw OutputError(fmt::format("{}: cannot create: {}", path.string(), out->geterror()));
+  if (!out->write_image(OIIO::TypeDesc::UINT16, words.data())) {
     const std::string why = out->geterror();
     out->close();
     throw IoError(fmt::format("{}: write failed: {}", path.string(), why));

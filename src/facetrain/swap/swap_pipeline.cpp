@@ -13,6 +13,7 @@
 #include "facetrain/swap/color_transfer.h"
 #include "facetrain/swap/face_composite.h"
 #include "facetrain/swap/swap_output.h"
+#include "facetrain/swap/swap_writer.h"
 #include "facetrain/train/model_checkpoint.h"
 
 #include <fmt/format.h>
@@ -146,12 +147,8 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
   const auto started = std::chrono::steady_clock::now();
   SwapReport report;
 
-  // --- output pattern and format
-  const auto pattern = SequencePattern::parse(job.output_pattern);
-  if (!pattern)
-    throw UsageError(fmt::format("-o {}: needs a frame token (####, @, %04d or $F4)", job.output_pattern));
-  OutputEncoding encoding;
-  encoding.format = output_format_for(job.output_pattern);
+  // --- output: frames or a movie (options checked before anything is loaded)
+  SwapWriter writer(job);
 
   // --- device and model
   c10::Device device(c10::DeviceType::CPU);
@@ -216,11 +213,9 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
     log_warning("--frames {}: the plate has frames {}-{} only", job.frames.to_string(), info.frame_first, info.frame_last);
   const std::vector<int64_t> chunk = chunk_of(selected, job.chunk_index, job.chunk_count);
   report.frames_selected = static_cast<int64_t>(chunk.size());
-  create_directories_private(pattern->directory().empty() ? fs::path(".") : pattern->directory());
   std::vector<int64_t> todo;
   for (int64_t f : chunk) {
-    std::error_code ec;
-    if (job.skip_existing && fs::exists(pattern->format(f), ec)) {
+    if (job.skip_existing && writer.finished(f)) {
       ++report.frames_skipped_existing;
       continue;
     }
@@ -254,17 +249,14 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
   // --- output encoding: the plate's own precision
   const bool float_plate = info.scene_linear || info.codec == "openexr";
   const bool eight_bit = !float_plate && info.bit_depth <= 8;
-  if (encoding.format == OutputFormat::png) encoding.bits = eight_bit ? 8 : 16;
-  else if (encoding.format == OutputFormat::tif) encoding.bits = 16;
-  else encoding.bits = job.exr_bits ? job.exr_bits : (float_plate && info.bit_depth == 16 ? 16 : 32);
+  writer.open(info);
   const PlateEncoding plate_encoding = info.scene_linear ? PlateEncoding::scene_linear : PlateEncoding::display;
   CompositeOptions composite_options;
   composite_options.erode_px = job.erode_px;
   composite_options.feather_px = job.feather_px;
-  composite_options.matte_levels = alpha_levels(encoding);
-  log_info("swapping {} frame(s) of {} (chunk {}/{}) to {} ({}-bit{}), batch {} on {}", todo.size(), job.plate,
-           job.chunk_index, job.chunk_count, job.output_pattern, encoding.bits,
-           encoding.format == OutputFormat::exr ? (encoding.bits == 16 ? " half" : " float") : "", batch, device.str());
+  composite_options.matte_levels = writer.matte_levels();
+  log_info("swapping {} frame(s) of {} (chunk {}/{}) to {}, batch {} on {}", todo.size(), job.plate,
+           job.chunk_index, job.chunk_count, writer.describe(), batch, device.str());
 
   torch::NoGradGuard no_grad;
 
@@ -306,6 +298,8 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
 
   auto finish = [&](PendingFrame& frame) {
     std::vector<float> alpha(static_cast<size_t>(frame.base.width) * frame.base.height, 0.f);
+    FloatImage plate;  // before compositing, for the review
+    if (writer.wants_plate()) plate = frame.base;
     for (FaceWork& w : frame.faces) {
       PlacedFace placed;
       placed.aligned_from_frame = w.aligned_from_frame;
@@ -346,7 +340,7 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
       composite_face(frame.base, alpha, placed, composite_options);
       ++report.faces_swapped;
     }
-    write_swap_frame(pattern->format(frame.number), frame.base, alpha, encoding);
+    writer.write(frame.number, plate, frame.base, alpha);
     ++report.frames_written;
   };
 
@@ -446,6 +440,7 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
     while (next_todo < todo.size() && !progress.stop_requested()) not_in_plate.push_back(todo[next_todo++]);
   }
   progress.end();
+  if (!progress.stop_requested()) writer.finish();  // a stopped render leaves no movie behind
   if (!not_in_plate.empty()) {
     log_warning("{}: ended before frame(s) {}; not written", job.plate, describe_frames(not_in_plate));
     progress.event("warning", {{"message", "plate ended before these frames"}, {"frames", describe_frames(not_in_plate, 1000)}});

@@ -1,0 +1,249 @@
+#include "facetrain/swap/swap_writer.h"
+
+#include "data_prep/media/image_io.h"
+#include "data_prep/media/movie_writer.h"
+#include "data_prep/media/srgb.h"
+#include "facetrain/base/atomic_file.h"
+#include "facetrain/base/error.h"
+#include "facetrain/base/log.h"
+#include "facetrain/base/sequence_pattern.h"
+#include "facetrain/swap/review_frame.h"
+#include "facetrain/swap/swap_output.h"
+
+#include <fmt/format.h>
+
+#include <cctype>
+#include <optional>
+#include <regex>
+
+namespace facetrain {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int kReviewMaxWidth = 1920;
+
+// The output's name without frame token and extension: "comp/swap.####.exr" -> "swap",
+// "comp/shot_v001.mov" -> "shot_v001".
+std::string output_name(const std::string& output) {
+  std::string name = fs::path(output).stem().string();
+  static const std::regex token(R"([._-]?(#+|@+|%0?[0-9]*d|\$F[0-9]*)$)");
+  name = std::regex_replace(name, token, "");
+  return name.empty() ? "swap" : name;
+}
+
+fs::path folder_of(const fs::path& path) { return path.parent_path().empty() ? fs::path(".") : path.parent_path(); }
+
+}  // namespace
+
+struct SwapWriter::State {
+  const SwapJob& job;
+  std::string name;
+  fs::path folder;
+  // image sequences
+  std::optional<SequencePattern> frames;
+  OutputEncoding encoding;
+  // movies
+  bool movie = false;
+  fs::path movie_path;
+  MovieSettings movie_settings;
+  std::optional<SequencePattern> mattes;       // out.matte.####.png beside the movie
+  std::unique_ptr<MovieWriter> movie_writer;   // created with the first frame (its size)
+  // review
+  bool review_movie = false;
+  std::optional<SequencePattern> review_frames;
+  fs::path review_movie_path;
+  std::unique_ptr<MovieWriter> review_writer;
+  // the plate
+  bool scene_linear = false;
+  std::optional<SequencePattern> plate_files;   // an image-sequence plate's frames (their header metadata)
+  bool carry_metadata = false;                  // EXR plate to EXR: attributes carried over
+  bool opened = false;
+  std::vector<fs::path> movies_done;
+
+  explicit State(const SwapJob& j) : job(j) {}
+};
+
+SwapWriter::SwapWriter(const SwapJob& job) : state_(std::make_unique<State>(job)) {
+  State& s = *state_;
+  const std::string& output = job.output_pattern;
+  s.name = output_name(output);
+  s.movie = is_movie_path(output);
+  const auto token = SequencePattern::parse(output);
+  if (s.movie) {
+    if (token)
+      throw UsageError(fmt::format("-o {}: a movie is one file; drop the frame token (the matte goes to {}.matte.####.png)",
+                                   output, s.name));
+    if (job.chunk_count > 1)
+      throw UsageError(fmt::format("-o {} with --chunk {}/{}: a movie holds the whole range and cannot be written in "
+                                   "chunks; render an image sequence per chunk (-o {}.####.exr) and make the movie from it",
+                                   output, job.chunk_index, job.chunk_count, (folder_of(output) / s.name).string()));
+    if (job.bits) throw UsageError(fmt::format("--bits applies to .png and .tif output, not to the movie {}", output));
+    if (!job.exr_compression.empty()) throw UsageError(fmt::format("--exr-compression applies to .exr output, not to {}", output));
+    s.movie_path = output;
+    s.folder = folder_of(s.movie_path);
+    std::string extension = fs::path(output).extension().string();
+    for (char& c : extension) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const bool mov = extension == ".mov";
+    s.movie_settings.codec = job.codec.empty() ? (mov ? MovieCodec::prores_hq : MovieCodec::h264) : parse_movie_codec(job.codec);
+    if (s.movie_settings.codec != MovieCodec::h264 && !mov)
+      throw UsageError(fmt::format("-o {}: ProRes ({}) goes in a QuickTime .mov; use .mov or --codec h264", output,
+                                   movie_codec_name(s.movie_settings.codec)));
+    if (job.crf >= 0 && s.movie_settings.codec != MovieCodec::h264)
+      throw UsageError(fmt::format("--crf applies to H.264; {} is {}", output, movie_codec_name(s.movie_settings.codec)));
+    s.movie_settings.crf = job.crf >= 0 ? job.crf : 18;
+    if (!movie_codec_available(s.movie_settings.codec))
+      throw UnavailableError(fmt::format("-o {}: this FFmpeg build has no encoder for {}", output,
+                                         movie_codec_name(s.movie_settings.codec)));
+    s.mattes = SequencePattern::parse((s.folder / (s.name + ".matte.####.png")).string());
+    if (job.review) {
+      s.review_movie = movie_codec_available(MovieCodec::h264);
+      if (s.review_movie) s.review_movie_path = s.folder / (s.name + ".review.mp4");
+      else log_warning("--review: this FFmpeg build has no H.264 encoder (libx264); writing review frames instead");
+    }
+  } else {
+    if (!token) throw UsageError(fmt::format("-o {}: needs a frame token (####, @, %04d or $F4), or a .mov/.mp4 movie", output));
+    s.frames = token;
+    s.folder = token->directory().empty() ? fs::path(".") : token->directory();
+    s.encoding.format = output_format_for(output);
+    if (!job.codec.empty() || job.crf >= 0)
+      throw UsageError(fmt::format("--codec and --crf apply to .mov/.mp4 output, not to {}", output));
+    if (job.bits && s.encoding.format == OutputFormat::exr)
+      throw UsageError(fmt::format("--bits applies to .png and .tif; for {} use --exr-type half|float", output));
+    if (job.bits && job.bits != 8 && job.bits != 16) throw UsageError(fmt::format("--bits {}: use 8 or 16", job.bits));
+    if (!job.exr_compression.empty()) {
+      if (s.encoding.format != OutputFormat::exr)
+        throw UsageError(fmt::format("--exr-compression applies to .exr output, not to {}", output));
+      s.encoding.exr_compression = parse_exr_compression(job.exr_compression);
+    }
+  }
+  if (job.review && !s.review_movie)
+    s.review_frames = SequencePattern::parse((s.folder / "review" / (s.name + ".review.####.png")).string());
+}
+
+SwapWriter::~SwapWriter() = default;
+
+bool SwapWriter::is_movie() const { return state_->movie; }
+
+bool SwapWriter::finished(int64_t frame) const {
+  const State& s = *state_;
+  std::error_code ec;
+  return s.movie ? fs::exists(s.movie_path, ec) : fs::exists(s.frames->format(frame), ec);
+}
+
+void SwapWriter::open(const SourceInfo& plate) {
+  State& s = *state_;
+  const SwapJob& job = s.job;
+  // The plate's own precision.
+  const bool float_plate = plate.scene_linear || plate.codec == "openexr";
+  const bool eight_bit = !float_plate && plate.bit_depth <= 8;
+  s.scene_linear = plate.scene_linear;
+  if (s.movie) {
+    s.encoding.format = OutputFormat::png;  // the matte sequence
+    s.encoding.bits = 16;
+    s.movie_settings.fps = plate.fps > 0 ? plate.fps : 24.0;
+  } else if (s.encoding.format == OutputFormat::png) {
+    s.encoding.bits = job.bits ? job.bits : (eight_bit ? 8 : 16);
+  } else if (s.encoding.format == OutputFormat::tif) {
+    s.encoding.bits = job.bits ? job.bits : 16;
+  } else {
+    s.encoding.bits = job.exr_bits ? job.exr_bits : (float_plate && plate.bit_depth == 16 ? 16 : 32);
+    s.carry_metadata = plate.is_sequence && plate.codec == "openexr";
+  }
+  if (plate.is_sequence) s.plate_files = SequencePattern::parse(job.plate);
+  create_directories_private(s.folder);
+  if (s.review_frames) create_directories_private(s.review_frames->directory());
+  s.opened = true;
+}
+
+int SwapWriter::matte_levels() const { return alpha_levels(state_->encoding); }
+
+bool SwapWriter::wants_plate() const { return state_->job.review; }
+
+std::string SwapWriter::describe() const {
+  const State& s = *state_;
+  std::string text;
+  if (s.movie) {
+    text = fmt::format("{} ({}{}, {:.3f} fps), matte {}", s.movie_path.string(), movie_codec_name(s.movie_settings.codec),
+                       s.movie_settings.codec == MovieCodec::h264 ? fmt::format(" crf {}", s.movie_settings.crf) : "",
+                       s.movie_settings.fps, s.mattes->original());
+  } else {
+    const char* kind = s.encoding.format == OutputFormat::exr ? "EXR" : s.encoding.format == OutputFormat::tif ? "TIFF" : "PNG";
+    text = s.encoding.format == OutputFormat::exr
+               ? fmt::format("{} ({} {}, {})", s.frames->original(), kind, s.encoding.bits == 16 ? "half" : "float",
+                             s.encoding.exr_compression)
+               : fmt::format("{} ({} {}-bit)", s.frames->original(), kind, s.encoding.bits);
+  }
+  if (s.review_movie) text += fmt::format(", review {}", s.review_movie_path.string());
+  else if (s.review_frames) text += fmt::format(", review {}", s.review_frames->original());
+  return text;
+}
+
+void SwapWriter::write(int64_t frame, const FloatImage& plate, const FloatImage& swapped, const std::vector<float>& matte) {
+  State& s = *state_;
+  if (!s.opened) throw InternalError("SwapWriter::write before open");
+  if (s.movie) {
+    if (!s.movie_writer) {
+      MovieSettings settings = s.movie_settings;
+      settings.width = swapped.width;
+      settings.height = swapped.height;
+      if (s.plate_files) {  // an image sequence's header may give its frame rate and this frame's timecode
+        const ImageTiming timing = read_image_timing(s.plate_files->format(frame));
+        if (timing.fps > 0) settings.fps = s.movie_settings.fps = timing.fps;
+        settings.timecode = timing.timecode;
+      }
+      s.movie_writer = std::make_unique<MovieWriter>(s.movie_path, settings);
+    }
+    if (s.scene_linear) {  // a movie is display-referred: scene-linear plates through the sRGB encoding
+      FloatImage display = swapped;
+      for (float& v : display.pixels) v = v > 0.f ? srgb_encode(v) : 0.f;
+      s.movie_writer->write(display, matte);
+    } else {
+      s.movie_writer->write(swapped, matte);
+    }
+    write_matte_frame(s.mattes->format(frame), swapped.width, swapped.height, matte);
+  } else {
+    write_swap_frame(s.frames->format(frame), swapped, matte, s.encoding,
+                     s.carry_metadata ? fs::path(s.plate_files->format(frame)) : fs::path());
+  }
+  if (s.job.review) {
+    const ReviewLayout layout = review_layout(swapped.width, swapped.height, kReviewMaxWidth, s.review_movie);
+    const Rgb8Image review = make_review_frame(plate, swapped, matte, s.scene_linear, layout);
+    if (s.review_movie) {
+      if (!s.review_writer) {
+        MovieSettings settings;
+        settings.codec = MovieCodec::h264;
+        settings.width = review.width;
+        settings.height = review.height;
+        settings.fps = s.movie_settings.fps;
+        settings.crf = 18;
+        s.review_writer = std::make_unique<MovieWriter>(s.review_movie_path, settings);
+      }
+      FloatImage rgb;
+      rgb.width = review.width;
+      rgb.height = review.height;
+      rgb.pixels.resize(review.pixels.size());
+      for (size_t i = 0; i < review.pixels.size(); ++i) rgb.pixels[i] = review.pixels[i] / 255.f;
+      s.review_writer->write(rgb, {});
+    } else {
+      write_png(s.review_frames->format(frame), review);
+    }
+  }
+}
+
+void SwapWriter::finish() {
+  State& s = *state_;
+  for (auto* writer : {s.movie_writer.get(), s.review_writer.get()}) {
+    if (!writer) continue;
+    writer->finish();
+    log_info("wrote {} ({} frames)", writer->path().string(), writer->frames_written());
+    s.movies_done.push_back(writer->path());
+  }
+  s.movie_writer.reset();
+  s.review_writer.reset();
+}
+
+std::vector<fs::path> SwapWriter::movies_written() const { return state_->movies_done; }
+
+}  // namespace facetrain

@@ -1,0 +1,53 @@
+#pragma once
+// Where `facetrain swap` puts its frames: an image sequence (one atomic file per frame), or a movie
+// (.mov/.mp4, written to a temporary file and renamed when complete) with the matte as a 16-bit PNG
+// sequence beside it (`out.matte.####.png`), plus, with --review, side-by-side review frames
+// (`<dir>/review/<name>.review.####.png`) or, with a movie, an H.264 review movie
+// (`<dir>/<name>.review.mp4`). No LibTorch.
+#include "data_prep/media/frame_source.h"
+#include "data_prep/media/image.h"
+#include "facetrain/swap/swap_job.h"
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace facetrain {
+
+class SwapWriter {
+ public:
+  // Checks the output options against each other (UsageError, 64): a frame token for image
+  // sequences and none for movies, the extension, --chunk with a movie (a movie is the whole
+  // range: render an image sequence per chunk), --bits / --exr-compression / --codec / --crf only
+  // where they apply, an encoder for the codec (UnavailableError, 69).
+  explicit SwapWriter(const SwapJob& job);
+  ~SwapWriter();
+  SwapWriter(const SwapWriter&) = delete;
+  SwapWriter& operator=(const SwapWriter&) = delete;
+
+  bool is_movie() const;
+  // For --skip-existing: the frame's output file exists (a movie: the finished movie exists).
+  bool finished(int64_t frame) const;
+
+  // Picks the encodings from the plate (its depth, scene-linear or not, frame rate) and creates the
+  // output folders (OutputError, 73). Call before write().
+  void open(const SourceInfo& plate);
+  int matte_levels() const;          // the levels mattes are quantised to (0 = float)
+  bool wants_plate() const;          // write() needs the plate as decoded (the review shows it)
+  std::string describe() const;      // for the log: paths and encodings
+
+  // One finished frame, in frame order: `swapped` (RGB, the plate's encoding) with its matte;
+  // `plate` is the frame before compositing (used only when wants_plate()).
+  void write(int64_t frame, const FloatImage& plate, const FloatImage& swapped, const std::vector<float>& matte);
+  // Completes the movies (rename into place). Without it, the destructor leaves no movie behind.
+  void finish();
+  std::vector<std::filesystem::path> movies_written() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace facetrain

