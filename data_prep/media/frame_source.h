@@ -22,6 +22,7 @@ struct SourceInfo {
   std::string colorspace;        // "bt709", "srgb", "linear", ... as known from the file
   bool scene_linear = false;     // float plates (EXR) are scene-linear unless told otherwise
   int bit_depth = 8;
+  std::string timecode;          // movies: the first frame's timecode ("HH:MM:SS:FF") when the file has one
 };
 
 enum class OnMissingFrame { error, skip };

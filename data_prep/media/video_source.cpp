@@ -346,6 +346,13 @@ void VideoSource::open_decoder() {
   const AVPixFmtDescriptor* desc = av_pix_fmt_desc_get(static_cast<AVPixelFormat>(stream_->codecpar->format));
   info_.bit_depth = desc ? desc->comp[0].depth : 8;
   info_.frame_first = options_.start_frame;
+  // The start timecode as the demuxer exports it (QuickTime/MP4 tmcd track, MXF): on the video
+  // stream, the container, or the timecode track itself.
+  const AVDictionaryEntry* timecode = av_dict_get(stream_->metadata, "timecode", nullptr, 0);
+  if (!timecode) timecode = av_dict_get(format_->metadata, "timecode", nullptr, 0);
+  for (unsigned i = 0; !timecode && i < format_->nb_streams; ++i)
+    timecode = av_dict_get(format_->streams[i]->metadata, "timecode", nullptr, 0);
+  if (timecode && timecode->value) info_.timecode = timecode->value;
   int64_t frame_count = stream_->nb_frames;
   if (frame_count <= 0 && info_.fps > 0) {
     double duration_s = -1.0;

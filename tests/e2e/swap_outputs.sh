@@ -156,6 +156,18 @@ if expect_rc 0 exr_mov; then
     pass "ProRes HQ from the EXR plate: its rate 24/1 and timecode 01:00:00:01" || fail "movie from EXR: $(tr '\n' ' ' <<<"$info")"
 fi
 
+# A movie plate with a start timecode: the output movie's timecode is that of its first frame.
+ffmpeg -nostdin -v error -y -i "$CAP" -frames:v 8 -c:v libx264 -crf 12 -timecode 10:00:00:00 "$T/tc_plate.mov" 2>/dev/null ||
+  ffmpeg -nostdin -v error -y -i "$CAP" -frames:v 8 -c:v prores_ks -timecode 10:00:00:00 "$T/tc_plate.mov"
+ft tc_faces extract "$T/tc_plate.mov" -o "$T/tc_faces" --size 128
+expect_rc 0 tc_faces || fatal "cannot extract the timecoded plate"
+ft tc_mov swap --model "$RUN" --plate "$T/tc_plate.mov" --faces "$T/tc_faces" -o "$T/tc_mov/s.mov" --frames 3-5
+if expect_rc 0 tc_mov; then
+  info="$(probe "$T/tc_mov/s.mov" stream=nb_frames:stream_tags=timecode)"
+  has "$info" nb_frames=3 TAG:timecode=10:00:00:02 && pass "movie plate 10:00:00:00, frames 3-5: timecode 10:00:00:02" ||
+    fail "timecode from a movie plate: $(tr '\n' ' ' <<<"$info")"
+fi
+
 # 7. examples/farm/swap_chunks.sh: 2 chunks in parallel == a whole render, byte for byte.
 swap whole -o "$T/whole/swap.####.png" --frames 1-6
 expect_rc 0 whole

@@ -57,6 +57,8 @@ struct SwapWriter::State {
   std::unique_ptr<MovieWriter> review_writer;
   // the plate
   bool scene_linear = false;
+  std::string plate_timecode;                   // a movie plate's first frame's
+  int64_t plate_first = 0;
   std::optional<SequencePattern> plate_files;   // an image-sequence plate's frames (their header metadata)
   bool carry_metadata = false;                  // EXR plate to EXR: attributes carried over
   bool opened = false;
@@ -139,6 +141,8 @@ void SwapWriter::open(const SourceInfo& plate) {
   const bool float_plate = plate.scene_linear || plate.codec == "openexr";
   const bool eight_bit = !float_plate && plate.bit_depth <= 8;
   s.scene_linear = plate.scene_linear;
+  s.plate_timecode = plate.timecode;
+  s.plate_first = plate.frame_first;
   if (s.movie) {
     s.encoding.format = OutputFormat::png;  // the matte sequence
     s.encoding.bits = 16;
@@ -192,6 +196,8 @@ void SwapWriter::write(int64_t frame, const FloatImage& plate, const FloatImage&
         const ImageTiming timing = read_image_timing(s.plate_files->format(frame));
         if (timing.fps > 0) settings.fps = s.movie_settings.fps = timing.fps;
         settings.timecode = timing.timecode;
+      } else if (!s.plate_timecode.empty()) {  // a movie plate's start timecode, moved to this frame
+        settings.timecode = offset_timecode(s.plate_timecode, settings.fps, frame - s.plate_first);
       }
       s.movie_writer = std::make_unique<MovieWriter>(s.movie_path, settings);
     }

@@ -18,7 +18,15 @@ using namespace facetrain;
 
 namespace {
 
-const fs::path& dir() { return facetrain::testing::scratch_dir("movie-writer-test"); }
+// A folder of its own (scratch_dir is one folder per test process, shared with the other media tests).
+const fs::path& dir() {
+  static const fs::path path = [] {
+    fs::path p = facetrain::testing::scratch_dir("movie-writer-test") / "movie-writer";
+    fs::create_directories(p);
+    return p;
+  }();
+  return path;
+}
 
 // Frame `i`: a grey left half at level (i + 1) / 8, a colour right half; the matte a horizontal ramp.
 FloatImage test_frame(int width, int height, int i) {
