@@ -18,8 +18,12 @@ endif()
 # --- LibTorch (model/losses/augmentation; see cmake/FacetrainTorch.cmake) ---------------------
 # Debian's libtorch-dev 1.13 on CPU machines; the CUDA wheel's TorchConfig.cmake on the GPU machine
 # (-DCMAKE_PREFIX_PATH=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')).
-if(NOT TARGET torch)
-  find_package(Torch REQUIRED)
+# FACETRAIN_WITH_TORCH=OFF builds only the torch-free libraries and their unit tests (the
+# sanitizer build of scripts/sanitize.sh: LibTorch itself is not instrumented).
+if(FACETRAIN_WITH_TORCH)
+  if(NOT TARGET torch)
+    find_package(Torch REQUIRED)
+  endif()
+  include(FacetrainTorch)
 endif()
-include(FacetrainTorch)
 # --- end LibTorch -----------------------------------------------------------------------------

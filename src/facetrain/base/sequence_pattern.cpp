@@ -16,6 +16,13 @@ struct Token {
   int padding = 0;
 };
 
+// A token's digit width; anything past 99 is as wrong as 13 (parse() refuses widths over 12).
+int width_of(const std::string& digits) {
+  const size_t first = digits.find_first_not_of('0');
+  if (first == std::string::npos) return 0;  // "" or "0": unpadded
+  return digits.size() - first > 2 ? 100 : std::stoi(digits.substr(first));
+}
+
 // Finds the last frame token in a file name. Returns false when there is none.
 bool find_token(const std::string& name, Token& token) {
   bool found = false;
@@ -34,7 +41,7 @@ bool find_token(const std::string& name, Token& token) {
       std::string width;
       while (j < name.size() && std::isdigit(static_cast<unsigned char>(name[j]))) width += name[j++];
       if (j < name.size() && name[j] == 'd') {
-        token = {i, j + 1 - i, width.empty() ? 0 : std::stoi(width)};
+        token = {i, j + 1 - i, width_of(width)};
         found = true;
         i = j;
       }
@@ -42,7 +49,7 @@ bool find_token(const std::string& name, Token& token) {
       size_t j = i + 2;
       std::string width;
       while (j < name.size() && std::isdigit(static_cast<unsigned char>(name[j]))) width += name[j++];
-      token = {i, j - i, width.empty() ? 0 : std::stoi(width)};
+      token = {i, j - i, width_of(width)};
       found = true;
       i = j - 1;
     }

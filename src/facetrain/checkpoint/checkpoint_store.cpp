@@ -73,8 +73,8 @@ fs::path CheckpointStore::save(int64_t step, nlohmann::json state,
     nlohmann::json files = nlohmann::json::object();
     std::error_code ec;
     for (const auto& entry : fs::directory_iterator(temp_dir)) {
-      // Serializers create files with the umask's mode; checkpoints are owner-only.
-      fs::permissions(entry.path(), fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace);
+      // Serializers create files with the umask's mode; checkpoints get facetrain's (owner-only by default).
+      fs::permissions(entry.path(), static_cast<fs::perms>(default_file_mode()), fs::perm_options::replace);
       fsync_file(entry.path());
       files[entry.path().filename().string()] = sha256_file_hex(entry.path());
     }
@@ -97,7 +97,11 @@ fs::path CheckpointStore::save(int64_t step, nlohmann::json state,
   } catch (const fs::filesystem_error& e) {
     std::error_code ec;
     fs::remove_all(temp_dir, ec);
-    throw IoError(fmt::format("{}: cannot save checkpoint: {}", final_dir.string(), e.what()));
+    throw IoError(fmt::format("{}: cannot save checkpoint (earlier checkpoints are intact): {}", final_dir.string(), e.what()));
+  } catch (const IoError& e) {  // disk full, I/O error: say that nothing earlier was harmed
+    std::error_code ec;
+    fs::remove_all(temp_dir, ec);
+    throw IoError(fmt::format("checkpoint {} not saved (earlier checkpoints are intact): {}", step_name(step), e.what()));
   } catch (...) {
     std::error_code ec;
     fs::remove_all(temp_dir, ec);

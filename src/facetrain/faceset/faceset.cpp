@@ -31,7 +31,7 @@ class DirectoryLock {
  public:
   explicit DirectoryLock(const std::filesystem::path& directory) {
     const auto path = directory / ".lock";
-    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, default_file_mode());
     if (fd_ < 0) throw OutputError(fmt::format("{}: cannot create lock file", path.string()));
     while (::flock(fd_, LOCK_EX) != 0) {
       if (errno != EINTR) throw OutputError(fmt::format("{}: cannot lock", path.string()));

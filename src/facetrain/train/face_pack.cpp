@@ -8,6 +8,7 @@
 #include "facetrain/base/log.h"
 #include "facetrain/base/sha256.h"
 #include "facetrain/faceset/faceset.h"
+#include "facetrain/train/tensor_file.h"
 
 #include <fmt/format.h>
 #include <torch/torch.h>
@@ -134,9 +135,13 @@ FacePack load_face_pack(const std::filesystem::path& faceset, int resolution_px,
              deleted ? fmt::format(" ({} deleted crops excluded)", deleted) : "");
     pack = pack_faces(set, faces, resolution_px);
     create_directories_private(cache_dir);
-    AtomicOutput out(cache_path);
-    torch::save(std::vector<torch::Tensor>{pack.images, pack.masks, pack.landmarks}, out.temp_path().string());
-    out.commit();
+    try {  // the cache only saves time: a full disk here is a warning, not the end of training
+      AtomicOutput out(cache_path);
+      save_tensors({pack.images, pack.masks, pack.landmarks}, out.temp_path());
+      out.commit();
+    } catch (const IoError& e) {
+      log_warning("{}: pack cache not written ({})", faceset.string(), e.what());
+    }
   }
   pack.train_count = n - held_out;
   pack.content_sha256 = hash;

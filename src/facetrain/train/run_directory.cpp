@@ -15,7 +15,7 @@ namespace facetrain {
 RunDirectory::RunDirectory(std::filesystem::path path) : path_(std::move(path)) {
   create_directories_private(path_);
   const auto lock_path = path_ / ".lock";
-  lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, default_file_mode());
   if (lock_fd_ < 0) throw OutputError(fmt::format("{}: cannot create lock file", lock_path.string()));
   if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
     ::close(lock_fd_);

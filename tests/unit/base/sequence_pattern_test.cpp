@@ -1,4 +1,5 @@
 #include "facetrain/base/sequence_pattern.h"
+#include "facetrain/base/error.h"
 
 #include <catch2/catch.hpp>
 
@@ -45,4 +46,12 @@ TEST_CASE("scan finds the frames on disk", "[unit][base]") {
   CHECK(frames.begin()->first == 1001);
   CHECK(frames.rbegin()->first == 1004);
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("absurd token widths are usage errors, not crashes (fuzz finding)", "[unit][base]") {
+  // scripts/fuzz.sh found `%2222222222222d` escaping as std::out_of_range from std::stoi.
+  CHECK_THROWS_AS(SequencePattern::parse("p.%2222222222222d.exr"), facetrain::UsageError);
+  CHECK_THROWS_AS(SequencePattern::parse("p.$F99999999999999999.exr"), facetrain::UsageError);
+  CHECK_THROWS_AS(SequencePattern::parse("p.%13d.exr"), facetrain::UsageError);
+  CHECK(SequencePattern::parse("p.%012d.exr")->padding() == 12);
 }
