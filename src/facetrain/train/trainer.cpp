@@ -16,6 +16,7 @@
 #include "facetrain/train/losses.h"
 #include "facetrain/train/model_checkpoint.h"
 #include "facetrain/train/run_directory.h"
+#include "facetrain/train/tensor_file.h"
 
 #include <fmt/format.h>
 #include <torch/torch.h>
@@ -101,7 +102,7 @@ class Sampler {
 void save_named(const NamedTensors& tensors, const fs::path& path) {
   torch::serialize::OutputArchive archive;
   for (const auto& [name, tensor] : tensors) archive.write(name, tensor.detach().to(torch::kCPU));
-  archive.save_to(path.string());
+  save_archive(archive, path);
 }
 
 void load_base_model(FaceSwapModel& model, const fs::path& base, const std::string& parts) {
@@ -435,9 +436,8 @@ TrainReport run_train(const TrainJob& job, ProgressSink& progress) {
                             {"facetrain", version_string()}};
     const fs::path dir = store.save(step, state, [&](const fs::path& tmp) {
       save_named(model.named_parameters(), tmp / "model.pt");
-      torch::save(*optimizer, (tmp / "optimizer.pt").string());
-      torch::save(std::vector<torch::Tensor>{sampler.get_state(), augment_actor.get_state(), augment_double.get_state()},
-                  (tmp / "rng.pt").string());
+      save_optimizer(*optimizer, tmp / "optimizer.pt");
+      save_tensors({sampler.get_state(), augment_actor.get_state(), augment_double.get_state()}, tmp / "rng.pt");
     });
     progress.event("checkpoint", {{"step", step}, {"path", dir.string()}});
     log_info("checkpoint {}", dir.string());
@@ -486,12 +486,17 @@ TrainReport run_train(const TrainJob& job, ProgressSink& progress) {
   const int64_t first_step = step;
   const int64_t global_batch = config.batch_size * world;
   const BatchSlice slice{global_batch, rank * config.batch_size};
+  // Reading the agreed stop flags syncs the host with the device: on CUDA only every 8 steps, so
+  // the host can keep queueing kernels ahead.
+  const int64_t stop_agreement_every = cuda ? 8 : 1;
 
   while (true) {
     if (config.max_steps > 0 && step >= config.max_steps) { report.reason = StopReason::max_steps; break; }
     bool out_of_time = config.max_time_s > 0 && session_seconds() >= config.max_time_s;
     bool stop_signal = progress.stop_requested();
-    if (group) {
+    if (group && step % stop_agreement_every != 0) {
+      out_of_time = stop_signal = false;  // acted on only at agreement steps, so all ranks stop together
+    } else if (group) {
       // Every rank stops at the same step: a signal or the time limit seen by any rank counts.
       const auto start = Clock::now();
       auto flags = torch::tensor({out_of_time ? 1.0f : 0.0f, stop_signal ? 1.0f : 0.0f}).to(device);
