@@ -115,31 +115,39 @@ constexpr double kLctRegularisation = 1e-5;
 constexpr double kRctMinGain = 0.25, kRctMaxGain = 4.0;
 
 // The quantile function of the weighted samples at ranks (k + 0.5) / kColorQuantiles: the samples
-// sorted, each placed at the middle of its weight's share of the cumulative weight, linearly
-// interpolated in between and held at the ends.
-std::vector<double> weighted_quantiles(std::vector<std::pair<float, float>>& samples, double weight_sum) {
-  std::sort(samples.begin(), samples.end());
+// in ascending order (`order`), each placed at the middle of its weight's share of the cumulative
+// weight, linearly interpolated in between and held at the ends. Zero weights are skipped.
+std::vector<double> weighted_quantiles(const std::vector<std::array<float, 3>>& values, int channel,
+                                       const std::vector<uint32_t>& order, const std::vector<float>& weight,
+                                       double weight_sum) {
   std::vector<double> out(kColorQuantiles);
+  auto value = [&](size_t j) { return static_cast<double>(values[order[j]][channel]); };
+  auto weight_of = [&](size_t j) { return static_cast<double>(std::max(0.f, weight[order[j]])); };
+  auto next_weighted = [&](size_t j) {
+    while (j < order.size() && !(weight[order[j]] > 0.f)) ++j;
+    return j;
+  };
   double below = 0;  // cumulative weight before sample i
-  size_t i = 0;
-  double previous_rank = -1, previous_value = samples.front().first;
+  size_t i = next_weighted(0), last = i;
+  double previous_rank = -1, previous_value = value(i);
+  for (size_t j = i; j < order.size(); j = next_weighted(j + 1)) last = j;
   for (int k = 0; k < kColorQuantiles; ++k) {
     const double p = (k + 0.5) / kColorQuantiles;
     // Advance to the first sample whose middle rank is >= p.
-    while (i < samples.size()) {
-      const double rank = (below + 0.5 * samples[i].second) / weight_sum;
+    while (i < order.size()) {
+      const double rank = (below + 0.5 * weight_of(i)) / weight_sum;
       if (rank >= p) break;
       previous_rank = rank;
-      previous_value = samples[i].first;
-      below += samples[i].second;
-      ++i;
+      previous_value = value(i);
+      below += weight_of(i);
+      i = next_weighted(i + 1);
     }
-    if (i == samples.size()) {
-      out[k] = samples.back().first;
+    if (i >= order.size()) {
+      out[k] = value(last);
     } else {
-      const double rank = (below + 0.5 * samples[i].second) / weight_sum;
-      if (previous_rank < 0 || rank <= previous_rank) out[k] = samples[i].first;
-      else out[k] = previous_value + (samples[i].first - previous_value) * (p - previous_rank) / (rank - previous_rank);
+      const double rank = (below + 0.5 * weight_of(i)) / weight_sum;
+      if (previous_rank < 0 || rank <= previous_rank) out[k] = value(i);
+      else out[k] = previous_value + (value(i) - previous_value) * (p - previous_rank) / (rank - previous_rank);
     }
   }
   return out;
@@ -187,37 +195,52 @@ std::array<double, 3> display_rgb_from_lab(const std::array<double, 3>& lab) {
   return {linear_to_srgb(linear[0]), linear_to_srgb(linear[1]), linear_to_srgb(linear[2])};
 }
 
-ColorStatistics measure_color(const CropImage& crop, const std::vector<float>& weight, ColorMode mode) {
-  ColorStatistics s;
-  s.mode = mode;
+ColorSamples prepare_color_samples(const CropImage& crop, ColorMode mode) {
+  ColorSamples out;
+  out.mode = mode;
+  out.size = crop.size;
   const size_t n = static_cast<size_t>(crop.size) * crop.size;
-  if (mode == ColorMode::none || weight.size() != n || crop.rgb.size() != n * 3) return s;
+  if (mode == ColorMode::none || crop.rgb.size() != n * 3) return out;
+  out.values.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    const Vec3 rgb{crop.rgb[i * 3], crop.rgb[i * 3 + 1], crop.rgb[i * 3 + 2]};
+    const Vec3 v = mode == ColorMode::rct ? lab_from_display_rgb(rgb) : rgb;
+    for (int c = 0; c < 3; ++c) out.values[i][c] = static_cast<float>(v[c]);
+  }
+  if (mode == ColorMode::hist)
+    for (int c = 0; c < 3; ++c) {
+      std::vector<uint32_t>& order = out.order[c];
+      order.resize(n);
+      for (size_t i = 0; i < n; ++i) order[i] = static_cast<uint32_t>(i);
+      std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+        return out.values[a][c] < out.values[b][c] || (out.values[a][c] == out.values[b][c] && a < b);
+      });
+    }
+  return out;
+}
+
+ColorStatistics measure_color(const ColorSamples& samples, const std::vector<float>& weight) {
+  ColorStatistics s;
+  s.mode = samples.mode;
+  const size_t n = samples.values.size();
+  if (samples.mode == ColorMode::none || n == 0 || weight.size() != n) return s;
   double wsum = 0;
   for (float w : weight) wsum += std::max(0.f, w);
   s.weight_sum = wsum;
   if (wsum < 1.0) return s;
 
-  // The pixels in the mode's space (Lab for rct; display RGB otherwise).
-  auto pixel = [&](size_t i) -> Vec3 {
-    const Vec3 rgb{crop.rgb[i * 3], crop.rgb[i * 3 + 1], crop.rgb[i * 3 + 2]};
-    return mode == ColorMode::rct ? lab_from_display_rgb(rgb) : rgb;
-  };
-  std::vector<Vec3> values;
-  std::vector<size_t> index;
+  const auto& values = samples.values;
   for (size_t i = 0; i < n; ++i)
-    if (weight[i] > 0.f) {
-      index.push_back(i);
-      values.push_back(pixel(i));
-    }
-  for (size_t j = 0; j < values.size(); ++j)
-    for (int c = 0; c < 3; ++c) s.mean[c] += weight[index[j]] * values[j][c];
+    if (weight[i] > 0.f)
+      for (int c = 0; c < 3; ++c) s.mean[c] += weight[i] * static_cast<double>(values[i][c]);
   for (double& m : s.mean) m /= wsum;
 
-  if (mode == ColorMode::rct || mode == ColorMode::lct) {
+  if (samples.mode == ColorMode::rct || samples.mode == ColorMode::lct) {
     Mat3 cov{};
-    for (size_t j = 0; j < values.size(); ++j) {
-      const double w = weight[index[j]];
-      const Vec3 d{values[j][0] - s.mean[0], values[j][1] - s.mean[1], values[j][2] - s.mean[2]};
+    for (size_t i = 0; i < n; ++i) {
+      if (!(weight[i] > 0.f)) continue;
+      const double w = weight[i];
+      const Vec3 d{values[i][0] - s.mean[0], values[i][1] - s.mean[1], values[i][2] - s.mean[2]};
       for (int r = 0; r < 3; ++r)
         for (int c = r; c < 3; ++c) cov[r * 3 + c] += w * d[r] * d[c];
     }
@@ -225,15 +248,20 @@ ColorStatistics measure_color(const CropImage& crop, const std::vector<float>& w
       for (int c = r; c < 3; ++c) cov[c * 3 + r] = cov[r * 3 + c] /= wsum;
     s.covariance = cov;
     for (int c = 0; c < 3; ++c) s.deviation[c] = std::sqrt(cov[c * 4]);
-  } else if (mode == ColorMode::hist) {
-    std::vector<std::pair<float, float>> samples(values.size());
-    for (int c = 0; c < 3; ++c) {
-      for (size_t j = 0; j < values.size(); ++j)
-        samples[j] = {static_cast<float>(values[j][c]), weight[index[j]]};
-      s.quantiles[c] = weighted_quantiles(samples, wsum);
-    }
+  } else if (samples.mode == ColorMode::hist) {
+    for (int c = 0; c < 3; ++c) s.quantiles[c] = weighted_quantiles(values, c, samples.order[c], weight, wsum);
   }
   return s;
+}
+
+ColorStatistics measure_color(const CropImage& crop, const std::vector<float>& weight, ColorMode mode) {
+  const size_t n = static_cast<size_t>(crop.size) * crop.size;
+  if (mode == ColorMode::none || weight.size() != n || crop.rgb.size() != n * 3) {
+    ColorStatistics s;
+    s.mode = mode;
+    return s;
+  }
+  return measure_color(prepare_color_samples(crop, mode), weight);
 }
 
 ColorStatistics average_color(const std::vector<ColorStatistics>& frames) {

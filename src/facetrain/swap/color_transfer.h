@@ -19,13 +19,15 @@
 //         histogram bins) need no fixed value range, so super-whites keep their order, and averaging
 //         them over frames is the 1-D Wasserstein barycentre of those frames' distributions.
 //
-// Temporal smoothing: measure_color() gives one crop's statistics; average_color() averages the
+// Temporal smoothing: measure_color() gives one crop's statistics (prepare_color_samples() once per
+// crop when it is measured under several weightings); average_color() averages the
 // statistics of several frames (uniformly); apply_color_transfer() maps a face from its own
 // statistics to (possibly averaged) target statistics.
 #include "facetrain/swap/face_composite.h"
 #include "facetrain/swap/swap_job.h"
 
 #include <array>
+#include <cstdint>
 #include <vector>
 
 namespace facetrain {
@@ -44,8 +46,21 @@ struct ColorStatistics {
   bool usable() const { return mode != ColorMode::none && weight_sum >= 1.0; }
 };
 
-// Statistics of `crop` (size * size RGB) weighted by `weight` (size * size, negative counts as 0).
-// Unusable when the weights sum to less than 1 pixel or the sizes disagree.
+// One crop's pixels prepared for measuring under several weightings (a neighbour frame's crop is
+// measured under each nearby frame's matte): in the mode's space (Lab for rct, display RGB
+// otherwise) and, for hist, each channel's pixel order (ascending value, then index).
+struct ColorSamples {
+  ColorMode mode = ColorMode::none;
+  int size = 0;
+  std::vector<std::array<float, 3>> values;          // size * size
+  std::array<std::vector<uint32_t>, 3> order;        // hist only
+};
+ColorSamples prepare_color_samples(const CropImage& crop, ColorMode mode);
+
+// Statistics of the samples weighted by `weight` (size * size, negative counts as 0). Unusable
+// when the weights sum to less than 1 pixel or the sizes disagree.
+ColorStatistics measure_color(const ColorSamples& samples, const std::vector<float>& weight);
+// The same for one crop (size * size RGB).
 ColorStatistics measure_color(const CropImage& crop, const std::vector<float>& weight, ColorMode mode);
 
 // Uniform average of the usable statistics among `frames` (all of one mode); unusable if none is.

@@ -102,10 +102,10 @@ std::string plate_identity(const std::string& plate) {
   return sha256_file_hex(plate);
 }
 
-// The crop of one face of a frame near the one being finished, for its colour statistics.
+// One face of a frame near the ones being finished, prepared for its colour statistics.
 struct NeighbourCrop {
   int track = 0;
-  CropImage crop;
+  ColorSamples samples;
 };
 
 // "1001-1005, 1010, 1020-1022" (at most `limit` parts).
@@ -328,7 +328,7 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
           for (auto it = neighbour_crops.lower_bound(frame.number - color_window);
                it != neighbour_crops.end() && it->first <= frame.number + color_window; ++it)
             for (const NeighbourCrop& n : it->second)
-              if (n.track == w.track) plate_statistics.push_back(measure_color(n.crop, placed.matte, job.color));
+              if (n.track == w.track) plate_statistics.push_back(measure_color(n.samples, placed.matte));
         }
         apply_color_transfer(placed.rgb, measure_color(placed.rgb, placed.matte, job.color),
                              average_color(plate_statistics));
@@ -407,7 +407,7 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
           w.track = face.track;
           w.aligned_from_frame = rescale_alignment(face.aligned_from_frame, faceset.manifest.size, resolution);
           w.crop = crop_for_network(crop_source, w.aligned_from_frame, resolution, plate_encoding);
-          if (color_window > 0) crops.push_back({w.track, w.crop});
+          if (color_window > 0) crops.push_back({w.track, prepare_color_samples(w.crop, job.color)});
           if (!wanted) continue;
           Landmarks68 landmarks{};
           for (size_t p = 0; p < landmarks.size() && p < face.landmarks.size(); ++p)
