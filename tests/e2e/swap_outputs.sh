@@ -168,17 +168,20 @@ if expect_rc 0 tc_mov; then
     fail "timecode from a movie plate: $(tr '\n' ' ' <<<"$info")"
 fi
 
-# 7. examples/farm/swap_chunks.sh: 2 chunks in parallel == a whole render, byte for byte.
-swap whole -o "$T/whole/swap.####.png" --frames 1-6
+# 7. examples/farm/swap_chunks.sh: 2 chunks in parallel == a whole render, byte for byte (review frames too).
+swap whole -o "$T/whole/swap.####.png" --frames 1-6 --review
 expect_rc 0 whole
 if FACETRAIN="$FACETRAIN" LOG_DIR="$T/chunk_logs" timeout 300 bash "$FACETRAIN_SOURCE_DIR/examples/farm/swap_chunks.sh" \
-     "$RUN" "$CAP" "$T/double" "$T/chunks/swap.####.png" 1-6 2 2 >"$T/chunks.out" 2>"$T/chunks.err"; then
+     "$RUN" "$CAP" "$T/double" "$T/chunks/swap.####.png" 1-6 2 2 -- --review >"$T/chunks.out" 2>"$T/chunks.err"; then
   same=1
   for f in $(seq 1 6); do
-    cmp -s "$(printf "$T/whole/swap.%04d.png" "$f")" "$(printf "$T/chunks/swap.%04d.png" "$f")" || { same=0; note "frame $f differs"; }
+    for file in "$(printf "swap.%04d.png" "$f")" "$(printf "review/swap.review.%04d.png" "$f")"; do
+      cmp -s "$T/whole/$file" "$T/chunks/$file" || { same=0; note "$file differs"; }
+    done
   done
   [ "$same" = 1 ] && [ -s "$T/chunk_logs/chunk-1.log" ] && [ -s "$T/chunk_logs/chunk-2.log" ] &&
-    pass "swap_chunks.sh 2 chunks == whole render" || fail "swap_chunks.sh output differs from the whole render"
+    pass "swap_chunks.sh 2 chunks == whole render (frames and review frames)" ||
+    fail "swap_chunks.sh output differs from the whole render"
 else
   fail "swap_chunks.sh failed: $(tail -n 3 "$T/chunks.err" | tr '\n' ' ')"
 fi

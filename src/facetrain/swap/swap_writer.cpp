@@ -124,7 +124,11 @@ SwapWriter::SwapWriter(const SwapJob& job) : state_(std::make_unique<State>(job)
     s.review_frames = SequencePattern::parse((s.folder / "review" / (s.name + ".review.####.png")).string());
 }
 
-SwapWriter::~SwapWriter() = default;
+SwapWriter::~SwapWriter() {
+  // Stopped or failed before finish(): the movies' temporary files are removed with their writers.
+  for (auto* writer : {state_->movie_writer.get(), state_->review_writer.get()})
+    if (writer) log_warning("{}: not finished ({} frames encoded); no movie written", writer->path().string(), writer->frames_written());
+}
 
 bool SwapWriter::is_movie() const { return state_->movie; }
 
