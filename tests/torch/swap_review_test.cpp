@@ -19,7 +19,7 @@ FloatImage uniform(int w, int h, float value) {
 
 }  // namespace
 
-TEST_CASE("review layout: plate size when three fit in 1920, else scaled; even for H.264", "[swap][review]") {
+TEST_CASE("review layout: plate size when three fit in 1920, else scaled, even for H.264", "[swap][review]") {
   CHECK(review_layout(400, 300, 1920, false).panel_width == 400);
   CHECK(review_layout(400, 300, 1920, false).panel_height == 300);
   CHECK(review_layout(640, 360, 1920, false).panel_width == 640);  // exactly fits

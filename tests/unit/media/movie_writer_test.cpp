@@ -140,7 +140,7 @@ TEST_CASE("ProRes 4444 movie carries the matte as alpha, frame rate and timecode
   fs::remove(movie);
 }
 
-TEST_CASE("ProRes 422 HQ movie; ProRes refused in .mp4", "[unit][media][movie_writer]") {
+TEST_CASE("ProRes 422 HQ movie, and ProRes refused in .mp4", "[unit][media][movie_writer]") {
   const fs::path movie = dir() / "hq.mov";
   MovieSettings settings;
   settings.codec = MovieCodec::prores_hq;
@@ -190,7 +190,7 @@ TEST_CASE("H.264 movie in .mp4 when libx264 is present", "[unit][media][movie_wr
   CHECK_THROWS_AS(MovieWriter(movie, settings), UsageError);
 }
 
-TEST_CASE("Movie writer: unwritable path is OutputError; an unfinished movie leaves nothing", "[unit][media][movie_writer]") {
+TEST_CASE("Movie writer: unwritable path is OutputError, an unfinished movie leaves nothing", "[unit][media][movie_writer]") {
   MovieSettings settings;
   settings.codec = MovieCodec::prores_4444;
   settings.width = 32;
