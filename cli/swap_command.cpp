@@ -67,6 +67,8 @@ int run_swap_command(SwapArgs& args, ConsoleReporter& reporter) {
   reporter.event("start", {{"command", "swap"}, {"plate", job.plate}, {"output", job.output_pattern},
                            {"chunk", fmt::format("{}/{}", job.chunk_index, job.chunk_count)}});
   const SwapReport report = run_swap(job, reporter);
+  std::vector<std::string> movies;
+  for (const auto& m : report.movies) movies.push_back(m.string());
   log_info("wrote {} frame(s) ({} swapped faces, {} without a record, {} without faces, {} skipped as existing) in {:.1f} s",
            report.frames_written, report.faces_swapped, report.frames_without_record, report.frames_without_faces,
            report.frames_skipped_existing, report.seconds);
@@ -77,7 +79,8 @@ int run_swap_command(SwapArgs& args, ConsoleReporter& reporter) {
                           {"frames_without_faces", report.frames_without_faces},
                           {"faces_swapped", report.faces_swapped},
                           {"seconds", report.seconds},
-                          {"checkpoint", report.checkpoint.string()}});
+                          {"checkpoint", report.checkpoint.string()},
+                          {"movies", movies}});
   return 0;
 }
 

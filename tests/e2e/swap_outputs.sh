@@ -27,8 +27,10 @@ png_size() { python3 -c "import struct,sys; d=open(sys.argv[1],'rb').read(24); p
 # 1. ProRes 4444 .mov with the matte sequence and a review movie; the same frames as PNG for reference.
 swap png -o "$T/png/swap.####.png" --frames 1-8
 expect_rc 0 png || fatal "PNG swap failed"
-swap mov -o "$T/mov/shot.mov" --codec prores_4444 --frames 1-8 --review
+swap mov -o "$T/mov/shot.mov" --codec prores_4444 --frames 1-8 --review --json
 if expect_rc 0 mov; then
+  movies="$(python3 -c 'import json,sys; print(" ".join(m for l in open(sys.argv[1]) if l.strip() for m in json.loads(l).get("movies", [])))' "$T/mov.out" || true)"
+  [ "$movies" = "$T/mov/shot.mov $T/mov/shot.review.mp4" ] && pass "done event names both movies" || fail "done event movies: '$movies'"
   info="$(probe "$T/mov/shot.mov" stream=codec_name,profile,pix_fmt,width,height,nb_frames,r_frame_rate)"
   has "$info" codec_name=prores profile=4444 width=400 height=300 nb_frames=8 r_frame_rate=25/1 &&
     grep -q '^pix_fmt=yuva444p' <<<"$info" && pass "ProRes 4444 .mov: 8 frames 400x300 at 25 fps with alpha" ||

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace facetrain {
 
@@ -49,6 +50,7 @@ struct SwapReport {
   int64_t faces_swapped = 0;
   double seconds = 0;
   std::filesystem::path checkpoint;
+  std::vector<std::filesystem::path> movies;   // movies completed (the output, the review movie)
 };
 
 }  // namespace facetrain
