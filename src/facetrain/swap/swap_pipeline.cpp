@@ -1,0 +1,453 @@
+#include "facetrain/swap/swap_pipeline.h"
+
+#include "data_prep/face/alignment.h"
+#include "data_prep/media/frame_source.h"
+#include "facetrain/base/atomic_file.h"
+#include "facetrain/base/error.h"
+#include "facetrain/base/log.h"
+#include "facetrain/base/sequence_pattern.h"
+#include "facetrain/base/sha256.h"
+#include "facetrain/checkpoint/checkpoint_store.h"
+#include "facetrain/faceset/faceset.h"
+#include "facetrain/model/face_swap_model.h"
+#include "facetrain/swap/color_transfer.h"
+#include "facetrain/swap/face_composite.h"
+#include "facetrain/swap/swap_output.h"
+#include "facetrain/swap/swap_writer.h"
+#include "facetrain/train/model_checkpoint.h"
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <limits>
+#include <map>
+#include <unistd.h>
+
+namespace facetrain {
+
+MatteMode parse_matte_mode(const std::string& text) {
+  if (text == "mask") return MatteMode::mask;
+  if (text == "hull") return MatteMode::hull;
+  if (text == "both") return MatteMode::both;
+  throw UsageError(fmt::format("--matte {}: use mask, hull or both", text));
+}
+
+ColorMode parse_color_mode(const std::string& text) {
+  if (text == "none") return ColorMode::none;
+  if (text == "rct") return ColorMode::rct;
+  if (text == "lct") return ColorMode::lct;
+  if (text == "hist") return ColorMode::hist;
+  throw UsageError(fmt::format("--color {}: use none, rct, lct or hist", text));
+}
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct LoadedModel {
+  fs::path checkpoint;
+  std::string face_type;
+  std::unique_ptr<FaceSwapModel> model;
+};
+
+ModelConfig model_config_from_state(const nlohmann::json& state, const fs::path& checkpoint) {
+  ModelConfig config;
+  try {
+    const auto& m = state.at("model_config");
+    config.architecture = parse_architecture(m.at("architecture").get<std::string>());
+    config.resolution_px = m.at("resolution").get<int>();
+    config.ae_dims = m.at("ae_dims").get<int>();
+    config.e_dims = m.at("e_dims").get<int>();
+    config.d_dims = m.at("d_dims").get<int>();
+    config.d_mask_dims = m.at("d_mask_dims").get<int>();
+  } catch (const nlohmann::json::exception& e) {
+    throw InputDataError(fmt::format("{}: state.json has no usable model_config ({})", (checkpoint / "state.json").string(), e.what()));
+  } catch (const ConfigError& e) {
+    throw InputDataError(fmt::format("{}: state.json: {}", (checkpoint / "state.json").string(), e.what()));
+  }
+  try {
+    validate_model_config(config);
+  } catch (const ConfigError& e) {
+    throw InputDataError(fmt::format("{}: state.json: {}", (checkpoint / "state.json").string(), e.what()));
+  }
+  return config;
+}
+
+LoadedModel load_model(const fs::path& path, c10::Device device) {
+  LoadedModel out;
+  out.checkpoint = resolve_checkpoint(path);
+  nlohmann::json state;
+  const std::string problem = CheckpointStore::verify(out.checkpoint, &state);
+  if (!problem.empty()) throw InputDataError(fmt::format("{}: unusable checkpoint: {}", out.checkpoint.string(), problem));
+  const ModelConfig config = model_config_from_state(state, out.checkpoint);
+  out.face_type = state.value("face_type", std::string());
+  out.model = std::make_unique<FaceSwapModel>(config);
+  const NamedTensors wanted = out.model->named_parameters();
+  const fs::path weights = out.checkpoint / "model.pt";
+  const NamedTensors loaded = load_named(weights, wanted);
+  if (loaded.size() != wanted.size())
+    throw InputDataError(fmt::format("{}: holds {} of the model's {} tensors", weights.string(), loaded.size(), wanted.size()));
+  out.model->load_named_parameters(loaded, weights.string());
+  out.model->to(device);
+  out.model->train(false);
+  return out;
+}
+
+// The same identity `facetrain extract` records in faceset.json.
+std::string plate_identity(const std::string& plate) {
+  if (auto pattern = SequencePattern::parse(plate)) return source_identity_sha256(pattern->scan());
+  return sha256_file_hex(plate);
+}
+
+// One face of a frame near the ones being finished, prepared for its colour statistics.
+struct NeighbourCrop {
+  int track = 0;
+  ColorSamples samples;
+};
+
+// "1001-1005, 1010, 1020-1022" (at most `limit` parts).
+std::string describe_frames(const std::vector<int64_t>& frames, size_t limit = 8) {
+  std::vector<std::string> parts;
+  size_t i = 0;
+  while (i < frames.size()) {
+    size_t j = i;
+    while (j + 1 < frames.size() && frames[j + 1] == frames[j] + 1) ++j;
+    if (parts.size() == limit) {
+      parts.push_back("...");
+      break;
+    }
+    parts.push_back(i == j ? std::to_string(frames[i]) : fmt::format("{}-{}", frames[i], frames[j]));
+    i = j + 1;
+  }
+  return fmt::format("{}", fmt::join(parts, ", "));
+}
+
+struct FaceWork {
+  int track = 0;                 // the face set's track id (colour statistics follow it over frames)
+  Affine2d aligned_from_frame;   // at the model's resolution
+  CropImage crop;                // encoded for the network, unclamped
+  std::vector<float> hull;       // landmark hull, crop space, 0..1
+  CropImage predicted;           // network output (encoded)
+  std::vector<float> mask;       // learned mask
+};
+
+struct PendingFrame {
+  int64_t number = 0;
+  bool inferred = false;
+  FloatImage base;               // the plate as decoded, RGB
+  std::vector<FaceWork> faces;
+};
+
+}  // namespace
+
+SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
+  const auto started = std::chrono::steady_clock::now();
+  SwapReport report;
+
+  // --- output: frames or a movie (options checked before anything is loaded)
+  SwapWriter writer(job);
+
+  // --- device and model
+  c10::Device device(c10::DeviceType::CPU);
+  if (job.device == "cuda") {
+    if (!torch::cuda::is_available())
+      throw UnavailableError("--device cuda: no CUDA device is available (this build or machine has none)");
+    device = c10::Device(c10::DeviceType::CUDA, 0);
+  } else if (job.device != "cpu") {
+    throw UsageError(fmt::format("--device {}: use cpu or cuda", job.device));
+  }
+  const int batch = job.batch > 0 ? job.batch : (device.is_cuda() ? 8 : 1);
+
+  const FaceSet faceset = FaceSet::read(job.faces);
+  LoadedModel loaded = load_model(job.model, device);
+  report.checkpoint = loaded.checkpoint;
+  FaceSwapModel& model = *loaded.model;
+  const int resolution = model.config().resolution_px;
+  if (loaded.face_type != faceset.manifest.face_type)
+    throw ConfigError(fmt::format("--model {} was trained on face type '{}' but --faces {} holds face type '{}'",
+                                  loaded.checkpoint.string(), loaded.face_type, job.faces.string(),
+                                  faceset.manifest.face_type));
+  if (faceset.manifest.size <= 0)
+    throw InputDataError(fmt::format("{}: faceset.json has no crop size", job.faces.string()));
+  log_info("model {} ({}), face set {} ({} px {})", loaded.checkpoint.string(), describe(model.config()),
+           job.faces.string(), faceset.manifest.size, faceset.manifest.face_type);
+
+  // --- plate and its identity
+  FrameSourceOptions source_options;
+  source_options.want_full_precision = true;
+  source_options.start_frame = job.start_frame;
+  auto source = open_frame_source(job.plate, source_options);
+  const SourceInfo& info = source->info();
+  const std::string identity = plate_identity(job.plate);
+  const FaceSetSource* matched = nullptr;
+  for (const auto& s : faceset.manifest.sources)
+    if (s.sha256 == identity) matched = &s;
+  if (!matched) {
+    std::vector<std::string> known;
+    for (const auto& s : faceset.manifest.sources) known.push_back(s.path);
+    if (!job.force)
+      throw InputDataError(fmt::format(
+          "--plate {} is not a source of --faces {} (its SHA-256 {} matches none of: {}); --force uses it anyway",
+          job.plate, job.faces.string(), identity, fmt::join(known, ", ")));
+    for (const auto& s : faceset.manifest.sources)
+      if (s.path == job.plate) matched = &s;
+    if (!matched && faceset.manifest.sources.size() == 1) matched = &faceset.manifest.sources.front();
+    if (!matched)
+      throw InputDataError(fmt::format("--plate {}: --force needs the face set's source path or a face set with one "
+                                       "source; {} has: {}", job.plate, job.faces.string(), fmt::join(known, ", ")));
+    log_warning("--force: plate {} differs from {}'s source {}; using its alignments anyway", job.plate,
+                job.faces.string(), matched->path);
+    progress.event("warning", {{"message", "plate is not the face set's source (--force)"}, {"plate", job.plate}});
+  }
+  std::map<int64_t, const FrameRecord*> records;
+  for (const auto& r : faceset.frames)
+    if (r.source == matched->path) records[r.frame] = &r;
+
+  // --- frames of this chunk, and what is left to do
+  const std::vector<int64_t> selected = job.frames.frames_within(info.frame_first, info.frame_last);
+  if (!job.frames.is_all() && ((job.frames.lowest() && *job.frames.lowest() < info.frame_first) ||
+                               (job.frames.highest() && *job.frames.highest() > info.frame_last)))
+    log_warning("--frames {}: the plate has frames {}-{} only", job.frames.to_string(), info.frame_first, info.frame_last);
+  const std::vector<int64_t> chunk = chunk_of(selected, job.chunk_index, job.chunk_count);
+  report.frames_selected = static_cast<int64_t>(chunk.size());
+  std::vector<int64_t> todo;
+  for (int64_t f : chunk) {
+    if (job.skip_existing && writer.finished(f)) {
+      ++report.frames_skipped_existing;
+      continue;
+    }
+    todo.push_back(f);
+  }
+  std::vector<int64_t> unrecorded;
+  for (int64_t f : todo)
+    if (!records.count(f)) unrecorded.push_back(f);
+  if (!unrecorded.empty()) {
+    log_warning("{}: {} frame(s) of {} have no alignment record and are written unchanged: {}", job.faces.string(),
+                unrecorded.size(), job.plate, describe_frames(unrecorded));
+    progress.event("warning", {{"message", "frames without alignment records are written unchanged"},
+                               {"frames", describe_frames(unrecorded, 1000)}});
+  }
+
+  // --- frames to decode: this chunk's, and for colour smoothing their neighbours (within
+  // +-color_window, in the face set with faces, in the plate) even outside the chunk or --frames
+  const int64_t color_window = job.color == ColorMode::none ? 0 : std::max(0, job.color_window);
+  std::vector<int64_t> to_read = todo;
+  if (color_window > 0) {
+    for (int64_t f : todo)
+      for (int64_t g = std::max(info.frame_first, f - color_window); g <= std::min(info.frame_last, f + color_window); ++g) {
+        auto it = records.find(g);
+        if (g != f && it != records.end() && !it->second->faces.empty()) to_read.push_back(g);
+      }
+    std::sort(to_read.begin(), to_read.end());
+    to_read.erase(std::unique(to_read.begin(), to_read.end()), to_read.end());
+  }
+  std::map<int64_t, std::vector<NeighbourCrop>> neighbour_crops;  // frame -> its faces' crops
+
+  // --- output encoding: the plate's own precision
+  const bool float_plate = info.scene_linear || info.codec == "openexr";
+  const bool eight_bit = !float_plate && info.bit_depth <= 8;
+  writer.open(info);
+  const PlateEncoding plate_encoding = info.scene_linear ? PlateEncoding::scene_linear : PlateEncoding::display;
+  CompositeOptions composite_options;
+  composite_options.erode_px = job.erode_px;
+  composite_options.feather_px = job.feather_px;
+  composite_options.matte_levels = writer.matte_levels();
+  log_info("swapping {} frame(s) of {} (chunk {}/{}) to {}, batch {} on {}", todo.size(), job.plate,
+           job.chunk_index, job.chunk_count, writer.describe(), batch, device.str());
+
+  torch::NoGradGuard no_grad;
+
+  // Runs the network over every face of `frames`, in batches padded to `batch` faces, so a face's
+  // result never depends on which other faces share its batch (chunked == whole).
+  auto infer = [&](std::vector<PendingFrame>& frames) {
+    std::vector<FaceWork*> faces;
+    for (auto& f : frames) {
+      if (f.inferred) continue;
+      f.inferred = true;
+      for (auto& w : f.faces) faces.push_back(&w);
+    }
+    const int64_t r = resolution;
+    const int64_t plane = r * r;
+    for (size_t begin = 0; begin < faces.size(); begin += static_cast<size_t>(batch)) {
+      const size_t count = std::min(faces.size() - begin, static_cast<size_t>(batch));
+      torch::Tensor input = torch::zeros({batch, 3, r, r}, torch::kFloat32);
+      float* in = input.data_ptr<float>();
+      for (size_t i = 0; i < count; ++i) {
+        const CropImage& crop = faces[begin + i]->crop;
+        for (int64_t p = 0; p < plane; ++p)
+          for (int c = 0; c < 3; ++c) in[(i * 3 + c) * plane + p] = std::clamp(crop.rgb[p * 3 + c], 0.f, 1.f);
+      }
+      SwapOutput out = model.swap_double_to_actor(input.to(device));
+      torch::Tensor rgb = out.rgb.to(torch::kCPU, torch::kFloat32).contiguous();
+      torch::Tensor mask = out.mask.to(torch::kCPU, torch::kFloat32).contiguous();
+      const float* rgb_p = rgb.data_ptr<float>();
+      const float* mask_p = mask.data_ptr<float>();
+      for (size_t i = 0; i < count; ++i) {
+        FaceWork& w = *faces[begin + i];
+        w.predicted.size = resolution;
+        w.predicted.rgb.resize(static_cast<size_t>(plane) * 3);
+        w.mask.assign(mask_p + i * plane, mask_p + (i + 1) * plane);
+        for (int64_t p = 0; p < plane; ++p)
+          for (int c = 0; c < 3; ++c) w.predicted.rgb[p * 3 + c] = rgb_p[(i * 3 + c) * plane + p];
+      }
+    }
+  };
+
+  auto finish = [&](PendingFrame& frame) {
+    std::vector<float> alpha(static_cast<size_t>(frame.base.width) * frame.base.height, 0.f);
+    FloatImage plate;  // before compositing, for the review
+    if (writer.wants_plate()) plate = frame.base;
+    for (FaceWork& w : frame.faces) {
+      PlacedFace placed;
+      placed.aligned_from_frame = w.aligned_from_frame;
+      switch (job.matte) {
+        case MatteMode::mask: placed.matte = w.mask; break;
+        case MatteMode::hull: placed.matte = w.hull; break;
+        case MatteMode::both:
+          placed.matte.resize(w.mask.size());
+          for (size_t i = 0; i < w.mask.size(); ++i) placed.matte[i] = std::min(w.mask[i], w.hull[i]);
+          break;
+      }
+      placed.rgb = std::move(w.predicted);
+      if (job.color != ColorMode::none) {
+        // Temporal smoothing: the PLATE face's statistics (the transfer's target) are averaged over
+        // the frames within +-color_window holding the same track, each neighbour's crop weighted by
+        // THIS frame's matte (the crops are aligned, so its pixels cover the same part of the face).
+        // The predicted face's statistics are measured on this frame alone: the output then carries
+        // the smoothed plate statistics exactly, so neither the plate's flicker nor the network's
+        // frame-to-frame variation reaches it, and no neighbour needs the network. Neighbours are
+        // read from the plate whatever the chunk, so a frame's result depends only on (frame,
+        // model, job).
+        std::vector<ColorStatistics> plate_statistics;
+        if (color_window == 0) {
+          plate_statistics.push_back(measure_color(w.crop, placed.matte, job.color));
+        } else {
+          for (auto it = neighbour_crops.lower_bound(frame.number - color_window);
+               it != neighbour_crops.end() && it->first <= frame.number + color_window; ++it)
+            for (const NeighbourCrop& n : it->second)
+              if (n.track == w.track) plate_statistics.push_back(measure_color(n.samples, placed.matte));
+        }
+        apply_color_transfer(placed.rgb, measure_color(placed.rgb, placed.matte, job.color),
+                             average_color(plate_statistics));
+      }
+      for (float& v : placed.rgb.rgb) {
+        if (plate_encoding == PlateEncoding::display) v = std::clamp(v, 0.f, 1.f);
+        else v = decode_from_network(v, plate_encoding);
+      }
+      composite_face(frame.base, alpha, placed, composite_options);
+      ++report.faces_swapped;
+    }
+    writer.write(frame.number, plate, frame.base, alpha);
+    ++report.frames_written;
+  };
+
+  progress.begin("swap", static_cast<int64_t>(todo.size()));
+  std::vector<PendingFrame> pending;   // in frame order; inferred in batches, finished in order
+  size_t uninferred_faces = 0, uninferred_frames = 0;
+  auto infer_pending = [&]() {
+    infer(pending);
+    uninferred_faces = uninferred_frames = 0;
+  };
+  // Finishes (writes), in order, the pending frames that are inferred and whose colour neighbours
+  // are all read (every frame up to `read_up_to` is).
+  auto finish_ready = [&](int64_t read_up_to) {
+    size_t ready = 0;
+    while (ready < pending.size() && pending[ready].inferred && pending[ready].number <= read_up_to - color_window) ++ready;
+    for (size_t i = 0; i < ready; ++i) {
+      finish(pending[i]);
+      progress.update(report.frames_written);
+    }
+    pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(ready));
+  };
+
+  std::vector<int64_t> not_in_plate;
+  if (!to_read.empty()) {
+    const int64_t seek_gap = info.is_sequence ? 1 : 48;
+    source->seek(to_read.front());
+    size_t next = 0, next_todo = 0;
+    int64_t last_read = std::numeric_limits<int64_t>::min() / 2;
+    Frame frame;
+    while (next < to_read.size() && !progress.stop_requested() && source->read(frame)) {
+      while (next < to_read.size() && to_read[next] < frame.number) ++next;
+      if (next == to_read.size()) break;
+      if (frame.number != to_read[next]) continue;
+      ++next;
+      last_read = frame.number;
+      while (next_todo < todo.size() && todo[next_todo] < frame.number) not_in_plate.push_back(todo[next_todo++]);
+      const bool wanted = next_todo < todo.size() && todo[next_todo] == frame.number;
+      if (wanted) ++next_todo;
+
+      PendingFrame work;
+      work.number = frame.number;
+      // The plate as decoded: 8-bit plates keep their 8-bit codes exactly; deeper plates their full values.
+      if (eight_bit || !frame.full) {
+        work.base.width = frame.display.width;
+        work.base.height = frame.display.height;
+        work.base.pixels.resize(frame.display.pixels.size());
+        for (size_t i = 0; i < frame.display.pixels.size(); ++i) work.base.pixels[i] = frame.display.pixels[i] / 255.f;
+      } else if (wanted) {
+        const FloatImage& full = *frame.full;
+        work.base.width = full.width;
+        work.base.height = full.height;
+        const size_t n = static_cast<size_t>(full.width) * full.height;
+        work.base.pixels.resize(n * 3);
+        for (size_t i = 0; i < n; ++i)
+          for (int c = 0; c < 3; ++c) work.base.pixels[i * 3 + c] = full.pixels[i * full.channels + c];
+      }
+      const FloatImage& crop_source = frame.full ? *frame.full : work.base;
+      auto it = records.find(frame.number);
+      if (it != records.end()) {
+        if (wanted && it->second->faces.empty()) ++report.frames_without_faces;
+        std::vector<NeighbourCrop> crops;
+        for (const FaceRecord& face : it->second->faces) {
+          FaceWork w;
+          w.track = face.track;
+          w.aligned_from_frame = rescale_alignment(face.aligned_from_frame, faceset.manifest.size, resolution);
+          w.crop = crop_for_network(crop_source, w.aligned_from_frame, resolution, plate_encoding);
+          if (color_window > 0) crops.push_back({w.track, prepare_color_samples(w.crop, job.color)});
+          if (!wanted) continue;
+          Landmarks68 landmarks{};
+          for (size_t p = 0; p < landmarks.size() && p < face.landmarks.size(); ++p)
+            landmarks[p] = {static_cast<float>(face.landmarks[p][0]), static_cast<float>(face.landmarks[p][1])};
+          const Gray8Image hull = face_hull_mask(landmarks, w.aligned_from_frame, resolution);
+          w.hull.resize(hull.pixels.size());
+          for (size_t i = 0; i < hull.pixels.size(); ++i) w.hull[i] = hull.pixels[i] / 255.f;
+          work.faces.push_back(std::move(w));
+        }
+        if (!crops.empty()) neighbour_crops[frame.number] = std::move(crops);
+      } else if (wanted) {
+        ++report.frames_without_record;
+      }
+      if (wanted) {
+        uninferred_faces += work.faces.size();
+        ++uninferred_frames;
+        pending.push_back(std::move(work));
+      }
+      if (uninferred_faces >= static_cast<size_t>(batch) || uninferred_frames >= 16) infer_pending();
+      finish_ready(frame.number);
+      // Crops no pending or later frame can reach any more.
+      const int64_t oldest_needed = (pending.empty() ? frame.number + 1 : pending.front().number) - color_window;
+      neighbour_crops.erase(neighbour_crops.begin(), neighbour_crops.lower_bound(oldest_needed));
+      if (next < to_read.size() && to_read[next] - frame.number > seek_gap) source->seek(to_read[next]);
+    }
+    // Stopped early, a frame whose later neighbours were not read would get other colours than in
+    // a whole render (and --skip-existing would keep it): only complete ones are written.
+    infer_pending();
+    finish_ready(progress.stop_requested() ? last_read : std::numeric_limits<int64_t>::max());
+    while (next_todo < todo.size() && !progress.stop_requested()) not_in_plate.push_back(todo[next_todo++]);
+  }
+  progress.end();
+  if (!progress.stop_requested()) writer.finish();  // a stopped render leaves no movie behind
+  report.movies = writer.movies_written();
+  if (!not_in_plate.empty()) {
+    log_warning("{}: ended before frame(s) {}; not written", job.plate, describe_frames(not_in_plate));
+    progress.event("warning", {{"message", "plate ended before these frames"}, {"frames", describe_frames(not_in_plate, 1000)}});
+  }
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return report;
+}
+
+}  // namespace facetrain
