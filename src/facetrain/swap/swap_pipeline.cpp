@@ -21,6 +21,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <map>
@@ -102,11 +103,30 @@ std::string plate_identity(const std::string& plate) {
   return sha256_file_hex(plate);
 }
 
+// Where a face's crop lies on the plate: its centre and its width, in plate pixels.
+struct FacePlacement {
+  double x = 0, y = 0, width = 0;
+};
+
+FacePlacement placement_of(const Affine2d& aligned_from_frame, int size_px) {
+  const Affine2d f = invert(aligned_from_frame);
+  const double c = (size_px - 1) / 2.0;
+  return {f.a * c + f.b * c + f.tx, f.c * c + f.d * c + f.ty, size_px * std::sqrt(std::abs(f.a * f.d - f.b * f.c))};
+}
+
 // One face of a frame near the ones being finished, prepared for its colour statistics.
 struct NeighbourCrop {
   int track = 0;
+  FacePlacement placement;
   ColorSamples samples;
 };
+
+// Whether `n` is the face (track, placement) in a nearby frame: the same track id and, since face
+// sets extracted in separate runs may number their tracks differently, within half a crop width.
+bool same_face(const NeighbourCrop& n, int track, const FacePlacement& placement) {
+  return n.track == track &&
+         std::hypot(n.placement.x - placement.x, n.placement.y - placement.y) <= 0.5 * placement.width;
+}
 
 // "1001-1005, 1010, 1020-1022" (at most `limit` parts).
 std::string describe_frames(const std::vector<int64_t>& frames, size_t limit = 8) {
@@ -325,10 +345,11 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
         if (color_window == 0) {
           plate_statistics.push_back(measure_color(w.crop, placed.matte, job.color));
         } else {
+          const FacePlacement placement = placement_of(w.aligned_from_frame, resolution);
           for (auto it = neighbour_crops.lower_bound(frame.number - color_window);
                it != neighbour_crops.end() && it->first <= frame.number + color_window; ++it)
             for (const NeighbourCrop& n : it->second)
-              if (n.track == w.track) plate_statistics.push_back(measure_color(n.samples, placed.matte));
+              if (same_face(n, w.track, placement)) plate_statistics.push_back(measure_color(n.samples, placed.matte));
         }
         apply_color_transfer(placed.rgb, measure_color(placed.rgb, placed.matte, job.color),
                              average_color(plate_statistics));
@@ -407,7 +428,8 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
           w.track = face.track;
           w.aligned_from_frame = rescale_alignment(face.aligned_from_frame, faceset.manifest.size, resolution);
           w.crop = crop_for_network(crop_source, w.aligned_from_frame, resolution, plate_encoding);
-          if (color_window > 0) crops.push_back({w.track, prepare_color_samples(w.crop, job.color)});
+          if (color_window > 0)
+            crops.push_back({w.track, placement_of(w.aligned_from_frame, resolution), prepare_color_samples(w.crop, job.color)});
           if (!wanted) continue;
           Landmarks68 landmarks{};
           for (size_t p = 0; p < landmarks.size() && p < face.landmarks.size(); ++p)
