@@ -74,7 +74,7 @@ double weighted_cdf(const CropImage& crop, const std::vector<float>& w, int c, d
 
 }  // namespace
 
-TEST_CASE("swap colour: display RGB <-> Lab is the D65 CIE Lab and invertible beyond [0, 1]", "[unit][swap]") {
+TEST_CASE("swap colour: display RGB <-> Lab is the D65 CIE Lab and invertible beyond 0..1", "[unit][swap]") {
   const auto white = lab_from_display_rgb({1, 1, 1});
   CHECK(white[0] == Approx(100).margin(1e-9));
   CHECK(white[1] == Approx(0).margin(1e-9));
@@ -147,7 +147,7 @@ TEST_CASE("swap colour hist: the weighted per-channel CDFs become the target's",
     if (original.rgb[i * 3] < original.rgb[(i - 1) * 3]) REQUIRE(ramp.rgb[i * 3] <= ramp.rgb[(i - 1) * 3]);
 }
 
-TEST_CASE("swap colour: zero weights or none leave the face unchanged; values beyond 1.0 stay meaningful",
+TEST_CASE("swap colour: zero weights or none leave the face unchanged and values beyond 1.0 stay meaningful",
           "[unit][swap]") {
   const ColorMode mode = GENERATE(ColorMode::none, ColorMode::rct, ColorMode::lct, ColorMode::hist);
   CAPTURE(static_cast<int>(mode));
