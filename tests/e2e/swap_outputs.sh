@@ -169,6 +169,13 @@ if expect_rc 0 tc_mov; then
   has "$info" nb_frames=3 TAG:timecode=10:00:00:02 && pass "movie plate 10:00:00:00, frames 3-5: timecode 10:00:00:02" ||
     fail "timecode from a movie plate: $(tr '\n' ' ' <<<"$info")"
 fi
+ft tc_exr swap --model "$RUN" --plate "$T/tc_plate.mov" --faces "$T/tc_faces" -o "$T/tc_exr/s.####.exr" --frames 4
+if expect_rc 0 tc_exr; then
+  header="$(oiiotool --info -v "$T/tc_exr/s.0004.exr")"
+  grep -qF 'smpte:TimeCode: 10:00:00:03' <<<"$header" && grep -qF 'FramesPerSecond: 25/1' <<<"$header" &&
+    pass "EXR frame 4 of the movie plate: timeCode 10:00:00:03, framesPerSecond 25" ||
+    fail "EXR from a timecoded movie: $(grep -i 'timecode\|FramesPer' <<<"$header" | tr '\n' ' ')"
+fi
 
 # 7. examples/farm/swap_chunks.sh: 2 chunks in parallel == a whole render, byte for byte (review frames too).
 swap whole -o "$T/whole/swap.####.png" --frames 1-6 --review

@@ -11,6 +11,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <mutex>
 
 namespace facetrain {
@@ -81,10 +82,40 @@ void carry_metadata(const fs::path& source, OIIO::ImageSpec& spec) {
   input->close();
 }
 
+// "HH:MM:SS:FF" (";" or "." before the frames: drop frame) as SMPTE 12M BCD, the layout of OpenEXR's
+// timeCode and OpenImageIO's TypeTimeCode (second word: user data, 0). False when malformed.
+bool pack_timecode(const std::string& text, uint32_t packed[2]) {
+  unsigned h, m, sec, f;
+  char sep;
+  if (std::sscanf(text.c_str(), "%2u:%2u:%2u%c%2u", &h, &m, &sec, &sep, &f) != 5 || h > 23 || m > 59 || sec > 59 || f > 39)
+    return false;
+  const bool drop = sep == ';' || sep == '.';
+  if (!drop && sep != ':') return false;
+  auto bcd = [](unsigned v) { return (v / 10) << 4 | (v % 10); };
+  packed[0] = bcd(f) | (drop ? 1u << 6 : 0u) | bcd(sec) << 8 | bcd(m) << 16 | bcd(h) << 24;
+  packed[1] = 0;
+  return true;
+}
+
+// A frame rate as a rational: NTSC rates as N*1000/1001, others to a thousandth.
+void rational_rate(double fps, int rate[2]) {
+  const double ntsc = fps * 1001.0 / 1000.0;
+  if (std::abs(ntsc - std::round(ntsc)) < 1e-3 && std::abs(fps - std::round(fps)) > 1e-3) {
+    rate[0] = static_cast<int>(std::lround(ntsc)) * 1000;
+    rate[1] = 1001;
+  } else if (std::abs(fps - std::round(fps)) < 1e-6) {
+    rate[0] = static_cast<int>(std::lround(fps));
+    rate[1] = 1;
+  } else {
+    rate[0] = static_cast<int>(std::lround(fps * 1000));
+    rate[1] = 1000;
+  }
+}
+
 }  // namespace
 
 void write_swap_frame(const fs::path& path, const FloatImage& rgb, const std::vector<float>& alpha,
-                      const OutputEncoding& encoding, const fs::path& metadata_from) {
+                      const OutputEncoding& encoding, const FrameMetadata& metadata) {
   const size_t n = static_cast<size_t>(rgb.width) * rgb.height;
   if (rgb.channels != 3 || rgb.pixels.size() != n * 3 || alpha.size() != n)
     throw InternalError(fmt::format("{}: inconsistent frame buffers", path.string()));
@@ -117,7 +148,17 @@ void write_swap_frame(const fs::path& path, const FloatImage& rgb, const std::ve
   OIIO::ImageSpec spec(rgb.width, rgb.height, 4, file_type);
   spec.channelnames = {"R", "G", "B", "A"};
   spec.alpha_channel = 3;
-  if (!metadata_from.empty()) carry_metadata(metadata_from, spec);
+  if (!metadata.copy_from.empty()) carry_metadata(metadata.copy_from, spec);
+  if (encoding.format == OutputFormat::exr) {
+    if (metadata.timing.fps > 0) {
+      int rate[2];
+      rational_rate(metadata.timing.fps, rate);
+      spec.attribute("FramesPerSecond", OIIO::TypeRational, rate);
+    }
+    uint32_t timecode[2];
+    if (!metadata.timing.timecode.empty() && pack_timecode(metadata.timing.timecode, timecode))
+      spec.attribute("smpte:TimeCode", OIIO::TypeTimeCode, timecode);
+  }
   spec.attribute("oiio:UnassociatedAlpha", 1);  // colour is not premultiplied by the matte
   if (encoding.format == OutputFormat::exr) spec.attribute("compression", encoding.exr_compression);
   if (encoding.format == OutputFormat::tif) spec.attribute("compression", "zip");

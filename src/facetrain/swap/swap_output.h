@@ -26,16 +26,6 @@ OutputFormat output_format_for(const std::string& pattern);
 // Alpha levels of an encoding (255, 65535) or 0 for float formats: mattes are quantised to them.
 int alpha_levels(const OutputEncoding& encoding);
 
-// Writes `rgb` (channels 3, the plate's encoding) with `alpha` (width * height) as RGBA. Integer
-// formats round clamp(v, 0, 1) * max; float formats keep every value (above 1.0, negative).
-// `metadata_from` (optional): an image whose header attributes are carried over where the format
-// can hold them (an EXR plate's chromaticities, owner, comments, timecode, framesPerSecond...);
-// the pixel layout, compression and Software are the output's own. An unreadable header is skipped
-// with a warning. Throws OutputError (73) when the file cannot be created, IoError (74) when
-// writing fails.
-void write_swap_frame(const std::filesystem::path& path, const FloatImage& rgb, const std::vector<float>& alpha,
-                      const OutputEncoding& encoding, const std::filesystem::path& metadata_from = {});
-
 // The frame rate and timecode an image's header records (an EXR plate's framesPerSecond and
 // timeCode, as OpenImageIO names them FramesPerSecond and smpte:TimeCode): fps 0 and an empty
 // timecode when absent or unreadable.
@@ -44,6 +34,22 @@ struct ImageTiming {
   std::string timecode;   // "HH:MM:SS:FF"
 };
 ImageTiming read_image_timing(const std::filesystem::path& path);
+
+// What a frame's header says besides its pixels.
+struct FrameMetadata {
+  // An image whose header attributes are carried over where the format can hold them (an EXR
+  // plate's chromaticities, owner, comments, timecode, framesPerSecond...); the pixel layout,
+  // compression and Software are the output's own. An unreadable header is skipped with a warning.
+  std::filesystem::path copy_from;
+  // EXR only, when known and not carried over: framesPerSecond and this frame's timeCode.
+  ImageTiming timing;
+};
+
+// Writes `rgb` (channels 3, the plate's encoding) with `alpha` (width * height) as RGBA. Integer
+// formats round clamp(v, 0, 1) * max; float formats keep every value (above 1.0, negative).
+// Throws OutputError (73) when the file cannot be created, IoError (74) when writing fails.
+void write_swap_frame(const std::filesystem::path& path, const FloatImage& rgb, const std::vector<float>& alpha,
+                      const OutputEncoding& encoding, const FrameMetadata& metadata = {});
 
 // Writes `matte` (width * height, 0..1) as a 16-bit grey PNG, atomically (the matte sequence beside
 // a movie). Errors as write_swap_frame.

@@ -59,6 +59,7 @@ struct SwapWriter::State {
   bool scene_linear = false;
   std::string plate_timecode;                   // a movie plate's first frame's
   int64_t plate_first = 0;
+  double plate_fps = 0;                         // 0: unknown
   std::optional<SequencePattern> plate_files;   // an image-sequence plate's frames (their header metadata)
   bool carry_metadata = false;                  // EXR plate to EXR: attributes carried over
   bool opened = false;
@@ -147,6 +148,7 @@ void SwapWriter::open(const SourceInfo& plate) {
   s.scene_linear = plate.scene_linear;
   s.plate_timecode = plate.timecode;
   s.plate_first = plate.frame_first;
+  s.plate_fps = plate.fps;
   if (s.movie) {
     s.encoding.format = OutputFormat::png;  // the matte sequence
     s.encoding.bits = 16;
@@ -214,8 +216,15 @@ void SwapWriter::write(int64_t frame, const FloatImage& plate, const FloatImage&
     }
     write_matte_frame(s.mattes->format(frame), swapped.width, swapped.height, matte);
   } else {
-    write_swap_frame(s.frames->format(frame), swapped, matte, s.encoding,
-                     s.carry_metadata ? fs::path(s.plate_files->format(frame)) : fs::path());
+    FrameMetadata metadata;
+    if (s.carry_metadata) {
+      metadata.copy_from = s.plate_files->format(frame);
+    } else {  // a movie plate: its rate, and its timecode moved to this frame
+      metadata.timing.fps = s.plate_fps;
+      if (!s.plate_timecode.empty() && s.plate_fps > 0)
+        metadata.timing.timecode = offset_timecode(s.plate_timecode, s.plate_fps, frame - s.plate_first);
+    }
+    write_swap_frame(s.frames->format(frame), swapped, matte, s.encoding, metadata);
   }
   if (s.job.review) {
     const ReviewLayout layout = review_layout(swapped.width, swapped.height, kReviewMaxWidth, s.review_movie);
