@@ -15,6 +15,17 @@ status=${PIPESTATUS[0]}
 set -e
 passed=$(grep -cE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .* Passed' "$build_dir/ctest.log" || true)
 failed=$(grep -cE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .*(\*\*\*|Failed|Timeout|Exception)' "$build_dir/ctest.log" || true)
+echo "ctest took $(( $(date +%s) - start )) s"
+# The whole suite also runs the hardening checks that need builds of their own: the libFuzzer
+# targets (clang, ASan/UBSan) and the ASan/UBSan build of the torch-free libraries' unit tests.
+# TEST_HARDENING=0 leaves them out; ctest arguments (a subset) leave them out too.
+if [ $# -eq 0 ] && [ "${TEST_HARDENING:-1}" = 1 ]; then
+  for check in fuzz sanitize; do
+    check_start=$(date +%s)
+    if "$repo/scripts/$check.sh"; then passed=$((passed + 1)); else failed=$((failed + 1)); status=1; fi
+    echo "$check took $(( $(date +%s) - check_start )) s"
+  done
+fi
 echo "tests took $(( $(date +%s) - start )) s"
 echo "test.sh: ${passed} passed, ${failed} failed"
 exit "$status"
