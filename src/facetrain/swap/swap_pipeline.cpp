@@ -334,7 +334,7 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
       placed.rgb = std::move(w.predicted);
       if (job.color != ColorMode::none) {
         // Temporal smoothing: the PLATE face's statistics (the transfer's target) are averaged over
-        // the frames within +-color_window holding the same track, each neighbour's crop weighted by
+        // the frames within +-color_window holding the same face (same_face), each one's crop weighted by
         // THIS frame's matte (the crops are aligned, so its pixels cover the same part of the face).
         // The predicted face's statistics are measured on this frame alone: the output then carries
         // the smoothed plate statistics exactly, so neither the plate's flicker nor the network's
