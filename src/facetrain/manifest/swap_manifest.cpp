@@ -51,9 +51,12 @@ SwapManifest read_swap_manifest(const fs::path& path) {
     key = "frames";
     for (const auto& f : json.at(key)) {
       SwapManifestFrame frame{f.at("frame").get<int64_t>(), f.at("file").get<std::string>(), f.at("sha256").get<std::string>()};
-      if (frame.file.empty() || frame.file.find('/') != std::string::npos || frame.file == "." || frame.file == "..")
-        throw InputDataError(fmt::format("{}: frame {} names '{}', not a plain file name", path.string(), frame.frame,
-                                         frame.file));
+      const fs::path file(frame.file);
+      bool inside = !frame.file.empty() && file.is_relative();
+      for (const auto& part : file) inside = inside && part != ".." && part != ".";
+      if (!inside)
+        throw InputDataError(fmt::format("{}: frame {} names '{}', not a file inside the output directory", path.string(),
+                                         frame.frame, frame.file));
       manifest.frames.push_back(std::move(frame));
     }
   } catch (const nlohmann::json::exception& e) {

@@ -14,7 +14,7 @@ inline constexpr int kSwapManifestFormatVersion = 1;
 
 struct SwapManifestFrame {
   int64_t frame = 0;    // the plate's frame number; a movie file lists its first frame
-  std::string file;     // name inside the output directory (frames, mattes, movies, reviews)
+  std::string file;     // relative to the output directory (frames, mattes, movies, review/...)
   std::string sha256;   // of the file as written
 };
 
@@ -34,7 +34,7 @@ std::filesystem::path swap_manifest_path(const std::filesystem::path& output_dir
 // Writes atomically (owner-only). Throws OutputError / IoError naming the file.
 void write_swap_manifest(const std::filesystem::path& path, const SwapManifest& manifest);
 // Throws MissingInputError (66), InputDataError (65) naming the file and key for anything malformed,
-// including a frame file name that is not a plain name inside the directory.
+// including a file that is not inside the output directory (absolute, or with "..").
 SwapManifest read_swap_manifest(const std::filesystem::path& path);
 
 }  // namespace facetrain

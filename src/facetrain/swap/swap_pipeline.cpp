@@ -7,6 +7,7 @@
 #include "facetrain/base/log.h"
 #include "facetrain/base/sequence_pattern.h"
 #include "facetrain/base/sha256.h"
+#include "facetrain/base/version.h"
 #include "facetrain/checkpoint/checkpoint_store.h"
 #include "facetrain/faceset/faceset.h"
 #include "facetrain/model/face_swap_model.h"
@@ -237,6 +238,7 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
   for (int64_t f : chunk) {
     if (job.skip_existing && writer.finished(f)) {
       ++report.frames_skipped_existing;
+      writer.keep_existing(f);
       continue;
     }
     todo.push_back(f);
@@ -464,6 +466,15 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
   progress.end();
   if (!progress.stop_requested()) writer.finish();  // a stopped render leaves no movie behind
   report.movies = writer.movies_written();
+  if (!chunk.empty()) {  // what this chunk wrote (or kept), for `facetrain verify`
+    SwapManifest provenance;
+    provenance.tool_version = version_string();
+    provenance.plate = job.plate;
+    provenance.plate_sha256 = identity;
+    provenance.checkpoint = loaded.checkpoint.string();
+    provenance.checkpoint_sha256 = sha256_file_hex(loaded.checkpoint / "model.pt");
+    writer.write_manifest(chunk.front(), chunk.back(), std::move(provenance));
+  }
   if (!not_in_plate.empty()) {
     log_warning("{}: ended before frame(s) {}; not written", job.plate, describe_frames(not_in_plate));
     progress.event("warning", {{"message", "plate ended before these frames"}, {"frames", describe_frames(not_in_plate, 1000)}});

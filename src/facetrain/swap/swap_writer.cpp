@@ -7,6 +7,7 @@
 #include "facetrain/base/error.h"
 #include "facetrain/base/log.h"
 #include "facetrain/base/sequence_pattern.h"
+#include "facetrain/base/sha256.h"
 #include "facetrain/swap/review_frame.h"
 #include "facetrain/swap/swap_output.h"
 
@@ -15,6 +16,7 @@
 #include <cctype>
 #include <optional>
 #include <regex>
+#include <set>
 
 namespace facetrain {
 
@@ -64,6 +66,7 @@ struct SwapWriter::State {
   bool carry_metadata = false;                  // EXR plate to EXR: attributes carried over
   bool opened = false;
   std::vector<fs::path> movies_done;
+  std::vector<std::pair<int64_t, fs::path>> files_written;   // (frame, path) for the manifest
 
   explicit State(const SwapJob& j) : job(j) {}
 };
@@ -215,6 +218,7 @@ void SwapWriter::write(int64_t frame, const FloatImage& plate, const FloatImage&
       s.movie_writer->write(swapped, matte);
     }
     write_matte_frame(s.mattes->format(frame), swapped.width, swapped.height, matte);
+    s.files_written.emplace_back(frame, s.mattes->format(frame));
   } else {
     FrameMetadata metadata;
     if (s.carry_metadata) {
@@ -225,6 +229,7 @@ void SwapWriter::write(int64_t frame, const FloatImage& plate, const FloatImage&
         metadata.timing.timecode = offset_timecode(s.plate_timecode, s.plate_fps, frame - s.plate_first);
     }
     write_swap_frame(s.frames->format(frame), swapped, matte, s.encoding, metadata);
+    s.files_written.emplace_back(frame, s.frames->format(frame));
   }
   if (s.job.review) {
     const ReviewLayout layout = review_layout(swapped.width, swapped.height, kReviewMaxWidth, s.review_movie);
@@ -247,6 +252,7 @@ void SwapWriter::write(int64_t frame, const FloatImage& plate, const FloatImage&
       s.review_writer->write(rgb, {});
     } else {
       write_png(s.review_frames->format(frame), review);
+      s.files_written.emplace_back(frame, s.review_frames->format(frame));
     }
   }
 }
@@ -264,5 +270,36 @@ void SwapWriter::finish() {
 }
 
 std::vector<fs::path> SwapWriter::movies_written() const { return state_->movies_done; }
+
+void SwapWriter::keep_existing(int64_t frame) {
+  State& s = *state_;
+  std::error_code ec;
+  const auto keep = [&](const fs::path& path) {
+    if (fs::exists(path, ec)) s.files_written.emplace_back(frame, path);
+  };
+  if (s.movie) {
+    keep(s.mattes->format(frame));
+  } else {
+    keep(s.frames->format(frame));
+    if (s.review_frames) keep(s.review_frames->format(frame));
+  }
+}
+
+void SwapWriter::write_manifest(int64_t chunk_first, int64_t chunk_last, SwapManifest provenance) const {
+  const State& s = *state_;
+  std::vector<std::pair<int64_t, fs::path>> files = s.files_written;
+  std::error_code ec;
+  if (s.movie) {  // finished movies, or a movie --skip-existing kept
+    for (const fs::path& path : {s.movie_path, s.review_movie_path})
+      if (!path.empty() && fs::exists(path, ec)) files.emplace_back(chunk_first, path);
+  }
+  std::set<std::string> seen;
+  for (const auto& [frame, path] : files) {
+    const std::string relative = path.lexically_relative(s.folder).string();
+    if (!seen.insert(relative).second) continue;
+    provenance.frames.push_back({frame, relative, sha256_file_hex(path)});
+  }
+  write_swap_manifest(swap_manifest_path(s.folder, chunk_first, chunk_last), provenance);
+}
 
 }  // namespace facetrain

@@ -6,6 +6,7 @@
 // (`<dir>/<name>.review.mp4`). No LibTorch.
 #include "data_prep/media/frame_source.h"
 #include "data_prep/media/image.h"
+#include "facetrain/manifest/swap_manifest.h"
 #include "facetrain/swap/swap_job.h"
 
 #include <cstdint>
@@ -44,6 +45,13 @@ class SwapWriter {
   // Completes the movies (rename into place). Without it, the destructor leaves no movie behind.
   void finish();
   std::vector<std::filesystem::path> movies_written() const;
+
+  // --skip-existing: a frame left as it was still belongs to this chunk's manifest.
+  void keep_existing(int64_t frame);
+  // Writes OUTPUT_DIR/swap-manifest.<first>-<last>.json for the chunk owning frames first..last:
+  // every file written or kept, with its SHA-256, and `provenance` (plate, checkpoint), so that
+  // `facetrain verify OUTPUT_DIR` can tell a finished render from a damaged one.
+  void write_manifest(int64_t chunk_first, int64_t chunk_last, SwapManifest provenance) const;
 
  private:
   struct State;
