@@ -7,6 +7,7 @@
 #include "data_prep/media/movie_writer.h"
 
 #include "facetrain/base/atomic_file.h"
+#include "data_prep/media/av_support.h"
 #include "facetrain/base/error.h"
 #include "facetrain/base/log.h"
 
@@ -33,28 +34,6 @@ namespace facetrain {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string av_error_text(int code) {
-  char buffer[AV_ERROR_MAX_STRING_SIZE] = {0};
-  av_strerror(code, buffer, sizeof(buffer));
-  return buffer;
-}
-
-// FFmpeg's messages (libx264 prints its settings at info level) go to our debug log, never stderr.
-void forward_av_log(void* avcl, int level, const char* format, va_list args) {
-  if (level > AV_LOG_WARNING || !log_enabled(LogLevel::debug)) return;
-  char line[1024];
-  int print_prefix = 1;
-  av_log_format_line2(avcl, level, format, args, line, sizeof(line), &print_prefix);
-  std::string_view text(line);
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
-  if (!text.empty()) log_debug("ffmpeg: {}", text);
-}
-
-void install_av_log_forwarding() {
-  static std::once_flag once;
-  std::call_once(once, [] { av_log_set_callback(forward_av_log); });
-}
 
 const char* encoder_name(MovieCodec codec) { return codec == MovieCodec::h264 ? "libx264" : "prores_ks"; }
 

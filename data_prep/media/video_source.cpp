@@ -1,4 +1,5 @@
-// Movie frames through libav* (FFmpeg 5.1): the only translation unit that includes FFmpeg headers.
+// Movie frames read through libav* (FFmpeg 5.1). FFmpeg headers stay in the media files that need
+// them: this reader, movie_writer.cpp and av_support.cpp (shared error text and log routing).
 //
 // Frame numbers come from timestamps: number = start_frame + round((pts - first_pts) * time_base * fps),
 // fps from avg_frame_rate (else r_frame_rate). Numbers already used (variable frame rate) are dropped
@@ -14,6 +15,7 @@
 // Security: local regular files only. The file is opened through the "file" protocol alone, the
 // container is probed first and must be on an allow list of self-contained movie formats (no HLS,
 // concat, or other playlists), and every attempt by a demuxer to open a further file is refused.
+#include "data_prep/media/av_support.h"
 #include "data_prep/media/frame_limits.h"
 #include "data_prep/media/source_factories.h"
 #include "facetrain/base/error.h"
@@ -48,28 +50,6 @@ constexpr std::array<std::string_view, 22> kAllowedDemuxers = {
     "mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm", "avi", "mxf", "mpegts", "mpeg", "flv", "asf",
     "h264", "hevc", "m4v", "mpegvideo", "yuv4mpegpipe", "dv", "ivf", "nut", "ogg", "gif",
     "mjpeg", "obu", "vc1", "gxf"};
-
-std::string av_error_text(int code) {
-  char buffer[AV_ERROR_MAX_STRING_SIZE] = {0};
-  av_strerror(code, buffer, sizeof(buffer));
-  return buffer;
-}
-
-// FFmpeg's own messages go to our log (debug level): library code never writes to stderr.
-void forward_av_log(void* avcl, int level, const char* format, va_list args) {
-  if (level > AV_LOG_WARNING || !log_enabled(LogLevel::debug)) return;
-  char line[1024];
-  int print_prefix = 1;
-  av_log_format_line2(avcl, level, format, args, line, sizeof(line), &print_prefix);
-  std::string_view text(line);
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
-  if (!text.empty()) log_debug("ffmpeg: {}", text);
-}
-
-void install_av_log_forwarding() {
-  static std::once_flag once;
-  std::call_once(once, [] { av_log_set_callback(forward_av_log); });
-}
 
 // Demuxers must not open anything besides the file we handed them.
 int refuse_nested_open(AVFormatContext*, AVIOContext**, const char* url, int, AVDictionary**) {
