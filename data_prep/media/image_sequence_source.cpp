@@ -18,6 +18,8 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cstring>
+#include <fstream>
 #include <string_view>
 
 namespace facetrain {
@@ -126,6 +128,28 @@ class ImageSequenceSource final : public FrameSource {
     if (spec.nchannels < 1 || spec.nchannels > 64) {
       throw InputDataError(fmt::format("{}: {} channels is not a plate", name, spec.nchannels));
     }
+    if (lower(file.extension().string()) == ".dpx") check_dpx_length(file, spec);
+  }
+
+  // DPX is uncompressed, and OpenImageIO reads the rows missing from a truncated file as black
+  // without a word: a file shorter than its header's image data offset plus the pixels it
+  // describes (a lower bound: packing only adds) is refused.
+  static void check_dpx_length(const std::filesystem::path& file, const OIIO::ImageSpec& spec) {
+    std::ifstream in(file, std::ios::binary);
+    unsigned char header[8] = {0};
+    if (!in.read(reinterpret_cast<char*>(header), sizeof(header))) return;  // the reader judged it already
+    const bool big_endian = std::memcmp(header, "SDPX", 4) == 0;
+    if (!big_endian && std::memcmp(header, "XPDS", 4) != 0) return;
+    const uint64_t data_offset = big_endian
+        ? (uint64_t{header[4]} << 24 | uint64_t{header[5]} << 16 | uint64_t{header[6]} << 8 | header[7])
+        : (uint64_t{header[7]} << 24 | uint64_t{header[6]} << 16 | uint64_t{header[5]} << 8 | header[4]);
+    const int bits = spec.get_int_attribute("oiio:BitsPerSample", static_cast<int>(spec.format.size() * 8));
+    const uint64_t pixel_bytes = uint64_t(spec.width) * uint64_t(spec.height) * uint64_t(spec.nchannels) * uint64_t(bits) / 8;
+    std::error_code ec;
+    const uint64_t size = std::filesystem::file_size(file, ec);
+    if (!ec && size < data_offset + pixel_bytes)
+      throw InputDataError(fmt::format("{}: truncated DPX: {} bytes, its header describes at least {}", file.string(),
+                                       size, data_offset + pixel_bytes));
   }
 
   void read_frame(const std::filesystem::path& file, int64_t number, Frame& out) {

@@ -1,5 +1,6 @@
 // Image-sequence frame source (OpenImageIO): fixtures are made at test time with oiiotool.
 #include "data_prep/media/frame_source.h"
+#include "facetrain/base/atomic_file.h"
 #include "facetrain/base/error.h"
 #include "facetrain/base/log.h"
 
@@ -10,6 +11,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdlib>
 #include <filesystem>
@@ -287,6 +289,28 @@ TEST_CASE("sequence: damaged files are errors naming the file", "[unit][media][s
     auto exr = open_frame_source((dir / "cut.####.exr").string(), options);
     REQUIRE(exr->read(frame));
     require_error([&] { exr->read(frame); }, ExitCode::data_error, (dir / "cut.0002.exr").string());
+  }
+  SECTION("a truncated DPX, and a DPX whose header lies about its size") {
+    make_image(dir / "cutdpx.0001.dpx", "0.5,0.5,0.5", 3, "uint10");
+    const std::string good = facetrain::read_file(dir / "cutdpx.0001.dpx");
+    write_bytes(dir / "cutdpx.0002.dpx", good.substr(0, good.size() / 3));
+    FrameSourceOptions options;
+    options.want_full_precision = true;
+    auto dpx = open_frame_source((dir / "cutdpx.####.dpx").string(), options);
+    REQUIRE(dpx->read(frame));
+    require_error([&] { dpx->read(frame); }, ExitCode::data_error, (dir / "cutdpx.0002.dpx").string());
+    // Image width and height at bytes 772 and 776, in the file's byte order ("SDPX" big-endian,
+    // "XPDS" little-endian): a header claiming 60000 x 60000 over a few KiB of pixels.
+    std::string lying = good;
+    std::string dims = be32(60000) + be32(60000);
+    if (lying.substr(0, 4) == "XPDS") {
+      std::reverse(dims.begin(), dims.begin() + 4);
+      std::reverse(dims.begin() + 4, dims.end());
+    }
+    lying.replace(772, 8, dims);
+    write_bytes(dir / "lie.0001.dpx", lying);
+    require_error([&] { open_frame_source((dir / "lie.####.dpx").string(), options); }, ExitCode::data_error,
+                  (dir / "lie.0001.dpx").string());
   }
   SECTION("an empty file") {
     write_bytes(dir / "zero.0001.exr", "");
