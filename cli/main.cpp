@@ -104,6 +104,11 @@ int main(int argc, char** argv) {
     code = static_cast<int>(ExitCode::internal);
     message = fmt::format("internal error: {}", e.what());
   }
+  // One line, so that the last stderr line is the whole error (libraries join theirs with newlines).
+  for (size_t at = message.find('\n'); at != std::string::npos; at = message.find('\n', at)) {
+    const bool last = at + 1 == message.size();
+    message.replace(at, 1, last ? "" : "; ");
+  }
   reporter.event("error", {{"message", message}, {"exit_code", code}});
   reporter.log(LogLevel::error, message);  // the last stderr line of a failure starts with "ERROR:"
   return code;

@@ -210,12 +210,15 @@ class ImageSequenceSource final : public FrameSource {
         }
       }
     }
+    // A truncated TIFF or JPEG can "succeed" with the rows it had (the rest grey or black) while
+    // OpenImageIO records the damage: that is a damaged frame too.
+    if (ok) ok = !input->has_error();
+    if (ok) ok = input->close() && !input->has_error();
     if (!ok) {
       const std::string why = input->geterror();
       throw InputDataError(fmt::format("{}: cannot read the pixels of frame {}: {}", name, number,
                                        why.empty() ? "unknown error" : why));
     }
-    input->close();
 
     if (!options_.want_full_precision) {
       out.full.reset();

@@ -5,7 +5,8 @@
 # existing face set is byte-for-byte unchanged afterwards (every path and every file's hash).
 #   66  missing file; a pattern matching no file; a sequence with a missing frame (65 accepted)
 #   65  0-byte file, random bytes, text renamed .mp4, a movie truncated before its index (moov at end),
-#       a sequence frame that is a 0-byte file, a clip with no face ("0 faces in N frames of FILE")
+#       a sequence frame that is a 0-byte file, a truncated TIFF/PNG/JPEG/DPX/EXR frame, a clip with no
+#       face ("0 faces in N frames of FILE")
 #   0|65 a movie truncated after its index: frames before the damage kept and reported, or a clean 65
 #   0|65 a movie with garbage in the middle (no crash)
 #   64  bad --frames, bad --size
@@ -144,6 +145,19 @@ mkdir -p "$C/zero"
 for n in $(seq 101 105); do cp "$DERIVED/cap12_16bit/cap12_16bit.0$n.tif" "$C/zero/zero.0$n.tif"; done
 : >"$C/zero/zero.0103.tif"
 damage_case sequence_empty_frame 65 "zero.0103.tif" -- "$C/zero/zero.####.tif"
+# Truncated frames of every sequence format: OpenImageIO keeps the rows it had (TIFF, JPEG, DPX
+# read the rest as grey or black) or prints its own lines; facetrain refuses the frame by name, and
+# the whole error stays on the last stderr line.
+for ext in tif png jpg dpx exr; do
+  mkdir -p "$C/cut_$ext"
+  for n in 101 102 103; do
+    oiiotool "$DERIVED/cap12_16bit/cap12_16bit.0$n.tif" -d uint8 -o "$C/cut_$ext/cut.0$n.$ext" 2>/dev/null ||
+      fatal "cannot make a .$ext frame with oiiotool"
+  done
+  python3 -c 'import sys; p = sys.argv[1]; d = open(p, "rb").read(); open(p, "wb").write(d[: len(d) * 2 // 3])' \
+    "$C/cut_$ext/cut.0102.$ext"
+  damage_case "sequence_truncated_$ext" 65 "cut.0102.$ext" -- "$C/cut_$ext/cut.####.$ext"
+done
 
 # --- usage ---
 # (A descending "20-10" is valid farm syntax: Deadline renders it backwards.)

@@ -312,6 +312,17 @@ TEST_CASE("sequence: damaged files are errors naming the file", "[unit][media][s
     require_error([&] { open_frame_source((dir / "lie.####.dpx").string(), options); }, ExitCode::data_error,
                   (dir / "lie.0001.dpx").string());
   }
+  SECTION("a truncated 8-bit TIFF and JPEG: OpenImageIO keeps the rows it had, we refuse the frame") {
+    for (const std::string ext : {"tif", "jpg"}) {
+      CAPTURE(ext);
+      make_images({{dir / ("trunc" + ext + ".0001." + ext), "0.25,0.5,0.75", 3, "uint8"}});
+      const std::string good = facetrain::read_file(dir / ("trunc" + ext + ".0001." + ext));
+      write_bytes(dir / ("trunc" + ext + ".0002." + ext), good.substr(0, good.size() * 2 / 3));
+      auto cut = open_frame_source((dir / ("trunc" + ext + ".####." + ext)).string(), {});
+      REQUIRE(cut->read(frame));
+      require_error([&] { cut->read(frame); }, ExitCode::data_error, (dir / ("trunc" + ext + ".0002." + ext)).string());
+    }
+  }
   SECTION("an empty file") {
     write_bytes(dir / "zero.0001.exr", "");
     require_error([&] { open_frame_source((dir / "zero.####.exr").string(), {}); }, ExitCode::data_error,
