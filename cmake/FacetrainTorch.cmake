@@ -21,9 +21,25 @@ function(facetrain_add_torch_library)
   target_compile_options(facetrain_torch PRIVATE ${TORCH_CXX_FLAGS})
   target_precompile_headers(facetrain_torch PRIVATE <torch/torch.h>)
   # dist/: c10d (TCPStore, ProcessGroupGloo from libtorch_cpu; ProcessGroupNCCL from libtorch_cuda).
+  # FACETRAIN_WITH_CUDA: code that includes c10/cuda headers (allocator statistics, sync debug
+  # mode) compiles only against CUDA LibTorch. PUBLIC, so that the tests reuse the same PCH.
   if(TARGET torch_cuda)
-    set_source_files_properties(${PROJECT_SOURCE_DIR}/src/facetrain/dist/c10d_compat.cpp
-      PROPERTIES COMPILE_DEFINITIONS FACETRAIN_WITH_NCCL)
+    target_compile_definitions(facetrain_torch PUBLIC FACETRAIN_WITH_CUDA)
+  endif()
+  # NCCL's header and library come from the nvidia-nccl wheel on the GPU machine (NCCL_ROOT, or
+  # -DNCCL_ROOT=.../site-packages/nvidia/nccl); scripts/gpu-smoke.sh passes it.
+  if(TARGET torch_cuda)
+    find_path(FACETRAIN_NCCL_INCLUDE_DIR nccl.h HINTS ${NCCL_ROOT} ENV NCCL_ROOT PATH_SUFFIXES include)
+    find_library(FACETRAIN_NCCL_LIBRARY NAMES nccl libnccl.so.2 HINTS ${NCCL_ROOT} ENV NCCL_ROOT PATH_SUFFIXES lib)
+    if(FACETRAIN_NCCL_INCLUDE_DIR AND FACETRAIN_NCCL_LIBRARY)
+      target_compile_definitions(facetrain_torch PUBLIC FACETRAIN_WITH_NCCL)
+      target_include_directories(facetrain_torch SYSTEM PRIVATE ${FACETRAIN_NCCL_INCLUDE_DIR})
+      target_link_libraries(facetrain_torch PUBLIC ${FACETRAIN_NCCL_LIBRARY})
+      message(STATUS "facetrain: NCCL ${FACETRAIN_NCCL_INCLUDE_DIR}, ${FACETRAIN_NCCL_LIBRARY}")
+    else()
+      message(WARNING "facetrain: CUDA LibTorch without nccl.h/libnccl (set NCCL_ROOT): CUDA training runs, "
+                      "data-parallel CUDA training (ProcessGroupNCCL) is left out")
+    endif()
   endif()
   set_source_files_properties(${PROJECT_SOURCE_DIR}/src/facetrain/dist/local_launcher.cpp
     PROPERTIES SKIP_PRECOMPILE_HEADERS ON)
@@ -52,8 +68,16 @@ function(facetrain_add_torch_tests)
   target_precompile_headers(facetrain_torch_tests REUSE_FROM facetrain_torch)
   set_source_files_properties(${PROJECT_SOURCE_DIR}/tests/unit/main.cpp
     PROPERTIES SKIP_PRECOMPILE_HEADERS ON)
+  # Test cases tagged [gpu] (tests/torch/gpu_*_test.cpp) get the ctest label gpu instead: they
+  # skip with a warning without CUDA, and fail instead when FACETRAIN_REQUIRE_GPU=1 (gpu-smoke.sh).
   catch_discover_tests(facetrain_torch_tests
+    TEST_SPEC "~[gpu]"
     TEST_PREFIX "torch/"
     PROPERTIES LABELS unit TIMEOUT 300
+    DISCOVERY_TIMEOUT 60)
+  catch_discover_tests(facetrain_torch_tests
+    TEST_SPEC "[gpu]"
+    TEST_PREFIX "torch/"
+    PROPERTIES LABELS gpu TIMEOUT 600
     DISCOVERY_TIMEOUT 60)
 endfunction()

@@ -90,6 +90,9 @@ class Sampler {
   explicit Sampler(uint64_t seed) : generator_(at::detail::createCPUGenerator(seed)) {}
   torch::Tensor draw(int64_t population, int64_t count, c10::Device device) {
     auto indices = torch::randint(population, {count}, generator_, torch::TensorOptions().dtype(torch::kLong));
+    // CUDA: through a pinned buffer, asynchronously; a copy from pageable memory would make the
+    // host wait for the device every step (tests/torch/gpu_training_test.cpp checks the step).
+    if (device.is_cuda()) return indices.pin_memory().to(device, /*non_blocking=*/true);
     return indices.to(device);
   }
   torch::Tensor get_state() const { return generator_.get_state(); }
