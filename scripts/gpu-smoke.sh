@@ -9,7 +9,8 @@
 #
 #   scripts/gpu-smoke.sh [--no-bench] [OUTDIR]     OUTDIR defaults to $OUT, else build-gpu/smoke
 #   scripts/gpu-smoke.sh --deps-only [OUTDIR]      no GPU needed: unpack .gpu-deps, configure and build the
-#                                                  torch-free part (facetrain_unit_tests) against it only
+#                                                  torch-free part (facetrain_unit_tests) against it only,
+#                                                  and run those tests with the pack's libraries
 #
 # Writes OUTDIR/gpu-smoke.log (everything), OUTDIR/gpu-smoke.json (one entry per step: name, ok,
 # seconds, detail) and the bench results file. Exit 0 when every step passed, 1 when one failed,
@@ -29,7 +30,7 @@ for arg in "$@"; do
   case "$arg" in
     --no-bench) BENCH=0 ;;
     --deps-only) DEPS_ONLY=1 ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     -*) echo "gpu-smoke: ERROR: unknown option $arg" >&2; exit 64 ;;
     *) OUTDIR="$arg" ;;
   esac
@@ -168,6 +169,7 @@ if [ "$DEPS_ONLY" = 1 ]; then
   step configure configure -DFACETRAIN_WITH_TORCH=OFF || finish
   step build cmake --build "$BUILD" -j "$JOBS" --target facetrain_unit_tests || finish
   step loads_from_pack bash -c "ldd '$BUILD/tests/facetrain_unit_tests' | grep -E '=> /' | grep -v -E '$PREFIX|/(libc|libm|libstdc\+\+|libgcc_s|libpthread|libdl|librt)\.so' ; test \$(ldd '$BUILD/tests/facetrain_unit_tests' | grep -c '$PREFIX') -gt 20"
+  step unit_tests_on_pack "$BUILD/tests/facetrain_unit_tests"
   finish
 fi
 step configure configure || finish
