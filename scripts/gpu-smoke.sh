@@ -30,7 +30,7 @@ for arg in "$@"; do
   case "$arg" in
     --no-bench) BENCH=0 ;;
     --deps-only) DEPS_ONLY=1 ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     -*) echo "gpu-smoke: ERROR: unknown option $arg" >&2; exit 64 ;;
     *) OUTDIR="$arg" ;;
   esac
