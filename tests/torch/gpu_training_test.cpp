@@ -114,7 +114,7 @@ TEST_CASE("gpu: df-256 forward and backward on CUDA under bf16 autocast", "[gpu]
 
 TEST_CASE("gpu: augmentation on CUDA has the statistics of the CPU augmentation", "[gpu]") {
   if (!cuda_or_skip()) return;
-  const Faces faces = synthetic_faces(256, 64, 5);
+  const Faces faces = synthetic_faces(2048, 64, 5);
   {
     // Everything off: the exact same output on both devices.
     AugmentConfig off;
@@ -125,10 +125,9 @@ TEST_CASE("gpu: augmentation on CUDA has the statistics of the CPU augmentation"
     CHECK(torch::allclose(c.input, g.input.cpu(), 0.0, 1e-6));
     CHECK(torch::allclose(c.target_mask, g.target_mask.cpu(), 0.0, 1e-6));
   }
-  // Defaults (affine, random warp, colour on the input; flips on): different random streams, so
-  // compare the distributions over 256 faces.
+  // Defaults (affine, random warp, colour on the input): different random streams, so compare the
+  // distributions over 2048 faces (a statistic's relative spread between two streams is ~2 %).
   AugmentConfig config;
-  config.flip = true;
   Augmenter cpu(config, 7, torch::kCPU), gpu(config, 7, kCuda);
   const auto c = cpu(faces.images, faces.masks, faces.landmarks);
   const auto g = gpu(faces.images.to(kCuda), faces.masks.to(kCuda), faces.landmarks.to(kCuda));
@@ -146,7 +145,7 @@ TEST_CASE("gpu: augmentation on CUDA has the statistics of the CPU augmentation"
                          "landmark displacement"};
   for (size_t k = 0; k < sc.size(); ++k) {
     INFO(names[k] << ": CPU " << sc[k] << ", CUDA " << sg[k]);
-    CHECK(sg[k] == Approx(sc[k]).epsilon(0.10));
+    CHECK(sg[k] == Approx(sc[k]).epsilon(0.08));
   }
   CHECK(sc[4] > 0.01);  // the augmentation did something on both
   CHECK(sg[4] > 0.01);
