@@ -9,6 +9,10 @@
 # to what links it; never globally.
 include_guard(GLOBAL)
 
+# Gloo (CPU data-parallel training) needs gloo's headers: Debian's libgloo-dev; a torch wheel may
+# have none (scripts/gpu-smoke.sh turns this off then). OFF: make_gloo() throws UnavailableError.
+option(FACETRAIN_WITH_GLOO "Build ProcessGroupGloo support (needs gloo headers)" ON)
+
 function(facetrain_add_torch_library)
   file(GLOB facetrain_torch_sources CONFIGURE_DEPENDS
     ${PROJECT_SOURCE_DIR}/src/facetrain/model/*.cpp
@@ -25,6 +29,9 @@ function(facetrain_add_torch_library)
   # mode) compiles only against CUDA LibTorch. PUBLIC, so that the tests reuse the same PCH.
   if(TARGET torch_cuda)
     target_compile_definitions(facetrain_torch PUBLIC FACETRAIN_WITH_CUDA)
+  endif()
+  if(FACETRAIN_WITH_GLOO)
+    target_compile_definitions(facetrain_torch PUBLIC FACETRAIN_WITH_GLOO)
   endif()
   # NCCL's header and library come from the nvidia-nccl wheel on the GPU machine (NCCL_ROOT, or
   # -DNCCL_ROOT=.../site-packages/nvidia/nccl); scripts/gpu-smoke.sh passes it.

@@ -115,11 +115,11 @@ unpack_deps() {
   while IFS= read -r -d '' f; do
     sed -E -i "s#(^|[[:space:]\"';=(]|-I|-L)/usr(/|\$|[[:space:]\"';)])#\\1$PREFIX/usr\\2#g" "$f"
   done < <(find "$PREFIX" \( -name '*.cmake' -o -name '*.pc' \) -type f -print0)
-  # Debian's gloo headers only where the torch wheel has none of its own.
+  # Gloo only with the torch wheel's own gloo headers (Debian's 2022 gloo predates torch 2.11's c10d).
   local torch_include
   torch_include="$(python3 -c 'import os, torch; print(os.path.join(os.path.dirname(torch.__file__), "include"))' 2>/dev/null)"
-  if [ -f "$torch_include/gloo/algorithm.h" ]; then rm -rf "$PREFIX/usr/include/gloo"; echo "gloo headers: the torch wheel's";
-  else echo "gloo headers: Debian's (the torch wheel has none)"; fi
+  if [ -f "$torch_include/gloo/algorithm.h" ]; then echo "gloo headers: the torch wheel's"; WITH_GLOO=ON
+  else echo "gloo headers: none in the torch wheel: building without Gloo (CUDA ranks use NCCL)"; WITH_GLOO=OFF; fi
   # Every packed library must load here.
   local missing
   missing="$(LD_LIBRARY_PATH="$PREFIX/usr/lib/x86_64-linux-gnu" ldd "$PREFIX"/usr/lib/x86_64-linux-gnu/*.so.* 2>/dev/null | grep 'not found' | sort -u)"
@@ -162,7 +162,7 @@ configure() {
     -DCMAKE_EXE_LINKER_FLAGS="$LINK_FLAGS" -DCMAKE_SHARED_LINKER_FLAGS="$LINK_FLAGS" \
     -DOPENSSL_ROOT_DIR="$PREFIX/usr" \
     -DCUDAToolkit_ROOT="$CUDA_HOME" -DCMAKE_CUDA_ARCHITECTURES=90 \
-    -DNCCL_ROOT="$NCCL_ROOT" "$@"
+    -DNCCL_ROOT="$NCCL_ROOT" -DFACETRAIN_WITH_GLOO="${WITH_GLOO:-ON}" "$@"
 }
 if [ "$DEPS_ONLY" = 1 ]; then
   # Only what the pack provides: the torch-free libraries and their unit tests, run against the pack.

@@ -42,8 +42,9 @@ DEV_PACKAGES=(
   nlohmann-json3-dev libcli11-dev libpng-dev libssl-dev catch2 zlib1g-dev libjpeg62-turbo-dev
   libblas-dev liblapack-dev libsqlite3-dev libtbb-dev
   pkgconf pkgconf-bin libpkgconf3
-  libgloo-dev   # only used there if the torch wheel lacks gloo headers (gpu-smoke.sh decides)
 )
+# No libgloo-dev: Debian's gloo (2022) is older than the one torch 2.11's ProcessGroupGloo.hpp is
+# written for; without the wheel's own gloo headers gpu-smoke.sh builds without Gloo.
 # Libraries the GPU machine has itself (the torch wheel needs the same ones).
 BASE_LIBS_REGEX='^(linux-vdso|ld-linux-x86-64|libc|libm|libdl|librt|libpthread|libresolv|libutil|libstdc\+\+|libgcc_s)\.so'
 

@@ -24,10 +24,16 @@ c10::intrusive_ptr<c10d::Store> make_tcp_store(const std::string& host, int port
 
 c10::intrusive_ptr<CollectiveBackend> make_gloo(const c10::intrusive_ptr<c10d::Store>& store, int rank, int world_size,
                                                 const std::string& bind_host, std::chrono::milliseconds timeout) {
+#ifdef FACETRAIN_WITH_GLOO
   auto options = c10d::ProcessGroupGloo::Options::create(timeout);
   options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(bind_host));
   options->threads = 2;
   return c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, world_size, options);
+#else
+  (void)store, (void)rank, (void)world_size, (void)bind_host, (void)timeout;
+  throw UnavailableError("this facetrain was built without Gloo (its LibTorch has no gloo headers): "
+                         "data-parallel training on CPU is not available; use --device cuda (NCCL)");
+#endif
 }
 
 c10::intrusive_ptr<CollectiveBackend> make_nccl(const c10::intrusive_ptr<c10d::Store>& store, int rank, int world_size,

@@ -6,12 +6,20 @@
 // 2.x:  they derive from c10d::Backend (c10d::ProcessGroup became a dispatcher over backends);
 //       collectives called directly on the backend object keep their 1.13 signatures.
 // The 2.x branch below is not compiled on the Debian 1.13 CI machine.
+//
+// FACETRAIN_WITH_GLOO (CMake option, default ON): ProcessGroupGloo.hpp needs gloo's headers, which
+// Debian has (libgloo-dev) but a torch wheel may lack; without them Gloo is left out (CUDA ranks use
+// NCCL) and make_gloo() throws UnavailableError.
+#include <torch/csrc/distributed/c10d/Backend.hpp>
+#include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#ifdef FACETRAIN_WITH_GLOO
 #ifndef USE_C10D_GLOO
 #define USE_C10D_GLOO
 #endif
-#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
-#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#endif
 
 #include <chrono>
 #include <string>
