@@ -155,6 +155,14 @@ export CUDA_HOME="${CUDA_HOME:-/usr/local/cuda}"
 export PATH="$CUDA_HOME/bin:$PATH"
 
 # ---- 2. configure and build ---------------------------------------------------------------------------
+# C++17, unless the torch headers refuse it (newer LibTorch: "#error C++20 or later ... is required").
+CXX_STANDARD=17
+torch_headers="$(python3 -c 'import os, torch; print(os.path.join(os.path.dirname(torch.__file__), "include"))' 2>/dev/null)"
+if [ -n "$torch_headers" ] && grep -rqs 'C++20 or later' "$torch_headers/ATen/ATen.h" "$torch_headers/torch/all.h" \
+     "$torch_headers/c10/macros/Macros.h" "$torch_headers/torch/csrc/api/include/torch/all.h"; then
+  CXX_STANDARD=20
+fi
+say "C++ standard: $CXX_STANDARD"
 configure() {
   cmake -S "$REPO" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_PREFIX_PATH="$PREFIX/usr;$LIBDIR/cmake;$TORCH_CMAKE" \
@@ -162,7 +170,7 @@ configure() {
     -DCMAKE_EXE_LINKER_FLAGS="$LINK_FLAGS" -DCMAKE_SHARED_LINKER_FLAGS="$LINK_FLAGS" \
     -DOPENSSL_ROOT_DIR="$PREFIX/usr" \
     -DCUDAToolkit_ROOT="$CUDA_HOME" -DCMAKE_CUDA_ARCHITECTURES=90 \
-    -DNCCL_ROOT="$NCCL_ROOT" -DFACETRAIN_WITH_GLOO="${WITH_GLOO:-ON}" "$@"
+    -DNCCL_ROOT="$NCCL_ROOT" -DFACETRAIN_WITH_GLOO="${WITH_GLOO:-ON}" -DCMAKE_CXX_STANDARD="$CXX_STANDARD" "$@"
 }
 if [ "$DEPS_ONLY" = 1 ]; then
   # Only what the pack provides: the torch-free libraries and their unit tests, run against the pack.
