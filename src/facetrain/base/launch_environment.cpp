@@ -37,7 +37,10 @@ LaunchEnvironment parse_launch_environment(const EnvironmentLookup& lookup) {
   const auto rank = optional_int(lookup, "RANK", 0, kMaxRanks);
   const auto world = optional_int(lookup, "WORLD_SIZE", 1, kMaxRanks);
   const auto slurm_rank = optional_int(lookup, "SLURM_PROCID", 0, kMaxRanks);
-  const auto slurm_tasks = optional_int(lookup, "SLURM_NTASKS", 1, kMaxRanks);
+  // Only a task that srun started is one of several ranks: the batch script itself also sees
+  // SLURM_PROCID=0 and the allocation's SLURM_NTASKS, but SLURM_STEP_NUM_TASKS only exists in a job
+  // step, and it counts that step's tasks (srun -n 2 inside a 4-task allocation is 2 ranks).
+  const auto slurm_tasks = optional_int(lookup, "SLURM_STEP_NUM_TASKS", 1, kMaxRanks);
   if (rank || world) {
     if (!rank || !world)
       throw ConfigError(fmt::format("environment: {} is set but {} is not (a launcher sets both)", rank ? "RANK" : "WORLD_SIZE",
@@ -51,10 +54,10 @@ LaunchEnvironment parse_launch_environment(const EnvironmentLookup& lookup) {
     else env.launcher = "env";
     env.use_agent_store = env.launcher == "torchrun" && truthy(lookup("TORCHELASTIC_USE_AGENT_STORE"));
     env.restart_count = optional_int(lookup, "TORCHELASTIC_RESTART_COUNT", 0, kMaxRanks).value_or(0);
-  } else if (slurm_rank || slurm_tasks) {
+  } else if (slurm_tasks) {
     if (!slurm_rank || !slurm_tasks)
-      throw ConfigError(fmt::format("environment: {} is set but {} is not", slurm_rank ? "SLURM_PROCID" : "SLURM_NTASKS",
-                                    slurm_rank ? "SLURM_NTASKS" : "SLURM_PROCID"));
+      throw ConfigError(fmt::format("environment: {} is set but {} is not", slurm_rank ? "SLURM_PROCID" : "SLURM_STEP_NUM_TASKS",
+                                    slurm_rank ? "SLURM_STEP_NUM_TASKS" : "SLURM_PROCID"));
     env.rank = *slurm_rank;
     env.world_size = *slurm_tasks;
     env.local_rank = optional_int(lookup, "SLURM_LOCALID", 0, kMaxRanks).value_or(0);

@@ -2,7 +2,8 @@
 // Where this process sits in a distributed `facetrain train` (DESIGN.md §6), read from the
 // environment a launcher leaves: facetrain's own --nproc-per-node launcher and torchrun (RANK,
 // WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT, TORCHELASTIC_*), or Slurm
-// (SLURM_PROCID, SLURM_NTASKS, SLURM_LOCALID; MASTER_ADDR must be exported by the batch script).
+// tasks started by srun (SLURM_PROCID, SLURM_STEP_NUM_TASKS, SLURM_LOCALID; MASTER_ADDR must be
+// exported by the batch script). The batch script itself (no SLURM_STEP_NUM_TASKS) is one process.
 // A plain struct, no LibTorch.
 #include <functional>
 #include <optional>

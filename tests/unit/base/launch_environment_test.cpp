@@ -54,7 +54,7 @@ TEST_CASE("facetrain's own workers and plain RANK/WORLD_SIZE", "[unit][dist]") {
 }
 
 TEST_CASE("Slurm's variables", "[unit][dist]") {
-  const auto env = parse({{"SLURM_PROCID", "3"}, {"SLURM_NTASKS", "4"}, {"SLURM_LOCALID", "1"},
+  const auto env = parse({{"SLURM_PROCID", "3"}, {"SLURM_NTASKS", "8"}, {"SLURM_STEP_NUM_TASKS", "4"}, {"SLURM_LOCALID", "1"},
                           {"SLURM_NTASKS_PER_NODE", "2(x2)"}, {"MASTER_ADDR", "node01"}, {"MASTER_PORT", "29500"}});
   CHECK(env.launcher == "slurm");
   CHECK(env.rank == 3);
@@ -67,6 +67,10 @@ TEST_CASE("Slurm's variables", "[unit][dist]") {
                             {"MASTER_ADDR", "a"}, {"MASTER_PORT", "1"}});
   CHECK(inner.rank == 1);
   CHECK(inner.launcher == "env");
+  // The batch script of a 4-task allocation (no srun): one process, not rank 0 of 4 waiting for 3.
+  const auto batch_shell = parse({{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "4"}, {"SLURM_LOCALID", "0"}});
+  CHECK_FALSE(batch_shell.distributed());
+  CHECK(batch_shell.launcher == "none");
 }
 
 TEST_CASE("malformed or inconsistent launcher variables are configuration errors naming them", "[unit][dist]") {
@@ -79,6 +83,6 @@ TEST_CASE("malformed or inconsistent launcher variables are configuration errors
   CHECK_THROWS_WITH(parse({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_PORT", "1"}}), Contains("MASTER_ADDR"));
   CHECK_THROWS_WITH(parse({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "a"}, {"MASTER_PORT", "70000"}}),
                     Contains("MASTER_PORT='70000'"));
-  CHECK_THROWS_WITH(parse({{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "2"}}), Contains("MASTER_ADDR"));
-  CHECK_THROWS_AS(parse({{"SLURM_NTASKS", "2"}}), facetrain::ConfigError);
+  CHECK_THROWS_WITH(parse({{"SLURM_PROCID", "0"}, {"SLURM_STEP_NUM_TASKS", "2"}}), Contains("MASTER_ADDR"));
+  CHECK_THROWS_AS(parse({{"SLURM_STEP_NUM_TASKS", "2"}}), facetrain::ConfigError);
 }
