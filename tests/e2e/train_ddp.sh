@@ -6,8 +6,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/train_helpers.sh"
 e2e_begin
 make_train_facesets 60
-cfg="$T/log-every-step.yaml"
-printf 'log_every: 1\nvalidate_every: 1000\npreview_every: 1000\n' > "$cfg"
+cfg="$(log_every_step_config)"
 common=(--actor "$T/actor" --double "$T/double" --preset tiny --config "$cfg" --checkpoint-every 4 --dist-timeout 20)
 
 # close_losses A B RTOL: the same steps, losses equal within a relative tolerance.

@@ -7,8 +7,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/train_helpers.sh"
 e2e_begin
 make_train_facesets 60
-cfg="$T/log-every-step.yaml"
-printf 'log_every: 1\nvalidate_every: 1000\npreview_every: 1000\n' > "$cfg"
+cfg="$(log_every_step_config)"
 TIMEOUT_S=10
 common=(--actor "$T/actor" --double "$T/double" --preset tiny --config "$cfg" --batch-size 2 --checkpoint-every 5
         --nproc-per-node 2 --dist-timeout "$TIMEOUT_S")
@@ -57,14 +56,22 @@ resumes() {  # resumes NAME: the same command (to a few more steps) resumes from
     && pass "$name: the same command resumed from $latest" || fail "$name: no resume from $latest"
 }
 
+# lose_rank1 NAME SIGNAL LIMIT_S: starts a run, sends SIGNAL to rank 1, and checks that rank 0 is
+# gone within LIMIT_S seconds and that the launcher exits 75.
+lose_rank1() {
+  local name="$1" signal="$2" limit="$3"
+  start_run "$name"
+  kill "-$signal" "$RANK1"
+  local took rc
+  took="$(seconds_until_gone "$RANK0")"
+  set +e; wait "$LAUNCHER"; rc=$?; set -e
+  python3 -c "import sys; sys.exit(0 if $took <= $limit else 1)" && pass "SIG$signal: rank 0 ended after $took s" \
+    || fail "SIG$signal: rank 0 took $took s (> $limit)"
+  [ "$rc" = 75 ] && pass "SIG$signal: launcher exit 75" || fail "SIG$signal: launcher exit $rc, expected 75"
+}
+
 # 1. SIGKILL rank 1: rank 0 and the launcher end fast, 75, naming rank 1.
-start_run kill
-kill -KILL "$RANK1"
-took="$(seconds_until_gone "$RANK0")"
-set +e; wait "$LAUNCHER"; rc=$?; set -e
-python3 -c "import sys; sys.exit(0 if $took <= $TIMEOUT_S else 1)" && pass "SIGKILL: rank 0 ended after $took s" \
-  || fail "SIGKILL: rank 0 took $took s (> $TIMEOUT_S)"
-[ "$rc" = 75 ] && pass "SIGKILL: launcher exit 75" || fail "SIGKILL: launcher exit $rc, expected 75"
+lose_rank1 kill KILL "$TIMEOUT_S"
 grep -q "ERROR: \[rank 0\] .*lost rank 1" "$T/kill.err" && grep -q "^ERROR: lost rank 1: it was killed by signal 9" "$T/kill.err" \
   && pass "SIGKILL: rank 0 and the launcher name the lost rank 1" || { fail "SIGKILL: lost rank not named"; tail -4 "$T/kill.err" >&2; }
 no_orphans kill
@@ -72,13 +79,7 @@ resumes kill
 
 # 2. SIGSTOP rank 1 (frozen, sockets open): rank 0 gives up within the timeout naming rank 1; the
 #    launcher then kills the frozen rank.
-start_run stop
-kill -STOP "$RANK1"
-took="$(seconds_until_gone "$RANK0")"
-set +e; wait "$LAUNCHER"; rc=$?; set -e
-python3 -c "import sys; sys.exit(0 if $took <= $TIMEOUT_S + 1 else 1)" && pass "SIGSTOP: rank 0 ended after $took s" \
-  || fail "SIGSTOP: rank 0 took $took s (timeout $TIMEOUT_S s)"
-[ "$rc" = 75 ] && pass "SIGSTOP: launcher exit 75" || fail "SIGSTOP: launcher exit $rc, expected 75"
+lose_rank1 stop STOP "$((TIMEOUT_S + 1))"
 grep -q "ERROR: \[rank 0\] .*lost rank 1 " "$T/stop.err" && grep -q "rank(s) 1 did not stop and were killed" "$T/stop.err" \
   && pass "SIGSTOP: rank 0 names the lost rank 1; the launcher killed it" || { fail "SIGSTOP: lost rank not named"; tail -4 "$T/stop.err" >&2; }
 no_orphans stop

@@ -6,8 +6,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/train_helpers.sh"
 e2e_begin
 make_train_facesets 120
 common=(--actor "$T/actor" --double "$T/double" --preset tiny --batch-size 4 --checkpoint-every 10)
-cfg="$T/log-every-step.yaml"
-printf 'log_every: 1\nvalidate_every: 1000\npreview_every: 1000\n' > "$cfg"
+cfg="$(log_every_step_config)"
 
 # 1. Exact resume: 30 steps at once == 20 steps, stop, resume to 30.
 ft whole train "${common[@]}" --config "$cfg" -o "$T/whole" --max-steps 30

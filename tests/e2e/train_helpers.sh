@@ -16,3 +16,20 @@ for line in open(sys.argv[1]):
     d = json.loads(line)
     print(d["step"], repr(d["loss"]))' "$1/metrics.jsonl"
 }
+
+# make_tiny_run STEPS: trains the tiny preset on $T/actor and $T/double for STEPS steps into $T/run
+# (checkpointed at the end) and sets RUN; the swap and verify tests start from it.
+make_tiny_run() {
+  local steps="$1"
+  ft train train --actor "$T/actor" --double "$T/double" --preset tiny --batch-size 4 --max-steps "$steps" \
+    --checkpoint-every "$steps" -o "$T/run"
+  expect_rc 0 train || fatal "cannot train the tiny model"
+  RUN="$T/run"
+}
+
+# log_every_step_config: a config file that logs every step (for loss-by-loss comparisons) and keeps
+# validation and previews out of the way; prints its path.
+log_every_step_config() {
+  printf 'log_every: 1\nvalidate_every: 1000\npreview_every: 1000\n' > "$T/log-every-step.yaml"
+  echo "$T/log-every-step.yaml"
+}

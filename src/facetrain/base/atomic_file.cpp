@@ -44,14 +44,6 @@ void fsync_directory(const std::filesystem::path& directory) {
   ::close(fd);
 }
 
-void fsync_path(const std::filesystem::path& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw_write_error(path, "cannot reopen for fsync", errno);
-  const int rc = ::fsync(fd);
-  const int saved = errno;
-  ::close(fd);
-  if (rc != 0) throw_write_error(path, "fsync failed", saved);
-}
 
 void rename_into_place(const std::filesystem::path& temp_path, const std::filesystem::path& final_path) {
   if (::rename(temp_path.c_str(), final_path.c_str()) != 0) {
@@ -122,7 +114,7 @@ void AtomicOutput::commit() {
   if (durability_ == Durability::deferred) {
     if (::rename(temp_path_.c_str(), final_path_.c_str()) != 0) throw_write_error(final_path_, "cannot rename into place", errno);
   } else {
-    fsync_path(temp_path_);
+    fsync_file(temp_path_);
     rename_into_place(temp_path_, final_path_);
   }
   committed_ = true;
@@ -151,6 +143,15 @@ std::string read_file(const std::filesystem::path& path) {
   contents << in.rdbuf();
   if (in.bad()) throw IoError(fmt::format("{}: read failed", path.string()));
   return contents.str();
+}
+
+void fsync_file(const std::filesystem::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw_write_error(path, "cannot reopen for fsync", errno);
+  const int rc = ::fsync(fd);
+  const int saved = errno;
+  ::close(fd);
+  if (rc != 0) throw_write_error(path, "fsync failed", saved);
 }
 
 void sync_filesystem(const std::filesystem::path& directory) {

@@ -50,6 +50,10 @@ void create_directories_private(const std::filesystem::path& path, unsigned mode
 
 std::string read_file(const std::filesystem::path& path);  // throws MissingInputError / IoError
 
+// fsyncs a file written by someone else (a serializer, an encoder); throws IoError (74) naming it
+// when the data cannot be made durable (ENOSPC, EIO), OutputError (73) when it cannot be opened.
+void fsync_file(const std::filesystem::path& path);
+
 // Flushes every deferred write on the filesystem holding `directory` (syncfs); throws IoError.
 void sync_filesystem(const std::filesystem::path& directory);
 

@@ -55,9 +55,7 @@ LaunchEnvironment parse_launch_environment(const EnvironmentLookup& lookup) {
     env.use_agent_store = env.launcher == "torchrun" && truthy(lookup("TORCHELASTIC_USE_AGENT_STORE"));
     env.restart_count = optional_int(lookup, "TORCHELASTIC_RESTART_COUNT", 0, kMaxRanks).value_or(0);
   } else if (slurm_tasks) {
-    if (!slurm_rank || !slurm_tasks)
-      throw ConfigError(fmt::format("environment: {} is set but {} is not", slurm_rank ? "SLURM_PROCID" : "SLURM_STEP_NUM_TASKS",
-                                    slurm_rank ? "SLURM_STEP_NUM_TASKS" : "SLURM_PROCID"));
+    if (!slurm_rank) throw ConfigError("environment: SLURM_STEP_NUM_TASKS is set but SLURM_PROCID is not");
     env.rank = *slurm_rank;
     env.world_size = *slurm_tasks;
     env.local_rank = optional_int(lookup, "SLURM_LOCALID", 0, kMaxRanks).value_or(0);

@@ -27,14 +27,6 @@ void fault_point(const char* phase) {
   if (wanted && std::string(wanted) == phase) ::raise(SIGKILL);
 }
 
-void fsync_file(const fs::path& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw IoError(fmt::format("{}: cannot open for fsync", path.string()));
-  const int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) throw IoError(fmt::format("{}: fsync failed (disk full?)", path.string()));
-}
-
 std::optional<int64_t> step_of(const std::string& name) {
   if (name.rfind("step-", 0) != 0 || name.size() != 13) return std::nullopt;
   for (size_t i = 5; i < name.size(); ++i)

@@ -8,7 +8,6 @@
 #include "facetrain/base/sequence_pattern.h"
 #include "facetrain/base/sha256.h"
 #include "facetrain/base/version.h"
-#include "facetrain/checkpoint/checkpoint_store.h"
 #include "facetrain/faceset/faceset.h"
 #include "facetrain/model/face_swap_model.h"
 #include "facetrain/swap/color_transfer.h"
@@ -51,6 +50,7 @@ namespace fs = std::filesystem;
 
 struct LoadedModel {
   fs::path checkpoint;
+  std::string model_sha256;  // of checkpoint/model.pt, verified when the checkpoint was resolved
   std::string face_type;
   std::unique_ptr<FaceSwapModel> model;
 };
@@ -80,10 +80,10 @@ ModelConfig model_config_from_state(const nlohmann::json& state, const fs::path&
 
 LoadedModel load_model(const fs::path& path, c10::Device device) {
   LoadedModel out;
-  out.checkpoint = resolve_checkpoint(path);
-  nlohmann::json state;
-  const std::string problem = CheckpointStore::verify(out.checkpoint, &state);
-  if (!problem.empty()) throw InputDataError(fmt::format("{}: unusable checkpoint: {}", out.checkpoint.string(), problem));
+  const VerifiedCheckpoint verified = resolve_checkpoint(path);  // every file hashed once, here
+  out.checkpoint = verified.directory;
+  out.model_sha256 = verified.file_sha256("model.pt");
+  const nlohmann::json& state = verified.state;
   const ModelConfig config = model_config_from_state(state, out.checkpoint);
   out.face_type = state.value("face_type", std::string());
   out.model = std::make_unique<FaceSwapModel>(config);
@@ -472,7 +472,7 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
     provenance.plate = job.plate;
     provenance.plate_sha256 = identity;
     provenance.checkpoint = loaded.checkpoint.string();
-    provenance.checkpoint_sha256 = sha256_file_hex(loaded.checkpoint / "model.pt");
+    provenance.checkpoint_sha256 = loaded.model_sha256;
     writer.write_manifest(chunk.front(), chunk.back(), std::move(provenance));
   }
   if (!not_in_plate.empty()) {

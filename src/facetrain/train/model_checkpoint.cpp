@@ -25,17 +25,22 @@ NamedTensors load_named(const fs::path& path, const NamedTensors& wanted_names) 
   return out;
 }
 
-fs::path resolve_checkpoint(const fs::path& path) {
+std::string VerifiedCheckpoint::file_sha256(const std::string& file) const {
+  return state.at("files").at(file).get<std::string>();
+}
+
+VerifiedCheckpoint resolve_checkpoint(const fs::path& path) {
   std::error_code ec;
   if (!fs::exists(path, ec)) throw MissingInputError(fmt::format("{}: no such checkpoint or run directory", path.string()));
   if (fs::exists(path / "checkpoints", ec)) {
     auto loaded = CheckpointStore(path / "checkpoints").newest_valid();
     if (!loaded) throw InputDataError(fmt::format("{}: holds no complete checkpoint", path.string()));
-    return loaded->directory;
+    return {loaded->directory, std::move(loaded->state)};
   }
-  const std::string problem = CheckpointStore::verify(path);
+  VerifiedCheckpoint verified{path, {}};
+  const std::string problem = CheckpointStore::verify(path, &verified.state);
   if (!problem.empty()) throw InputDataError(fmt::format("{}: unusable checkpoint: {}", path.string(), problem));
-  return path;
+  return verified;
 }
 
 }  // namespace facetrain

@@ -36,7 +36,6 @@ void save_archive(torch::serialize::OutputArchive& archive, const std::filesyste
     written += done;
     return size;
   });
-  if (write_errno == 0 && ::fsync(fd) != 0) write_errno = errno;
   if (::close(fd) != 0 && write_errno == 0) write_errno = errno;
   if (write_errno != 0) {
     ::unlink(path.c_str());

@@ -3,7 +3,8 @@
 // loop. LibTorch's own file writer throws from its destructor when the disk fills up, which ends
 // the process in std::terminate; here a failed write is remembered, the archive is completed into
 // the void, and an IoError naming the file is raised afterwards, so the caller's temporary
-// checkpoint is discarded and the previous one stays in charge.
+// checkpoint is discarded and the previous one stays in charge. Durability is the caller's: the
+// checkpoint store and AtomicOutput fsync what they commit (no second fsync here).
 #include <ATen/core/Tensor.h>
 
 #include <filesystem>

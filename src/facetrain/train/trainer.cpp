@@ -108,8 +108,10 @@ void save_named(const NamedTensors& tensors, const fs::path& path) {
   save_archive(archive, path);
 }
 
-void load_base_model(FaceSwapModel& model, const fs::path& base, const std::string& parts) {
-  const fs::path checkpoint = resolve_checkpoint(base);
+// Returns the SHA-256 of the base's model.pt (verified when resolved), for the run's manifest.
+std::string load_base_model(FaceSwapModel& model, const fs::path& base, const std::string& parts) {
+  const VerifiedCheckpoint verified = resolve_checkpoint(base);
+  const fs::path& checkpoint = verified.directory;
   const NamedTensors wanted = model.named_parameters();
   NamedTensors loaded = load_named(checkpoint / "model.pt", wanted);
   std::map<std::string, torch::Tensor> by_name(loaded.begin(), loaded.end());
@@ -143,6 +145,7 @@ void load_base_model(FaceSwapModel& model, const fs::path& base, const std::stri
     for (const auto& [name, tensor] : selected) own.at(name).copy_(tensor);
   }
   log_info("base model: {} ({} tensors, parts: {})", checkpoint.string(), selected.size(), parts);
+  return verified.file_sha256("model.pt");
 }
 
 // Linear warm-up to the peak learning rate, then constant.
@@ -290,8 +293,7 @@ TrainReport run_train(const TrainJob& job, ProgressSink& progress) {
     step = resume_step;
   } else {
     if (!job.base_checkpoint.empty()) {
-      load_base_model(model, job.base_checkpoint, job.base_parts);
-      base_sha256 = sha256_file_hex(resolve_checkpoint(job.base_checkpoint) / "model.pt");
+      base_sha256 = load_base_model(model, job.base_checkpoint, job.base_parts);
     }
     if (run) run->truncate_metrics_after(0);
   }
