@@ -16,8 +16,8 @@ if(TARGET yaml-cpp AND NOT TARGET yaml-cpp::yaml-cpp)
 endif()
 
 # --- LibTorch (model/losses/augmentation; see cmake/FacetrainTorch.cmake) ---------------------
-# Debian's libtorch-dev 1.13 on CPU machines; the CUDA wheel's TorchConfig.cmake on the GPU machine
-# (-DCMAKE_PREFIX_PATH=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')).
+# The torch 2.11 wheel's TorchConfig.cmake (CUDA 13) on every machine: scripts/build.sh passes
+# -DCMAKE_PREFIX_PATH=<venv>/lib/python3.X/site-packages/torch/share/cmake.
 # FACETRAIN_WITH_TORCH=OFF builds only the torch-free libraries and their unit tests (the
 # sanitizer build of scripts/sanitize.sh: LibTorch itself is not instrumented).
 if(FACETRAIN_WITH_TORCH)

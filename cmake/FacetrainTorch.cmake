@@ -4,26 +4,59 @@
 # public headers of src/facetrain/model and src/facetrain/train keep <torch/torch.h> out
 # (they include only <ATen/core/Tensor.h>-level headers or forward declarations).
 #
-# Works with LibTorch 1.13 (Debian, CPU) and 2.x (pip wheel, CUDA). TORCH_CXX_FLAGS
-# (the libstdc++ ABI switch) is applied to this target and, through the torch target's interface,
-# to what links it; never globally.
+# One LibTorch everywhere: the torch 2.11 wheel's (CUDA 13), on the CI machine without a GPU too, so
+# every CUDA and NCCL path is compiled and linked in every build. TORCH_CXX_FLAGS (the libstdc++ ABI
+# switch) is applied to this target and, through the torch target's interface, to what links it;
+# never globally.
 include_guard(GLOBAL)
 
-# Gloo (CPU data-parallel training) needs gloo's headers: Debian's libgloo-dev; a torch wheel may
-# have none (scripts/gpu-smoke.sh turns this off then). OFF: make_gloo() throws UnavailableError.
+# FACETRAIN_REQUIRE_CUDA (scripts/build.sh turns it on): a LibTorch without CUDA, or no NCCL, or no
+# gloo headers is a configure error instead of a build that silently leaves those paths out.
+option(FACETRAIN_REQUIRE_CUDA "Fail unless LibTorch has CUDA and NCCL and Gloo can be built" OFF)
+
+# Gloo (CPU data-parallel training): libtorch_cpu contains Gloo, but the wheel ships none of gloo's
+# headers, which ProcessGroupGloo.hpp includes. Debian's libgloo-dev (2022-05) supplies them, for
+# declarations only; libgloo itself is never linked. Why that is sound: facetrain only calls
+# ProcessGroupGloo::Options::create, createDeviceForHostname and the ProcessGroupGloo constructor,
+# all compiled inside libtorch_cpu; every gloo type in ProcessGroupGloo.hpp's class layouts is held
+# by shared_ptr/unique_ptr (pointer-sized whatever gloo's version), ProcessGroupGloo's vtable is
+# emitted in libtorch (its destructor is the key function), and nothing of gloo is instantiated on
+# our side (GlooStore, the one class with inline gloo overrides, is never constructed here). The
+# e2e DDP tests (2-3 Gloo ranks, equivalence to one process) check the result.
 option(FACETRAIN_WITH_GLOO "Build ProcessGroupGloo support (needs gloo headers)" ON)
+if(FACETRAIN_WITH_GLOO)
+  find_path(FACETRAIN_GLOO_INCLUDE_DIR gloo/config.h)
+  if(NOT FACETRAIN_GLOO_INCLUDE_DIR)
+    if(FACETRAIN_REQUIRE_CUDA)
+      message(FATAL_ERROR "facetrain: gloo headers not found (Debian: libgloo-dev; scripts/setup.sh installs it)")
+    endif()
+    message(WARNING "facetrain: no gloo headers (libgloo-dev): data-parallel CPU training is left out")
+    set(FACETRAIN_WITH_GLOO OFF)
+  endif()
+endif()
 
 function(facetrain_add_torch_library)
   file(GLOB facetrain_torch_sources CONFIGURE_DEPENDS
     ${PROJECT_SOURCE_DIR}/src/facetrain/model/*.cpp
     ${PROJECT_SOURCE_DIR}/src/facetrain/train/*.cpp
-    ${PROJECT_SOURCE_DIR}/src/facetrain/swap/*.cpp
+    ${PROJECT_SOURCE_DIR}/src/facetrain/swap/swap_pipeline.cpp
     ${PROJECT_SOURCE_DIR}/src/facetrain/dist/*.cpp)
   add_library(facetrain_torch STATIC ${facetrain_torch_sources})
   target_include_directories(facetrain_torch PUBLIC ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR})
-  target_link_libraries(facetrain_torch PUBLIC facetrain_base ${TORCH_LIBRARIES})
+  target_link_libraries(facetrain_torch PUBLIC facetrain_base facetrain_swap ${TORCH_LIBRARIES})
   target_compile_options(facetrain_torch PRIVATE ${TORCH_CXX_FLAGS})
+  # LibTorch 2.x puts its own {fmt} (v12) on the include path ahead of Debian's (v9) and exports none
+  # of its compiled functions: TUs that see torch's headers use that {fmt} header-only. The two
+  # versions live in different inline namespaces (fmt::v9, fmt::v12); no fmt type crosses a library.
+  target_compile_definitions(facetrain_torch PUBLIC FMT_HEADER_ONLY=1)
   target_precompile_headers(facetrain_torch PRIVATE <torch/torch.h>)
+  # The torch wheel's libtorch.so and libtorch_cpu.so export unversioned copies of std::filesystem
+  # (built into them from their toolchain's static libstdc++fs). Listed before libstdc++.so.6 in a
+  # binary's NEEDED entries they interpose on our calls, and their remove_all jumps to address 0
+  # (found as a crash in CheckpointStore::prune). libstdc++ first in the link line puts it first in
+  # the lookup order, so every binary that links LibTorch binds std:: to the real libstdc++
+  # (tests/torch/libstdcxx_binding_test.cpp checks it).
+  target_link_options(facetrain_torch INTERFACE "LINKER:--push-state,--no-as-needed" "-lstdc++" "LINKER:--pop-state")
   # dist/: c10d (TCPStore, ProcessGroupGloo from libtorch_cpu; ProcessGroupNCCL from libtorch_cuda).
   # FACETRAIN_WITH_CUDA: code that includes c10/cuda headers (allocator statistics, sync debug
   # mode) compiles only against CUDA LibTorch. PUBLIC, so that the tests reuse the same PCH.
@@ -32,17 +65,25 @@ function(facetrain_add_torch_library)
   endif()
   if(FACETRAIN_WITH_GLOO)
     target_compile_definitions(facetrain_torch PUBLIC FACETRAIN_WITH_GLOO)
+    target_include_directories(facetrain_torch SYSTEM PRIVATE ${FACETRAIN_GLOO_INCLUDE_DIR})
   endif()
-  # NCCL's header and library come from the nvidia-nccl wheel on the GPU machine (NCCL_ROOT, or
-  # -DNCCL_ROOT=.../site-packages/nvidia/nccl); scripts/gpu-smoke.sh passes it.
+  if(FACETRAIN_REQUIRE_CUDA AND NOT TARGET torch_cuda)
+    message(FATAL_ERROR "facetrain: FACETRAIN_REQUIRE_CUDA, but this LibTorch (${Torch_DIR}) has no CUDA")
+  endif()
+  # NCCL's header and library: the CUDA toolkit's (our machines' /usr/local/cuda carries NCCL 2.28.9,
+  # the version the wheel pins), or NCCL_ROOT (e.g. .../site-packages/nvidia/nccl from the wheel).
   if(TARGET torch_cuda)
-    find_path(FACETRAIN_NCCL_INCLUDE_DIR nccl.h HINTS ${NCCL_ROOT} ENV NCCL_ROOT PATH_SUFFIXES include)
-    find_library(FACETRAIN_NCCL_LIBRARY NAMES nccl libnccl.so.2 HINTS ${NCCL_ROOT} ENV NCCL_ROOT PATH_SUFFIXES lib)
+    find_path(FACETRAIN_NCCL_INCLUDE_DIR nccl.h HINTS ${NCCL_ROOT} ENV NCCL_ROOT ${CUDAToolkit_INCLUDE_DIRS}
+              PATH_SUFFIXES include)
+    find_library(FACETRAIN_NCCL_LIBRARY NAMES nccl libnccl.so.2 HINTS ${NCCL_ROOT} ENV NCCL_ROOT
+                 ${CUDAToolkit_LIBRARY_DIR} PATH_SUFFIXES lib lib64)
     if(FACETRAIN_NCCL_INCLUDE_DIR AND FACETRAIN_NCCL_LIBRARY)
       target_compile_definitions(facetrain_torch PUBLIC FACETRAIN_WITH_NCCL)
       target_include_directories(facetrain_torch SYSTEM PRIVATE ${FACETRAIN_NCCL_INCLUDE_DIR})
       target_link_libraries(facetrain_torch PUBLIC ${FACETRAIN_NCCL_LIBRARY})
       message(STATUS "facetrain: NCCL ${FACETRAIN_NCCL_INCLUDE_DIR}, ${FACETRAIN_NCCL_LIBRARY}")
+    elseif(FACETRAIN_REQUIRE_CUDA)
+      message(FATAL_ERROR "facetrain: CUDA LibTorch without nccl.h/libnccl: set NCCL_ROOT")
     else()
       message(WARNING "facetrain: CUDA LibTorch without nccl.h/libnccl (set NCCL_ROOT): CUDA training runs, "
                       "data-parallel CUDA training (ProcessGroupNCCL) is left out")
@@ -52,11 +93,7 @@ function(facetrain_add_torch_library)
     PROPERTIES SKIP_PRECOMPILE_HEADERS ON)
   # The PCH is ~570 MB; loading it costs seconds, so TUs that do not use torch skip it.
   set_source_files_properties(${PROJECT_SOURCE_DIR}/src/facetrain/model/model_config.cpp
-    ${PROJECT_SOURCE_DIR}/src/facetrain/swap/face_composite.cpp
-    ${PROJECT_SOURCE_DIR}/src/facetrain/swap/swap_output.cpp
     PROPERTIES SKIP_PRECOMPILE_HEADERS ON)
-  # swap writes its frames (EXR/TIFF/PNG RGBA) through OpenImageIO, in swap_output.cpp only.
-  target_link_libraries(facetrain_torch PRIVATE OpenImageIO::OpenImageIO)
   # No POSITION_INDEPENDENT_CODE here: -fPIC on the library vs -fPIE on the test executable would
   # make GCC reject the reused PCH (-Winvalid-pch) and compile every test TU from scratch.
 endfunction()

@@ -6,7 +6,8 @@
 // writes the averages into the parameters' .grad. Buckets launch in index order on every rank,
 // so the ranks' collectives always match. Optional bf16 compression (CUDA only) halves the bytes.
 //
-// c10d::Reducer is not used: its constructor and hooks changed between LibTorch 1.13 and 2.x.
+// c10d::Reducer is not used: it is built for Python's DistributedDataParallel (autograd hooks set up
+// from Python, a logger, static-graph modes); this is the part facetrain needs, with its own order.
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>

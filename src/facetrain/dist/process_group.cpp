@@ -2,7 +2,7 @@
 
 #include "facetrain/base/error.h"
 #include "facetrain/base/log.h"
-#include "facetrain/dist/c10d_compat.h"
+#include "facetrain/dist/c10d_backends.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -47,7 +47,7 @@ struct ProcessGroup::Impl {
   double timeout_s = 600;
   std::string prefix;  // keys of this run (and torchrun restart)
   c10::intrusive_ptr<c10d::Store> store;
-  c10::intrusive_ptr<compat::CollectiveBackend> backend;
+  c10::intrusive_ptr<c10d::Backend> backend;
   std::atomic<bool> failed{false};
 
   std::string key(const std::string& name) const { return prefix + name; }
@@ -104,7 +104,7 @@ ProcessGroup::ProcessGroup(const LaunchEnvironment& launch, bool cuda, double ti
   g.prefix = fmt::format("facetrain/{}/", launch.restart_count);
   const bool server = launch.rank == 0 && !launch.use_agent_store;
   try {
-    g.store = compat::make_tcp_store(launch.master_addr, launch.master_port, server, launch.world_size, to_ms(timeout_s));
+    g.store = c10d_backends::make_tcp_store(launch.master_addr, launch.master_port, server, launch.world_size, to_ms(timeout_s));
   } catch (const std::exception& e) {
     throw TemporaryError(fmt::format("cannot {} the rendezvous {}: {}", server ? "serve" : "reach",
                                      g.rendezvous(), first_line(e.what())));
@@ -123,10 +123,10 @@ ProcessGroup::ProcessGroup(const LaunchEnvironment& launch, bool cuda, double ti
   try {
     auto group_store = c10::make_intrusive<c10d::PrefixStore>(g.key("group/"), g.store);
     if (cuda) {
-      g.backend = compat::make_nccl(group_store, launch.rank, launch.world_size, to_ms(collective_s));
+      g.backend = c10d_backends::make_nccl(group_store, launch.rank, launch.world_size, to_ms(collective_s));
     } else {
       const std::string bind = is_loopback(launch.master_addr) ? std::string("127.0.0.1") : this_host();
-      g.backend = compat::make_gloo(group_store, launch.rank, launch.world_size, bind, to_ms(collective_s));
+      g.backend = c10d_backends::make_gloo(group_store, launch.rank, launch.world_size, bind, to_ms(collective_s));
     }
   } catch (const Error&) {
     throw;

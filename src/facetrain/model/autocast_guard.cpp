@@ -1,22 +1,14 @@
 #include "facetrain/model/autocast_guard.h"
 
 #include <ATen/autocast_mode.h>
-#include <torch/version.h>
 
 namespace facetrain {
 namespace {
 
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
 bool cuda_autocast_enabled() { return at::autocast::is_autocast_enabled(at::kCUDA); }
 void set_cuda_autocast_enabled(bool on) { at::autocast::set_autocast_enabled(at::kCUDA, on); }
 at::ScalarType cuda_autocast_dtype() { return at::autocast::get_autocast_dtype(at::kCUDA); }
 void set_cuda_autocast_dtype(at::ScalarType t) { at::autocast::set_autocast_dtype(at::kCUDA, t); }
-#else
-bool cuda_autocast_enabled() { return at::autocast::is_enabled(); }
-void set_cuda_autocast_enabled(bool on) { at::autocast::set_enabled(on); }
-at::ScalarType cuda_autocast_dtype() { return at::autocast::get_autocast_gpu_dtype(); }
-void set_cuda_autocast_dtype(at::ScalarType t) { at::autocast::set_autocast_gpu_dtype(t); }
-#endif
 
 }  // namespace
 

@@ -1,7 +1,6 @@
 #pragma once
-// Mixed precision that builds against LibTorch 1.13 and 2.x: the autocast switches moved from
-// CUDA-specific functions (set_enabled, set_autocast_gpu_dtype) to per-device-type ones
-// (set_autocast_enabled(kCUDA, ...), set_autocast_dtype) in 2.4. This RAII guard hides both.
+// Mixed precision as an RAII guard over LibTorch's per-device-type autocast switches: it restores the
+// previous state (enabled, dtype) and frees autocast's weight cache on leaving the outermost region.
 //
 //   { AutocastGuard bf16(device, /*enabled=*/true); auto out = model.forward_training(a, d); }
 //   { AutocastGuard fp32(device, /*enabled=*/false); ... }   // e.g. losses inside an autocast region

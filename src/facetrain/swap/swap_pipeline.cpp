@@ -17,6 +17,7 @@
 #include "facetrain/train/model_checkpoint.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>  // fmt::join (fmt >= 11 keeps it here)
 #include <torch/torch.h>
 
 #include <algorithm>

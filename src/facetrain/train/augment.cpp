@@ -17,7 +17,7 @@ namespace {
 namespace F = torch::nn::functional;
 
 constexpr double kPi = 3.14159265358979323846;
-// at::grid_sampler codes (torch::nn::functional::grid_sample has no bicubic mode in LibTorch 1.13).
+// at::grid_sampler interpolation and padding codes.
 constexpr int64_t kBilinear = 0, kBicubic = 2, kBorder = 1;
 constexpr double kWarpCellFraction = 0.24;  // DFL: control-point noise = 0.24 of a grid cell
 

@@ -19,6 +19,7 @@
 #include "facetrain/train/tensor_file.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>  // fmt::join (fmt >= 11 keeps it here)
 #include <torch/torch.h>
 
 #include <chrono>
