@@ -1,8 +1,8 @@
 #include "data_prep/extract_pipeline.h"
 
-#include "data_prep/face/alignment.h"
+#include "facetrain/face/alignment.h"
 #include "data_prep/face/landmark_predictor.h"
-#include "data_prep/media/image_io.h"
+#include "facetrain/media/image_io.h"
 #include "facetrain/base/bounded_queue.h"
 #include "facetrain/base/error.h"
 #include "facetrain/base/log.h"

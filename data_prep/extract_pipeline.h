@@ -3,8 +3,8 @@
 // records are committed in frame order, in chunks, so an interrupted run leaves complete records only.
 #include "data_prep/face/face_detector.h"
 #include "data_prep/face/face_tracker.h"
-#include "data_prep/face/face_types.h"
-#include "data_prep/media/frame_source.h"
+#include "facetrain/face/face_types.h"
+#include "facetrain/media/frame_source.h"
 #include "facetrain/base/frame_range.h"
 #include "facetrain/base/progress.h"
 

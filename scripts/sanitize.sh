@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The torch-free libraries (base, data_prep, verify) and their unit tests built with ASan+UBSan and
+# The torch-free libraries (base, media, data_prep, verify) and their unit tests built with ASan+UBSan and
 # run: memory errors, leaks and undefined behaviour in our parsers, media readers (FFmpeg,
 # OpenImageIO), face analysis (dlib) and atomic writes fail the script. LibTorch is not
 # instrumented, so train/swap stay with the normal build (and the fuzzers cover their parsers).

@@ -1,8 +1,8 @@
 #pragma once
 // Finds face rectangles in 8-bit frames. The dlib implementations live in dlib_face_detector.cpp,
 // the only translation unit that includes dlib's detectors.
-#include "data_prep/face/face_types.h"
-#include "data_prep/media/image.h"
+#include "facetrain/face/face_types.h"
+#include "facetrain/media/image.h"
 
 #include <memory>
 #include <string>

@@ -20,7 +20,7 @@
 // frame follows a cut or gap. Smoothing windows never span a gap or a cut.
 #include "data_prep/face/face_tracker.h"
 
-#include "data_prep/face/alignment.h"
+#include "facetrain/face/alignment.h"
 #include "facetrain/base/error.h"
 
 #include <algorithm>

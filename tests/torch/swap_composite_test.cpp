@@ -1,6 +1,6 @@
 // The image work of `facetrain swap` around the network (src/facetrain/swap/face_composite.h).
 #include "facetrain/swap/face_composite.h"
-#include "data_prep/face/alignment.h"
+#include "facetrain/face/alignment.h"
 
 #include <catch2/catch.hpp>
 

@@ -1,6 +1,6 @@
 #include "facetrain/swap/face_composite.h"
 
-#include "data_prep/face/alignment.h"
+#include "facetrain/face/alignment.h"
 
 #include <algorithm>
 #include <cmath>

@@ -4,9 +4,9 @@
 // mattes, and warping the predicted face back onto the untouched plate.
 //
 // Geometry: crop pixel (u, v) (integer = pixel centre) sits at frame position
-// invert(aligned_from_frame)(u, v), as in data_prep/face/alignment.h.
-#include "data_prep/face/face_types.h"
-#include "data_prep/media/image.h"
+// invert(aligned_from_frame)(u, v), as in facetrain/face/alignment.h.
+#include "facetrain/face/face_types.h"
+#include "facetrain/media/image.h"
 
 #include <array>
 #include <vector>

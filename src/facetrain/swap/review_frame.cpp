@@ -1,6 +1,6 @@
 #include "facetrain/swap/review_frame.h"
 
-#include "data_prep/media/srgb.h"
+#include "facetrain/media/srgb.h"
 #include "facetrain/base/error.h"
 
 #include <fmt/format.h>

@@ -1,6 +1,6 @@
 #pragma once
 // Writing one swapped frame (RGB + matte as alpha) atomically, in the format its extension names.
-#include "data_prep/media/image.h"
+#include "facetrain/media/image.h"
 
 #include <filesystem>
 #include <string>

@@ -1,7 +1,7 @@
 #include "facetrain/swap/swap_pipeline.h"
 
-#include "data_prep/face/alignment.h"
-#include "data_prep/media/frame_source.h"
+#include "facetrain/face/alignment.h"
+#include "facetrain/media/frame_source.h"
 #include "facetrain/base/atomic_file.h"
 #include "facetrain/base/error.h"
 #include "facetrain/base/log.h"

@@ -1,8 +1,8 @@
 #include "facetrain/swap/swap_writer.h"
 
-#include "data_prep/media/image_io.h"
-#include "data_prep/media/movie_writer.h"
-#include "data_prep/media/srgb.h"
+#include "facetrain/media/image_io.h"
+#include "facetrain/media/movie_writer.h"
+#include "facetrain/media/srgb.h"
 #include "facetrain/base/atomic_file.h"
 #include "facetrain/base/error.h"
 #include "facetrain/base/log.h"

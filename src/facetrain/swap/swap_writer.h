@@ -4,8 +4,8 @@
 // sequence beside it (`out.matte.####.png`), plus, with --review, side-by-side review frames
 // (`<dir>/review/<name>.review.####.png`) or, with a movie, an H.264 review movie
 // (`<dir>/<name>.review.mp4`). No LibTorch.
-#include "data_prep/media/frame_source.h"
-#include "data_prep/media/image.h"
+#include "facetrain/media/frame_source.h"
+#include "facetrain/media/image.h"
 #include "facetrain/manifest/swap_manifest.h"
 #include "facetrain/swap/swap_job.h"
 

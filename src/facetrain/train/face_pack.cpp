@@ -1,8 +1,8 @@
 #include "facetrain/train/face_pack.h"
 
-#include "data_prep/face/alignment.h"
-#include "data_prep/face/face_types.h"
-#include "data_prep/media/image_io.h"
+#include "facetrain/face/alignment.h"
+#include "facetrain/face/face_types.h"
+#include "facetrain/media/image_io.h"
 #include "facetrain/base/atomic_file.h"
 #include "facetrain/base/error.h"
 #include "facetrain/base/log.h"

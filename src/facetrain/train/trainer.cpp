@@ -1,6 +1,6 @@
 #include "facetrain/train/trainer.h"
 
-#include "data_prep/media/image_io.h"
+#include "facetrain/media/image_io.h"
 #include "facetrain/base/error.h"
 #include "facetrain/base/log.h"
 #include "facetrain/base/sha256.h"

@@ -1,6 +1,6 @@
 // verify PATH for a face set: faceset.json, every alignments line, every crop and mask it names,
 // files nobody names, and the sources' SHA-256 where the sources can still be found.
-#include "data_prep/media/image_io.h"
+#include "facetrain/media/image_io.h"
 #include "facetrain/base/error.h"
 #include "facetrain/base/sequence_pattern.h"
 #include "facetrain/base/sha256.h"

@@ -1,6 +1,6 @@
 // verify PATH for a run directory: manifest.json, config.yaml, every checkpoint against the SHA-256s
 // its state.json lists (and state.json against its COMPLETE marker), `latest`, metrics and previews.
-#include "data_prep/media/image_io.h"
+#include "facetrain/media/image_io.h"
 #include "facetrain/base/atomic_file.h"
 #include "facetrain/base/error.h"
 #include "facetrain/checkpoint/checkpoint_store.h"

@@ -1,5 +1,5 @@
-#include "data_prep/face/alignment.h"
-#include "data_prep/face/face_types.h"
+#include "facetrain/face/alignment.h"
+#include "facetrain/face/face_types.h"
 #include "facetrain/base/error.h"
 
 #include <catch2/catch.hpp>

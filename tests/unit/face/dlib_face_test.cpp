@@ -1,6 +1,6 @@
 // Detector, landmark predictor and tracker on dlib's example photos (Debian libdlib19.1) and the
 // landmark model (Debian libdlib-data). Missing files fail these tests: scripts/setup.sh installs them.
-#include "data_prep/face/alignment.h"
+#include "facetrain/face/alignment.h"
 #include "data_prep/face/face_detector.h"
 #include "data_prep/face/face_tracker.h"
 #include "data_prep/face/landmark_predictor.h"

@@ -1,6 +1,6 @@
-#include "data_prep/media/display_transform.h"
-#include "data_prep/media/frame_source.h"
-#include "data_prep/media/srgb.h"
+#include "facetrain/media/display_transform.h"
+#include "facetrain/media/frame_source.h"
+#include "facetrain/media/srgb.h"
 #include "facetrain/base/error.h"
 
 #include <catch2/catch.hpp>

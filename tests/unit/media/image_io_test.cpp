@@ -1,5 +1,5 @@
 // PNG writing (atomic) and reading of 8-bit crops and masks.
-#include "data_prep/media/image_io.h"
+#include "facetrain/media/image_io.h"
 #include "facetrain/base/error.h"
 
 #include <catch2/catch.hpp>

@@ -1,5 +1,5 @@
 // Image-sequence frame source (OpenImageIO): fixtures are made at test time with oiiotool.
-#include "data_prep/media/frame_source.h"
+#include "facetrain/media/frame_source.h"
 #include "facetrain/base/atomic_file.h"
 #include "facetrain/base/error.h"
 #include "facetrain/base/log.h"

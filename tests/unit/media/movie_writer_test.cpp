@@ -1,6 +1,6 @@
 // Movie writer (libav*): movies are written, then read back with our own movie source and ffprobe.
-#include "data_prep/media/frame_source.h"
-#include "data_prep/media/movie_writer.h"
+#include "facetrain/media/frame_source.h"
+#include "facetrain/media/movie_writer.h"
 #include "facetrain/base/error.h"
 
 #include <catch2/catch.hpp>

@@ -1,5 +1,5 @@
 // Movie frame source (libav*): fixtures are made at test time with the ffmpeg CLI.
-#include "data_prep/media/frame_source.h"
+#include "facetrain/media/frame_source.h"
 #include "facetrain/base/error.h"
 #include "facetrain/base/log.h"
 

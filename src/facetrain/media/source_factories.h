@@ -1,6 +1,6 @@
 #pragma once
-// Internal to data_prep/media: the concrete frame sources behind open_frame_source().
-#include "data_prep/media/frame_source.h"
+// Internal to src/facetrain/media: the concrete frame sources behind open_frame_source().
+#include "facetrain/media/frame_source.h"
 
 #include <cstdint>
 #include <filesystem>

@@ -1,4 +1,4 @@
-#include "data_prep/media/display_transform.h"
+#include "facetrain/media/display_transform.h"
 
 #include "facetrain/base/error.h"
 

@@ -1,5 +1,5 @@
 // Similarity alignment of 68 landmarks to the canonical face template, and the crop warps.
-#include "data_prep/face/alignment.h"
+#include "facetrain/face/alignment.h"
 
 #include "facetrain/base/error.h"
 

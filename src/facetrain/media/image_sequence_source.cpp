@@ -5,10 +5,10 @@
 // or (OnMissingFrame::skip) a warning and the next frame. Readers are chosen by file extension
 // only, from a list of still-image formats (OpenImageIO would otherwise try every reader it has,
 // movie readers included, on a file whose contents do not match its extension).
-#include "data_prep/media/frame_limits.h"
-#include "data_prep/media/source_factories.h"
-#include "data_prep/media/display_transform.h"
-#include "data_prep/media/srgb.h"
+#include "facetrain/media/frame_limits.h"
+#include "facetrain/media/source_factories.h"
+#include "facetrain/media/display_transform.h"
+#include "facetrain/media/srgb.h"
 #include "facetrain/base/error.h"
 #include "facetrain/base/log.h"
 

@@ -1,4 +1,4 @@
-#include "data_prep/face/face_types.h"
+#include "facetrain/face/face_types.h"
 
 #include "facetrain/base/error.h"
 

@@ -1,6 +1,6 @@
-#include "data_prep/media/image_io.h"
+#include "facetrain/media/image_io.h"
 
-#include "data_prep/media/frame_limits.h"
+#include "facetrain/media/frame_limits.h"
 #include "facetrain/base/atomic_file.h"
 #include "facetrain/base/error.h"
 

@@ -4,10 +4,10 @@
 // 16-bit RGBA and converted by libswscale to the encoder's Y'CbCr format with the BT.709 matrix,
 // limited range (what editorial and review tools assume for ProRes and H.264), and tagged so:
 // primaries, transfer and matrix BT.709. Alpha (ProRes 4444 only) is full range.
-#include "data_prep/media/movie_writer.h"
+#include "facetrain/media/movie_writer.h"
 
 #include "facetrain/base/atomic_file.h"
-#include "data_prep/media/av_support.h"
+#include "facetrain/media/av_support.h"
 #include "facetrain/base/error.h"
 #include "facetrain/base/log.h"
 

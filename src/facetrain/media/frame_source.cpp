@@ -1,7 +1,7 @@
 // open_frame_source(): picks the image-sequence or the movie reader for an input path.
-#include "data_prep/media/frame_source.h"
+#include "facetrain/media/frame_source.h"
 
-#include "data_prep/media/source_factories.h"
+#include "facetrain/media/source_factories.h"
 #include "facetrain/base/error.h"
 #include "facetrain/base/log.h"
 #include "facetrain/base/sequence_pattern.h"

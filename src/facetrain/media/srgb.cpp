@@ -1,4 +1,4 @@
-#include "data_prep/media/srgb.h"
+#include "facetrain/media/srgb.h"
 
 #include <array>
 #include <cmath>

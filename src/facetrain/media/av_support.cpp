@@ -1,4 +1,4 @@
-#include "data_prep/media/av_support.h"
+#include "facetrain/media/av_support.h"
 
 #include "facetrain/base/log.h"
 

@@ -1,6 +1,6 @@
 #pragma once
 // Decoded plate frames from a movie (libav*) or an image sequence (OpenImageIO), behind one interface.
-#include "data_prep/media/image.h"
+#include "facetrain/media/image.h"
 
 #include <cstdint>
 #include <filesystem>

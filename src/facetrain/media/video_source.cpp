@@ -15,9 +15,9 @@
 // Security: local regular files only. The file is opened through the "file" protocol alone, the
 // container is probed first and must be on an allow list of self-contained movie formats (no HLS,
 // concat, or other playlists), and every attempt by a demuxer to open a further file is refused.
-#include "data_prep/media/av_support.h"
-#include "data_prep/media/frame_limits.h"
-#include "data_prep/media/source_factories.h"
+#include "facetrain/media/av_support.h"
+#include "facetrain/media/frame_limits.h"
+#include "facetrain/media/source_factories.h"
 #include "facetrain/base/error.h"
 #include "facetrain/base/log.h"
 
