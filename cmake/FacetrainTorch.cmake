@@ -112,16 +112,18 @@ function(facetrain_add_torch_tests)
   target_precompile_headers(facetrain_torch_tests REUSE_FROM facetrain_torch)
   set_source_files_properties(${PROJECT_SOURCE_DIR}/tests/unit/main.cpp
     PROPERTIES SKIP_PRECOMPILE_HEADERS ON)
-  # Test cases tagged [gpu] (tests/torch/gpu_*_test.cpp) get the ctest label gpu instead: they
-  # skip with a warning without CUDA, and fail instead when FACETRAIN_REQUIRE_GPU=1 (gpu-smoke.sh).
+  # Test cases tagged [gpu] (tests/torch/gpu_*_test.cpp) get the ctest label gpu instead: they are
+  # Skipped without CUDA, and fail instead when FACETRAIN_REQUIRE_GPU=1 (gpu-smoke.sh).
   catch_discover_tests(facetrain_torch_tests
     TEST_SPEC "~[gpu]"
     TEST_PREFIX "torch/"
-    PROPERTIES LABELS unit TIMEOUT 300
+    EXTRA_ARGS ${FACETRAIN_CATCH_ARGS}
+    PROPERTIES LABELS unit TIMEOUT 300 SKIP_REGULAR_EXPRESSION "${FACETRAIN_CATCH_SKIP_REGEX}"
     DISCOVERY_TIMEOUT 60)
   catch_discover_tests(facetrain_torch_tests
     TEST_SPEC "[gpu]"
     TEST_PREFIX "torch/"
-    PROPERTIES LABELS gpu TIMEOUT 600
+    EXTRA_ARGS ${FACETRAIN_CATCH_ARGS}
+    PROPERTIES LABELS gpu TIMEOUT 600 SKIP_REGULAR_EXPRESSION "${FACETRAIN_CATCH_SKIP_REGEX}"
     DISCOVERY_TIMEOUT 60)
 endfunction()

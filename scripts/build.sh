@@ -12,6 +12,8 @@ cuda_home="${CUDA_HOME:-/usr/local/cuda}"
 # ccache outlives a clone: a second clone on the same machine reuses the objects.
 export CCACHE_DIR="${CCACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/facetrain-ccache}"
 export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-3G}"
+# Paths relative to the checkout in ccache's keys: clones and worktrees share their objects.
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$repo}"
 # LibTorch's headers differ between its CPU and CUDA builds only in macros: PCH and objects stay valid.
 export CCACHE_SLOPPINESS="${CCACHE_SLOPPINESS:-pch_defines,time_macros,include_file_mtime,include_file_ctime}"
 # No kernels of ours are compiled; naming Hopper keeps TorchConfig from probing for a GPU.

@@ -13,8 +13,16 @@ set +e
 ctest --output-on-failure --timeout 1200 -j "${TEST_JOBS:-2}" "$@" 2>&1 | tee "$build_dir/ctest.log"
 status=${PIPESTATUS[0]}
 set -e
+# ctest's per-test lines: "Passed", "***Skipped" (exit 77 or a SKIPPED: line), anything else failed.
 passed=$(grep -cE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .* Passed' "$build_dir/ctest.log" || true)
-failed=$(grep -cE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .*(\*\*\*|Failed|Timeout|Exception)' "$build_dir/ctest.log" || true)
+skipped=$(grep -cE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .*\*\*\*Skipped' "$build_dir/ctest.log" || true)
+failed=$(grep -E '^ *[0-9]+/[0-9]+ Test +#[0-9]+: ' "$build_dir/ctest.log" | grep -vcE ' Passed|\*\*\*Skipped' || true)
+if [ "$skipped" -gt 0 ]; then   # what was skipped, and why (each test's own SKIPPED: line)
+  echo "skipped here:"
+  grep -E '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .*\*\*\*Skipped' "$build_dir/ctest.log" |
+    sed -E 's/^.*Test +#[0-9]+: (.*[^ ]) \.{3,}.*/  \1/'
+  grep -h 'SKIPPED: ' "$build_dir"/Testing/Temporary/LastTest*.log 2>/dev/null | sed -E 's/^ */    /' | sort -u || true
+fi
 echo "ctest took $(( $(date +%s) - start )) s"
 # The whole suite also runs the hardening checks that need builds of their own: the libFuzzer
 # targets (clang, ASan/UBSan) and the ASan/UBSan build of the torch-free libraries' unit tests.
@@ -27,5 +35,5 @@ if [ $# -eq 0 ] && [ "${TEST_HARDENING:-1}" = 1 ]; then
   done
 fi
 echo "tests took $(( $(date +%s) - start )) s"
-echo "test.sh: ${passed} passed, ${failed} failed"
+echo "test.sh: ${passed} passed, ${failed} failed, ${skipped} skipped"
 exit "$status"

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # (ctest label gpu) The CUDA chain on real footage: face sets of the actor and the double ->
 # `train --device cuda` (df-256, bf16 autocast) -> `swap --device cuda --batch 8` of 1080p frames,
-# and the CUDA swap agrees with a CPU swap of the same checkpoint. Without a CUDA device it prints
-# "SKIP" and exits 0, unless FACETRAIN_REQUIRE_GPU=1 (scripts/gpu-smoke.sh), which makes that a failure.
+# and the CUDA swap agrees with a CPU swap of the same checkpoint. Without a CUDA device it is skipped
+# (exit 77, ctest's Skipped), unless FACETRAIN_REQUIRE_GPU=1 (scripts/gpu-smoke.sh): then a failure.
 #
 # Face sets: FACETRAIN_GPU_FACESETS/{actor,double,plate1080} when set (extracted on the development
 # machine by scripts/pack-gpu-deps.sh: the landmark model does not travel to the GPU machine), else
@@ -12,8 +12,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 if ! nvidia-smi -L >/dev/null 2>&1; then
   [ "${FACETRAIN_REQUIRE_GPU:-0}" = 1 ] && fatal "FACETRAIN_REQUIRE_GPU=1, but nvidia-smi finds no GPU"
-  echo "SKIP: no CUDA device (nvidia-smi finds none)"
-  exit 0
+  skip "no CUDA device (nvidia-smi finds none)"
 fi
 find_facetrain
 T="${FACETRAIN_TEST_TMP:-/tmp/facetrain-e2e}/$E2E_NAME"
@@ -46,8 +45,7 @@ steps=40
 ft train train --actor "$FS/actor" --double "$FS/double" -o "$T/run" --preset df-256 --device cuda \
   --batch-size 8 --max-steps "$steps" --checkpoint-every 1000 --json
 if [ "$FT_RC" = 69 ] && [ "${FACETRAIN_REQUIRE_GPU:-0}" != 1 ]; then
-  echo "SKIP: this facetrain has no CUDA ($(last_err train))"
-  exit 0
+  skip "this facetrain has no CUDA ($(last_err train))"
 fi
 expect_rc 0 train || e2e_end
 python3 - "$T/run" "$T/train.out" "$steps" <<'PY' || fail "CUDA training checks"

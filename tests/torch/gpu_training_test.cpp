@@ -22,6 +22,7 @@
 #include "facetrain/train/gradient_clip.h"
 #include "facetrain/train/losses.h"
 #include "facetrain/train/train_config.h"
+#include "tests/unit/test_support.h"
 
 using namespace facetrain;
 
@@ -32,11 +33,12 @@ bool gpu_required() {
   return v && std::string(v) == "1";
 }
 
-// True when the case can run; otherwise a SKIP warning (or, with FACETRAIN_REQUIRE_GPU=1, a failure).
+// True when the case can run; otherwise the case is skipped (FACETRAIN_SKIP: ctest reports Skipped)
+// or, with FACETRAIN_REQUIRE_GPU=1, fails.
 bool cuda_or_skip() {
   if (torch::cuda::is_available()) return true;
   if (gpu_required()) FAIL("FACETRAIN_REQUIRE_GPU=1, but this build or machine has no CUDA device");
-  WARN("SKIP: no CUDA device (this build or machine has none)");
+  FACETRAIN_SKIP("no CUDA device (this build or machine has none)");
   return false;
 }
 
