@@ -24,18 +24,6 @@
 
 namespace facetrain {
 
-int64_t ExtractReport::frames_processed() const {
-  int64_t total = 0;
-  for (const auto& s : sources) total += s.frames_processed;
-  return total;
-}
-
-int64_t ExtractReport::faces_written() const {
-  int64_t total = 0;
-  for (const auto& s : sources) total += s.faces_written;
-  return total;
-}
-
 namespace {
 
 using Clock = std::chrono::steady_clock;

@@ -46,8 +46,16 @@ struct SourceReport {
 
 struct ExtractReport {
   std::vector<SourceReport> sources;
-  int64_t frames_processed() const;
-  int64_t faces_written() const;
+  int64_t frames_processed() const {
+    int64_t total = 0;
+    for (const auto& s : sources) total += s.frames_processed;
+    return total;
+  }
+  int64_t faces_written() const {
+    int64_t total = 0;
+    for (const auto& s : sources) total += s.faces_written;
+    return total;
+  }
 };
 
 // Throws the documented errors (DESIGN.md §5): MissingInputError for a missing input or model,

@@ -9,6 +9,8 @@
 //         + mask_weight   * mean((pred_mask - target_mask)^2)
 // where `face` is the target mask grown and softened by a Gaussian blur (the DFL recipe), and
 // `eyes_mouth` a map rasterised from the 68 landmarks (eyes_mouth_weight_map).
+#include "facetrain/train/loss_config.h"
+
 #include <ATen/core/Tensor.h>
 
 #include <string>
@@ -16,16 +18,6 @@
 #include <vector>
 
 namespace facetrain {
-
-struct LossConfig {
-  double dssim_weight = 10.0;
-  double mse_weight = 10.0;
-  double l1_weight = 0.0;
-  double eyes_mouth_weight = 300.0;  // DFL's eyes_mouth_prio weight; 0 turns the term off
-  double mask_weight = 10.0;
-  bool masked = true;         // restrict RGB terms to the (grown) face mask
-  int multi_window_from_px = 256;  // two DSSIM windows (R/11.6 and R/23.2) from this resolution up
-};
 
 struct LossTerms {
   at::Tensor dssim, mse, l1, eyes_mouth, mask;  // unweighted, 0-dim float32

@@ -31,16 +31,6 @@
 
 namespace facetrain {
 
-const char* to_string(StopReason reason) {
-  switch (reason) {
-    case StopReason::max_steps: return "max_steps";
-    case StopReason::max_time: return "max_time";
-    case StopReason::target_loss: return "target_loss";
-    case StopReason::signal: return "signal";
-  }
-  return "unknown";
-}
-
 namespace {
 
 using Clock = std::chrono::steady_clock;

@@ -1,6 +1,7 @@
 #pragma once
 // `facetrain train`: fine-tunes a face-swap model on the actor's and the double's face sets.
-// Torch stays behind this header: the CLI passes a typed config and a progress sink.
+// Torch-free: the CLI fills a TrainJob and calls run_train through the LibTorch module
+// (src/facetrain/module/torch_module.h); the module implements it (trainer.cpp).
 #include "facetrain/base/launch_environment.h"
 #include "facetrain/base/progress.h"
 #include "facetrain/train/train_config.h"
@@ -25,7 +26,15 @@ struct TrainJob {
 };
 
 enum class StopReason { max_steps, max_time, target_loss, signal };
-const char* to_string(StopReason reason);
+inline const char* to_string(StopReason reason) {
+  switch (reason) {
+    case StopReason::max_steps: return "max_steps";
+    case StopReason::max_time: return "max_time";
+    case StopReason::target_loss: return "target_loss";
+    case StopReason::signal: return "signal";
+  }
+  return "unknown";
+}
 
 struct TrainReport {
   StopReason reason = StopReason::max_steps;
