@@ -13,12 +13,13 @@
 // rounded points equal stock dlib's about as often as stock dlib's equal the reference files.
 #include "data_prep/face/landmark_predictor.h"
 
+#include "data_prep/face/landmark_model_cache.h"
+#include "data_prep/face/packed_landmark_model.h"
+
 #include "facetrain/base/error.h"
 #include "facetrain/base/sha256.h"
 
 #include <dlib/image_processing/shape_predictor.h>
-
-#include <sys/mman.h>
 
 #include <algorithm>
 #include <cmath>
@@ -26,57 +27,21 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 namespace facetrain {
 
 namespace {
 
-constexpr int kParts = 68;
-constexpr int kShapeFloats = 2 * kParts;
-
-struct PackedSplit {
-  uint16_t idx1, idx2;  // feature pixels compared
-  float thresh;         // go left when value[idx1] - value[idx2] > thresh
-};
-
-struct PackedTree {
-  uint32_t first_split;
-  uint32_t split_count;
-  uint32_t first_leaf;  // in units of kShapeFloats int16 values
-  float scale;          // leaf value = scale * int16
-};
-
-struct FreeDeleter {
-  void operator()(void* p) const { std::free(p); }
-};
-
-// The model in the form predict() walks.
-struct PackedModel {
-  float initial_shape[kShapeFloats];
-  std::vector<std::vector<uint16_t>> anchor_idx;            // per level, per feature pixel: anchoring part
-  std::vector<std::vector<dlib::vector<float, 2>>> deltas;  // per level, per feature pixel: offset from it
-  std::vector<uint32_t> first_tree;                         // per level, into trees; plus an end marker
-  std::vector<PackedTree> trees;
-  std::vector<PackedSplit> splits;
-  std::unique_ptr<int16_t[], FreeDeleter> leaves;
-};
-
-std::unique_ptr<int16_t[], FreeDeleter> allocate_leaves(size_t count) {
-  constexpr size_t kHugePage = size_t{2} << 20;
-  const size_t bytes = (count * sizeof(int16_t) + kHugePage - 1) / kHugePage * kHugePage;
-  void* p = nullptr;
-  if (posix_memalign(&p, kHugePage, bytes) != 0 || p == nullptr) throw std::bad_alloc();
-#ifdef MADV_HUGEPAGE
-  madvise(p, bytes, MADV_HUGEPAGE);  // a hint; fine if the kernel declines
-#endif
-  return std::unique_ptr<int16_t[], FreeDeleter>(static_cast<int16_t*>(p));
-}
+constexpr int kParts = kLandmarkParts;
+constexpr int kShapeFloats = kLandmarkShapeFloats;
 
 void load_model(const std::string& path, PackedModel& out) {
   // The fields of dlib::shape_predictor, in its serialization order (version 1).
   dlib::matrix<float, 0, 1> initial_shape;
   std::vector<std::vector<dlib::impl::regression_tree>> forests;
   std::vector<std::vector<unsigned long>> anchor_idx;
+  std::vector<std::vector<dlib::vector<float, 2>>> deltas;
   auto corrupt = [&](const std::string& what) { return InputDataError("landmark model '" + path + "' is corrupt (" + what + ")"); };
   {
     std::ifstream in(path, std::ios::binary);
@@ -91,7 +56,7 @@ void load_model(const std::string& path, PackedModel& out) {
       dlib::deserialize(initial_shape, in);
       dlib::deserialize(forests, in);
       dlib::deserialize(anchor_idx, in);
-      dlib::deserialize(out.deltas, in);
+      dlib::deserialize(deltas, in);
     } catch (const dlib::serialization_error& e) {
       std::string reason = e.what();  // dlib appends a multi-line trace: keep the first line
       reason = reason.substr(0, reason.find('\n'));
@@ -102,7 +67,7 @@ void load_model(const std::string& path, PackedModel& out) {
   }
   const size_t levels = forests.size();
   if (initial_shape.size() != kShapeFloats || levels == 0 || anchor_idx.size() != levels ||
-      out.deltas.size() != levels) {
+      deltas.size() != levels) {
     throw InputDataError("landmark model '" + path + "' does not predict 68 landmarks (it has " +
                          std::to_string(initial_shape.size() / 2) + " parts)");
   }
@@ -111,7 +76,7 @@ void load_model(const std::string& path, PackedModel& out) {
   // Validate every index once (predict() indexes without checks) and count.
   size_t tree_count = 0, split_count = 0, leaf_count = 0;
   for (size_t c = 0; c < levels; ++c) {
-    const size_t features = out.deltas[c].size();
+    const size_t features = deltas[c].size();
     if (anchor_idx[c].size() != features || features > 65535) throw corrupt("feature pixels");
     for (unsigned long a : anchor_idx[c]) {
       if (a >= kParts) throw corrupt("anchor index");
@@ -134,10 +99,13 @@ void load_model(const std::string& path, PackedModel& out) {
   out.anchor_idx.resize(levels);
   out.trees.reserve(tree_count);
   out.splits.reserve(split_count);
-  out.leaves = allocate_leaves(leaf_count * kShapeFloats);
+  out.leaves = allocate_packed_leaves(leaf_count * kShapeFloats);
+  out.leaf_count = static_cast<uint32_t>(leaf_count);
+  out.deltas.resize(levels);
   uint32_t next_leaf = 0;
   for (size_t c = 0; c < levels; ++c) {
     out.anchor_idx[c].assign(anchor_idx[c].begin(), anchor_idx[c].end());
+    for (const auto& d : deltas[c]) out.deltas[c].push_back({d.x(), d.y()});
     out.first_tree.push_back(static_cast<uint32_t>(out.trees.size()));
     for (auto& tree : forests[c]) {
       float max_abs = 0.f;
@@ -205,12 +173,22 @@ LandmarkPredictor::LandmarkPredictor(const std::string& model_path, const std::s
                             "' not found (Debian: apt-get install libdlib-data, which installs " +
                             kDefaultLandmarkModelPath + ")");
   }
-  impl_->sha256 = sha256_file_hex(model_path);
+  // The model's SHA-256, checked before use: recorded by the cache for this very file (same device,
+  // inode, size, mtime and ctime), else computed. Then the parsed model: from the cache (keyed by
+  // that SHA-256), else parsed from dlib's serialization and recorded (landmark_model_cache.h).
+  const std::string identity = landmark_model_file_identity(model_path);
+  const std::optional<std::string> recorded = recorded_landmark_model_sha256(model_path, identity);
+  impl_->sha256 = recorded ? *recorded : sha256_file_hex(model_path);
   if (!expected_sha256.empty() && impl_->sha256 != expected_sha256) {
     throw InputDataError("landmark model '" + model_path + "' has SHA-256 " + impl_->sha256 + ", expected " +
                          expected_sha256 + " (wrong or corrupt file; reinstall libdlib-data)");
   }
+  if (read_cached_landmark_model(impl_->sha256, impl_->model)) {
+    if (!recorded) record_landmark_model(model_path, identity, impl_->sha256, nullptr);
+    return;
+  }
   load_model(model_path, impl_->model);
+  record_landmark_model(model_path, identity, impl_->sha256, &impl_->model);
 }
 
 LandmarkPredictor::~LandmarkPredictor() = default;
@@ -246,8 +224,8 @@ Landmarks68 LandmarkPredictor::predict(const Gray8Image& frame_gray, const FaceB
     values.resize(deltas.size());
     for (size_t i = 0; i < deltas.size(); ++i) {
       const int a = anchors[i];
-      const float u = r[0][0] * deltas[i].x() + r[0][1] * deltas[i].y() + shape[2 * a];
-      const float v = r[1][0] * deltas[i].x() + r[1][1] * deltas[i].y() + shape[2 * a + 1];
+      const float u = r[0][0] * deltas[i].x + r[0][1] * deltas[i].y + shape[2 * a];
+      const float v = r[1][0] * deltas[i].x + r[1][1] * deltas[i].y + shape[2 * a + 1];
       const long px = static_cast<long>(std::floor(ox + u * sx + 0.5f));
       const long py = static_cast<long>(std::floor(oy + v * sy + 0.5f));
       values[i] = (px >= 0 && py >= 0 && px < width && py < height)

@@ -1,0 +1,54 @@
+#pragma once
+// dlib's 68-point shape predictor (an ensemble of regression trees) in the packed form that
+// LandmarkPredictor walks (dlib_landmark_predictor.cpp says why): splits contiguous, leaves as int16
+// with one scale per tree. Internal to data_prep/face; no dlib here, so the model cache
+// (landmark_model_cache.h) reads and writes it without dlib's slow portable serialization.
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace facetrain {
+
+inline constexpr int kLandmarkParts = 68;
+inline constexpr int kLandmarkShapeFloats = 2 * kLandmarkParts;
+
+struct PackedSplit {
+  uint16_t idx1, idx2;  // feature pixels compared
+  float thresh;         // go left when value[idx1] - value[idx2] > thresh
+};
+
+struct PackedTree {
+  uint32_t first_split;
+  uint32_t split_count;
+  uint32_t first_leaf;  // in units of kLandmarkShapeFloats int16 values
+  float scale;          // leaf value = scale * int16
+};
+
+struct PackedDelta {
+  float x, y;  // a feature pixel's offset from its anchoring part, in mean-shape units
+};
+
+struct FreeDeleter {
+  void operator()(void* p) const { std::free(p); }
+};
+
+struct PackedModel {
+  float initial_shape[kLandmarkShapeFloats];
+  std::vector<std::vector<uint16_t>> anchor_idx;   // per level, per feature pixel: anchoring part
+  std::vector<std::vector<PackedDelta>> deltas;    // per level, per feature pixel: offset from it
+  std::vector<uint32_t> first_tree;                // per level, into trees; plus an end marker
+  std::vector<PackedTree> trees;
+  std::vector<PackedSplit> splits;
+  std::unique_ptr<int16_t[], FreeDeleter> leaves;  // leaf_count * kLandmarkShapeFloats values
+  uint32_t leaf_count = 0;
+};
+
+// Leaves in one block aligned and advised for huge pages (fewer TLB misses while predicting).
+std::unique_ptr<int16_t[], FreeDeleter> allocate_packed_leaves(size_t count);
+
+// Checks every index predict() follows without checks; returns the first problem, or empty.
+std::string packed_model_problem(const PackedModel& model);
+
+}  // namespace facetrain
