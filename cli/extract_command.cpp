@@ -2,6 +2,7 @@
 
 #include "console_reporter.h"
 #include "facetrain/base/error.h"
+#include "facetrain/module/extract_module.h"
 
 #include <CLI/CLI.hpp>
 
@@ -52,7 +53,7 @@ int run_extract_command(ExtractArgs& args, ConsoleReporter& reporter) {
   c.on_missing = args.on_missing == "skip" ? OnMissingFrame::skip : OnMissingFrame::error;
   if (!c.decode_only && c.output.empty()) throw UsageError("extract needs -o FACESET");
   reporter.event("start", {{"command", "extract"}, {"inputs", c.inputs}, {"output", c.output.string()}});
-  const ExtractReport report = run_extract(c, reporter);
+  const ExtractReport report = extract_module().run_extract(c, reporter);
   nlohmann::json sources = nlohmann::json::array();
   for (const auto& s : report.sources) {
     sources.push_back({{"path", s.path}, {"frames", s.frames_processed}, {"frames_with_faces", s.frames_with_faces},

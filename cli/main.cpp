@@ -5,6 +5,7 @@
 #include "swap_command.h"
 #include "train_command.h"
 #include "verify_command.h"
+#include "version_text.h"
 #include "facetrain/base/atomic_file.h"
 #include "facetrain/base/error.h"
 #include "facetrain/base/version.h"
@@ -59,7 +60,7 @@ int main(int argc, char** argv) {
   CLI::App app{"facetrain: face replacement for VFX plates (extract, train, swap)"};
   app.require_subcommand(1);
   app.fallthrough();  // -q/-v work before or after the subcommand
-  app.set_version_flag("--version", std::string("facetrain ") + version_string());
+  app.set_version_flag("--version", cli::version_text);  // build record + GPU probe; loads no module
   bool quiet = false, verbose = false;
   app.add_flag("-q,--quiet", quiet, "Only warnings and errors on stderr");
   app.add_flag("-v,--verbose", verbose, "Debug messages on stderr");

@@ -3,7 +3,7 @@
 #include "console_reporter.h"
 #include "facetrain/base/error.h"
 #include "facetrain/base/log.h"
-#include "facetrain/swap/swap_pipeline.h"
+#include "facetrain/module/torch_module.h"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -66,7 +66,7 @@ int run_swap_command(SwapArgs& args, ConsoleReporter& reporter) {
 
   reporter.event("start", {{"command", "swap"}, {"plate", job.plate}, {"output", job.output_pattern},
                            {"chunk", fmt::format("{}/{}", job.chunk_index, job.chunk_count)}});
-  const SwapReport report = run_swap(job, reporter);
+  const SwapReport report = torch_module().run_swap(job, reporter);
   std::vector<std::string> movies;
   for (const auto& m : report.movies) movies.push_back(m.string());
   log_info("wrote {} frame(s) ({} swapped faces, {} without a record, {} without faces, {} skipped as existing) in {:.1f} s",

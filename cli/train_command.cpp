@@ -5,6 +5,7 @@
 #include "facetrain/base/error.h"
 #include "facetrain/base/launch_environment.h"
 #include "facetrain/dist/local_launcher.h"
+#include "facetrain/module/torch_module.h"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -123,7 +124,7 @@ int run_train_command(TrainArgs& args, ConsoleReporter& reporter) {
                              {"world_size", args.job.launch.world_size}});
   TrainReport report;
   try {
-    report = run_train(args.job, reporter);
+    report = torch_module().run_train(args.job, reporter);
   } catch (const Error& e) {
     if (distributed) throw Error(e.code(), fmt::format("[rank {}] {}", rank, e.what()));
     throw;

@@ -41,6 +41,8 @@ function(facetrain_add_torch_library)
     ${PROJECT_SOURCE_DIR}/src/facetrain/train/*.cpp
     ${PROJECT_SOURCE_DIR}/src/facetrain/swap/swap_pipeline.cpp
     ${PROJECT_SOURCE_DIR}/src/facetrain/dist/*.cpp)
+  # The torch-free job descriptions are facetrain_jobs' (src/facetrain/CMakeLists.txt).
+  list(FILTER facetrain_torch_sources EXCLUDE REGEX "(model_config|train_config|local_launcher)\\.cpp$")
   add_library(facetrain_torch STATIC ${facetrain_torch_sources})
   target_include_directories(facetrain_torch PUBLIC ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR})
   target_link_libraries(facetrain_torch PUBLIC facetrain_base facetrain_swap ${TORCH_LIBRARIES})
@@ -89,13 +91,20 @@ function(facetrain_add_torch_library)
                       "data-parallel CUDA training (ProcessGroupNCCL) is left out")
     endif()
   endif()
-  set_source_files_properties(${PROJECT_SOURCE_DIR}/src/facetrain/dist/local_launcher.cpp
-    PROPERTIES SKIP_PRECOMPILE_HEADERS ON)
   # The PCH is ~570 MB; loading it costs seconds, so TUs that do not use torch skip it.
-  set_source_files_properties(${PROJECT_SOURCE_DIR}/src/facetrain/model/model_config.cpp
+  set_source_files_properties(${PROJECT_SOURCE_DIR}/src/facetrain/train/run_directory.cpp
     PROPERTIES SKIP_PRECOMPILE_HEADERS ON)
-  # No POSITION_INDEPENDENT_CODE here: -fPIC on the library vs -fPIE on the test executable would
-  # make GCC reject the reused PCH (-Winvalid-pch) and compile every test TU from scratch.
+  # The library is -fPIC (it goes into libfacetrain-torch.so); executables that reuse its PCH must
+  # compile with -fPIC too, not CMake's -fPIE, or GCC rejects the PCH (-Winvalid-pch) and compiles
+  # every TU from scratch: facetrain_use_torch_pch() below.
+endfunction()
+
+# An executable that includes <torch/torch.h> reuses facetrain_torch's precompiled header: same
+# flags, -fPIC included (a PIE executable links -fPIC objects fine).
+function(facetrain_use_torch_pch target)
+  set_target_properties(${target} PROPERTIES POSITION_INDEPENDENT_CODE OFF)
+  target_compile_options(${target} PRIVATE -fPIC)
+  target_precompile_headers(${target} REUSE_FROM facetrain_torch)
 endfunction()
 
 # Unit tests of facetrain_torch: one Catch2 executable (tests/torch/*_test.cpp), registered per
@@ -108,8 +117,7 @@ function(facetrain_add_torch_tests)
   target_link_libraries(facetrain_torch_tests PRIVATE facetrain_torch Catch2::Catch2)
   target_compile_definitions(facetrain_torch_tests PRIVATE FACETRAIN_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
   target_compile_options(facetrain_torch_tests PRIVATE ${TORCH_CXX_FLAGS})
-  # Same flags as facetrain_torch, so the precompiled <torch/torch.h> is reused, not rebuilt.
-  target_precompile_headers(facetrain_torch_tests REUSE_FROM facetrain_torch)
+  facetrain_use_torch_pch(facetrain_torch_tests)
   set_source_files_properties(${PROJECT_SOURCE_DIR}/tests/unit/main.cpp
     PROPERTIES SKIP_PRECOMPILE_HEADERS ON)
   # Test cases tagged [gpu] (tests/torch/gpu_*_test.cpp) get the ctest label gpu instead: they are

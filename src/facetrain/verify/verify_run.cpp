@@ -1,6 +1,6 @@
 // verify PATH for a run directory: manifest.json, config.yaml, every checkpoint against the SHA-256s
 // its state.json lists (and state.json against its COMPLETE marker), `latest`, metrics and previews.
-#include "facetrain/media/image_io.h"
+#include "facetrain/verify/png_check.h"
 #include "facetrain/base/atomic_file.h"
 #include "facetrain/base/error.h"
 #include "facetrain/checkpoint/checkpoint_store.h"
@@ -117,7 +117,7 @@ void check_previews(const fs::path& directory, VerifyReport& report) {
     const std::string name = entry.path().filename().string();
     if (is_atomic_temp_name(name)) continue;
     try {
-      read_rgb8(entry.path());
+      check_png_decodes(entry.path());
       ++report.files_checked;
     } catch (const Error& e) {
       report.problems.push_back(e.what());

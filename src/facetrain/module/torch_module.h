@@ -1,0 +1,21 @@
+#pragma once
+// The API of libfacetrain-torch.so (see module_loader.h): training and swapping, behind LibTorch,
+// CUDA, cuDNN and NCCL, which only `train` and `swap` need (and load once).
+#include "facetrain/module/module_loader.h"
+#include "facetrain/swap/swap_job.h"
+#include "facetrain/train/trainer.h"
+
+namespace facetrain {
+
+struct TorchModuleApi {
+  ModuleHeader header;
+  TrainReport (*run_train)(const TrainJob& job, ProgressSink& progress);
+  SwapReport (*run_swap)(const SwapJob& job, ProgressSink& progress);
+};
+
+#define FACETRAIN_TORCH_MODULE_ENTRY "facetrain_torch_module_api"
+
+// Loads the module on first use; throws UnavailableError (69) when it cannot.
+const TorchModuleApi& torch_module();
+
+}  // namespace facetrain
