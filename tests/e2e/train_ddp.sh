@@ -69,6 +69,12 @@ two_nodes() {  # two_nodes NAME RUN [extra args of node 1...]
     --nnodes 2 --node-rank 0 --nproc-per-node 1 --master-addr 127.0.0.1 --master-port "$port" \
     >"$T/$name-0.out" 2>"$T/$name-0.err" </dev/null &
   local node0=$!
+  # Node 0's rendezvous store, once it listens: on --master-addr only (DESIGN.md §8).
+  for _ in $(seq 200); do
+    ss -Hltn "sport = :$port" >"$T/$name-listen.txt" 2>/dev/null
+    [ -s "$T/$name-listen.txt" ] && break
+    sleep 0.1
+  done
   timeout -k 10 "$FT_TIMEOUT" "$FACETRAIN" train "${common[@]}" -o "$run" --batch-size 3 --max-steps 6 \
     --nnodes 2 --node-rank 1 --nproc-per-node 1 --rdzv-endpoint "127.0.0.1:$port" "$@" \
     >"$T/$name-1.out" 2>"$T/$name-1.err" </dev/null
@@ -78,6 +84,12 @@ two_nodes() {  # two_nodes NAME RUN [extra args of node 1...]
   set -e
 }
 two_nodes nodes "$T/nodes"
+listen="$(awk '{print $4}' "$T/nodes-listen.txt" | sort -u | tr '\n' ' ')"
+if [ "$listen" = "127.0.0.1:$port " ]; then
+  pass "the rendezvous store listens on --master-addr only ($listen)"
+else
+  fail "the rendezvous store on port $port listens on '${listen:-nothing found}', expected 127.0.0.1:$port only"
+fi
 ft single_nodes train "${common[@]}" -o "$T/single_nodes" --batch-size 6 --max-steps 6
 expect_rc 0 single_nodes
 if [ "$(cat "$T/nodes-0.rc")" = 0 ] && [ "$(cat "$T/nodes-1.rc")" = 0 ] && msg="$(close_losses "$T/single_nodes" "$T/nodes" 1e-5)"; then
