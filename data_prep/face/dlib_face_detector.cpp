@@ -3,9 +3,14 @@
 // pixel count, and faces in a 1080p plate are far bigger than the 80 px HOG window).
 #include "data_prep/face/face_detector.h"
 
+#include "data_prep/face/model_cache.h"
 #include "facetrain/base/error.h"
+#include "facetrain/base/sha256.h"
+
+#include <dlfcn.h>
 
 #include <dlib/dnn.h>
+#include <dlib/revision.h>
 #include <dlib/image_processing/frontal_face_detector.h>
 #include <dlib/image_transforms.h>
 
@@ -13,6 +18,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 namespace facetrain {
 
@@ -143,10 +149,44 @@ class DlibDetectorBase : public FaceDetector {
   dlib::array2d<unsigned char> gray_;
 };
 
+// dlib's HOG frontal face detector. dlib::get_frontal_face_detector() builds it from a text form
+// compiled into this very binary (about 1.3 s); its binary serialization loads in milliseconds. So it
+// is kept in the model cache (model_cache.h) under the identity of the file that holds this code:
+// rebuilt against another dlib, the file changes and so does the key.
+dlib::frontal_face_detector load_frontal_face_detector() {
+  Dl_info self{};
+  std::string key;
+  if (::dladdr(reinterpret_cast<void*>(&load_frontal_face_detector), &self) != 0 && self.dli_fname) {
+    const std::string identity = file_identity(self.dli_fname);
+    if (!identity.empty())
+      key = "frontal-face-detector-dlib" + std::to_string(DLIB_MAJOR_VERSION) + "." +
+            std::to_string(DLIB_MINOR_VERSION) + "-" +
+            sha256_hex(std::string(self.dli_fname) + "\n" + identity).substr(0, 32) + ".dat";
+  }
+  dlib::frontal_face_detector detector;
+  if (!key.empty()) {
+    if (const auto cached = read_cache_entry(key)) {
+      try {
+        std::istringstream in(*cached);
+        dlib::deserialize(detector, in);
+        if (detector.num_detectors() > 0) return detector;
+      } catch (const dlib::serialization_error&) {
+      }
+    }
+  }
+  detector = dlib::get_frontal_face_detector();
+  if (!key.empty()) {
+    std::ostringstream out;
+    dlib::serialize(detector, out);
+    write_cache_entry(key, out.str());
+  }
+  return detector;
+}
+
 class HogFaceDetector final : public DlibDetectorBase {
  public:
   explicit HogFaceDetector(const DetectorOptions& options)
-      : DlibDetectorBase(options), detector_(dlib::get_frontal_face_detector()) {}
+      : DlibDetectorBase(options), detector_(load_frontal_face_detector()) {}
 
  private:
   std::vector<FaceBox> run(dlib::array2d<unsigned char>& gray, int upsample) override {

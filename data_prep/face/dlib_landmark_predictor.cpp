@@ -13,7 +13,7 @@
 // rounded points equal stock dlib's about as often as stock dlib's equal the reference files.
 #include "data_prep/face/landmark_predictor.h"
 
-#include "data_prep/face/landmark_model_cache.h"
+#include "data_prep/face/model_cache.h"
 #include "data_prep/face/packed_landmark_model.h"
 
 #include "facetrain/base/error.h"
@@ -173,22 +173,26 @@ LandmarkPredictor::LandmarkPredictor(const std::string& model_path, const std::s
                             "' not found (Debian: apt-get install libdlib-data, which installs " +
                             kDefaultLandmarkModelPath + ")");
   }
-  // The model's SHA-256, checked before use: recorded by the cache for this very file (same device,
-  // inode, size, mtime and ctime), else computed. Then the parsed model: from the cache (keyed by
-  // that SHA-256), else parsed from dlib's serialization and recorded (landmark_model_cache.h).
-  const std::string identity = landmark_model_file_identity(model_path);
-  const std::optional<std::string> recorded = recorded_landmark_model_sha256(model_path, identity);
+  // The model's SHA-256, checked before use: recorded for this very file (same device, inode, size,
+  // mtime and ctime), else computed. Then the parsed model: from the model cache entry named by that
+  // SHA-256, else parsed from dlib's serialization and cached (model_cache.h).
+  const std::string identity = file_identity(model_path);
+  const std::optional<std::string> recorded = recorded_file_sha256(model_path, identity);
   impl_->sha256 = recorded ? *recorded : sha256_file_hex(model_path);
   if (!expected_sha256.empty() && impl_->sha256 != expected_sha256) {
     throw InputDataError("landmark model '" + model_path + "' has SHA-256 " + impl_->sha256 + ", expected " +
                          expected_sha256 + " (wrong or corrupt file; reinstall libdlib-data)");
   }
-  if (read_cached_landmark_model(impl_->sha256, impl_->model)) {
-    if (!recorded) record_landmark_model(model_path, identity, impl_->sha256, nullptr);
+  const std::string cache_key = "shape-predictor-" + impl_->sha256 + ".packed";
+  if (const auto cached = read_cache_entry(cache_key); cached && deserialize_packed_model(*cached, impl_->model)) {
+    if (!recorded) record_file_sha256(model_path, identity, impl_->sha256);
     return;
   }
+  impl_->model = PackedModel{};
   load_model(model_path, impl_->model);
-  record_landmark_model(model_path, identity, impl_->sha256, &impl_->model);
+  // Cached under the hash only if the file did not change while it was hashed and parsed.
+  if (file_identity(model_path) == identity) write_cache_entry(cache_key, serialize_packed_model(impl_->model));
+  record_file_sha256(model_path, identity, impl_->sha256);
 }
 
 LandmarkPredictor::~LandmarkPredictor() = default;

@@ -3,10 +3,50 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <cstring>
 #include <cmath>
 #include <new>
 
 namespace facetrain {
+namespace {
+
+// Appends plain arrays to a byte string; reads them back with bounds checks.
+class Writer {
+ public:
+  template <typename T>
+  void put(const T& value) { bytes_.append(reinterpret_cast<const char*>(&value), sizeof(T)); }
+  template <typename T>
+  void put_array(const T* data, size_t count) {
+    bytes_.append(reinterpret_cast<const char*>(data), count * sizeof(T));
+  }
+  std::string& bytes() { return bytes_; }
+
+ private:
+  std::string bytes_;
+};
+
+class Reader {
+ public:
+  Reader(const char* data, size_t size) : data_(data), left_(size) {}
+  template <typename T>
+  bool get(T& value) { return get_array(&value, 1); }
+  template <typename T>
+  bool get_array(T* out, size_t count) {
+    if (count > left_ / sizeof(T)) return false;
+    std::memcpy(out, data_, count * sizeof(T));
+    data_ += count * sizeof(T);
+    left_ -= count * sizeof(T);
+    return true;
+  }
+  bool at_end() const { return left_ == 0; }
+
+ private:
+  const char* data_;
+  size_t left_;
+};
+
+}  // namespace
+
 
 std::unique_ptr<int16_t[], FreeDeleter> allocate_packed_leaves(size_t count) {
   constexpr size_t kHugePage = size_t{2} << 20;
@@ -43,6 +83,53 @@ std::string packed_model_problem(const PackedModel& m) {
     }
   }
   return {};
+}
+
+std::string serialize_packed_model(const PackedModel& m) {
+  Writer w;
+  w.put_array(m.initial_shape, kLandmarkShapeFloats);
+  w.put(static_cast<uint32_t>(m.deltas.size()));
+  for (size_t c = 0; c < m.deltas.size(); ++c) {
+    w.put(static_cast<uint32_t>(m.deltas[c].size()));
+    w.put_array(m.anchor_idx[c].data(), m.anchor_idx[c].size());
+    w.put_array(m.deltas[c].data(), m.deltas[c].size());
+  }
+  w.put_array(m.first_tree.data(), m.first_tree.size());
+  w.put(static_cast<uint32_t>(m.trees.size()));
+  w.put_array(m.trees.data(), m.trees.size());
+  w.put(static_cast<uint32_t>(m.splits.size()));
+  w.put_array(m.splits.data(), m.splits.size());
+  w.put(m.leaf_count);
+  w.put_array(m.leaves.get(), static_cast<size_t>(m.leaf_count) * kLandmarkShapeFloats);
+  return std::move(w.bytes());
+}
+
+bool deserialize_packed_model(std::string_view bytes, PackedModel& m) {
+  const char* data = bytes.data();
+  const size_t size = bytes.size();
+  Reader r(data, size);
+  uint32_t levels = 0, count = 0;
+  if (!r.get_array(m.initial_shape, kLandmarkShapeFloats) || !r.get(levels) || levels == 0 || levels > 1000) return false;
+  m.anchor_idx.resize(levels);
+  m.deltas.resize(levels);
+  for (uint32_t c = 0; c < levels; ++c) {
+    if (!r.get(count) || count > 65535) return false;
+    m.anchor_idx[c].resize(count);
+    m.deltas[c].resize(count);
+    if (!r.get_array(m.anchor_idx[c].data(), count) || !r.get_array(m.deltas[c].data(), count)) return false;
+  }
+  m.first_tree.resize(levels + 1);
+  if (!r.get_array(m.first_tree.data(), m.first_tree.size())) return false;
+  if (!r.get(count) || count > size / sizeof(PackedTree)) return false;
+  m.trees.resize(count);
+  if (!r.get_array(m.trees.data(), count)) return false;
+  if (!r.get(count) || count > size / sizeof(PackedSplit)) return false;
+  m.splits.resize(count);
+  if (!r.get_array(m.splits.data(), count)) return false;
+  if (!r.get(m.leaf_count) || m.leaf_count > size / (sizeof(int16_t) * kLandmarkShapeFloats)) return false;
+  const size_t values = static_cast<size_t>(m.leaf_count) * kLandmarkShapeFloats;
+  m.leaves = allocate_packed_leaves(values);
+  return r.get_array(m.leaves.get(), values) && r.at_end() && packed_model_problem(m).empty();
 }
 
 }  // namespace facetrain

@@ -2,11 +2,12 @@
 // dlib's 68-point shape predictor (an ensemble of regression trees) in the packed form that
 // LandmarkPredictor walks (dlib_landmark_predictor.cpp says why): splits contiguous, leaves as int16
 // with one scale per tree. Internal to data_prep/face; no dlib here, so the model cache
-// (landmark_model_cache.h) reads and writes it without dlib's slow portable serialization.
+// (model_cache.h) keeps it without dlib's slow portable serialization.
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace facetrain {
@@ -50,5 +51,10 @@ std::unique_ptr<int16_t[], FreeDeleter> allocate_packed_leaves(size_t count);
 
 // Checks every index predict() follows without checks; returns the first problem, or empty.
 std::string packed_model_problem(const PackedModel& model);
+
+// The model as plain arrays (host byte order), for the model cache (model_cache.h), and back: false
+// (model left partial) when the bytes are not a whole, valid packed model.
+std::string serialize_packed_model(const PackedModel& model);
+bool deserialize_packed_model(std::string_view bytes, PackedModel& model);
 
 }  // namespace facetrain
