@@ -218,6 +218,7 @@ SourceReport decode_only(const std::string& input, const ExtractConfig& config, 
   progress.begin("decode " + input, owned.selection.open_ended ? -1 : owned.wanted);
   Frame frame;
   std::vector<int64_t> delivered;
+  size_t next_expected = 0;
   while (!progress.stop_requested() && source->read(frame)) {
     if (!owned.selection.open_ended && frame.number > owned.last) break;
     if (config.frames.contains(frame.number)) {
@@ -225,6 +226,10 @@ SourceReport decode_only(const std::string& input, const ExtractConfig& config, 
       progress.update(++report.frames_processed);
     }
     if (!owned.selection.open_ended && frame.number == owned.last) break;
+    while (next_expected < owned.expected.size() && owned.expected[next_expected] <= frame.number) ++next_expected;
+    if (source->info().is_sequence && next_expected < owned.expected.size() &&
+        owned.expected[next_expected] > frame.number + 1)
+      source->seek(owned.expected[next_expected]);  // a sequence's files between wanted ones are not read
   }
   progress.end();
   if (!progress.stop_requested()) account_undelivered(source->info(), config, owned, delivered, report);
@@ -284,17 +289,22 @@ SourceReport extract_source(const std::string& input, const ExtractConfig& confi
       if (first > info.frame_first) source->seek(first);
       Frame frame;
       int64_t sequence = 0;
+      size_t next_expected = 0;  // into owned.expected, for skipping over a sequence's unwanted files
       while (!progress.stop_requested() && !stage_error.failed() && source->read(frame)) {
-        if (frame.number > last && last >= first) break;
-        // Nothing is read past the last frame asked for (a gap after it is none of this run's business).
-        const bool final = frame.number == last && last >= first;
-        if (config.frames.contains(frame.number) && !done.count(frame.number)) {
-          delivered.push_back(frame.number);
+        const int64_t number = frame.number;
+        if (number > last && last >= first) break;
+        if (config.frames.contains(number) && !done.count(number)) {
+          delivered.push_back(number);
           Gray8Image gray = to_gray(frame.display);
           if (!decoded.push({sequence++, std::move(frame), std::move(gray)})) break;
           frame = Frame{};
         }
-        if (final) break;
+        // Nothing is read past the last frame asked for, nor (a sequence: one file per frame) a
+        // file between two wanted ones: a gap there is none of this run's business.
+        if (number == last && last >= first) break;
+        while (next_expected < owned.expected.size() && owned.expected[next_expected] <= number) ++next_expected;
+        if (info.is_sequence && next_expected < owned.expected.size() && owned.expected[next_expected] > number + 1)
+          source->seek(owned.expected[next_expected]);
       }
     } catch (const InputDataError&) {
       media_error = std::current_exception();

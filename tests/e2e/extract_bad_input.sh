@@ -146,10 +146,13 @@ case_ sequence_missing_frame 65 "frame 105 is not in the plate" "gap.0105.tif" "
 ft on_missing_skip extract "$C/gap/gap.####.tif" -o "$T/skip_fs" --size 128 --on-missing skip
 expect_rc 0 on_missing_skip && validate "$T/skip_fs" --expect-frames "$C/gap/gap.####.tif=101-104,106-110" &&
   pass "on_missing_skip: frames 101-104, 106-110"
-# A range that ends before the gap never reads past its last frame.
+# Frames that leave the gap out are all there: the missing file is never read.
 ft before_gap extract "$C/gap/gap.####.tif" -o "$T/before_gap_fs" --size 128 --frames 102-104
 expect_rc 0 before_gap && validate "$T/before_gap_fs" --expect-frames "$C/gap/gap.####.tif=102-104" &&
   pass "before_gap: frames 102-104 of a sequence missing 105"
+ft around_gap extract "$C/gap/gap.####.tif" -o "$T/around_gap_fs" --size 128 --frames 101-110x3,102
+expect_rc 0 around_gap && validate "$T/around_gap_fs" --expect-frames "$C/gap/gap.####.tif=101,102,104,107,110" &&
+  pass "around_gap: frames 101,102,104,107,110 of a sequence missing 105"
 mkdir -p "$C/zero"
 for n in $(seq 101 105); do cp "$DERIVED/cap12_16bit/cap12_16bit.0$n.tif" "$C/zero/zero.0$n.tif"; done
 : >"$C/zero/zero.0103.tif"

@@ -14,6 +14,9 @@ namespace facetrain {
 namespace {
 
 constexpr size_t kSegmentsInMessages = 8;  // a long list of gaps is cut after this many parts
+// A movie of unknown length is taken at its word for at most this many asked frames (48 hours at
+// 24 fps); a wider range is left to decoding, like all frames.
+constexpr int64_t kMaxPresumedFrames = int64_t{1} << 22;
 
 bool length_known(const SourceInfo& info) { return info.frame_last >= info.frame_first; }
 
@@ -31,7 +34,7 @@ FrameSelection select_frames(const FrameRange& asked, const FrameSource& source)
   if (!length_known(info)) {
     // Only the frames below the first are known to be missing; the rest is up to decoding.
     selection.missing = asked.outside(info.frame_first, std::numeric_limits<int64_t>::max());
-    if (asked.is_all() || !asked.highest()) {
+    if (asked.is_all() || !asked.highest() || *asked.highest() - info.frame_first >= kMaxPresumedFrames) {
       selection.open_ended = true;
       return selection;
     }

@@ -16,8 +16,8 @@ namespace facetrain {
 struct FrameSelection {
   std::vector<int64_t> present;  // ascending: the asked frames the plate has (as far as known before decoding)
   FrameRange missing;            // the asked frames it does not have
-  // All frames of a movie whose length its container does not record: `present` stays empty and
-  // decoding to the end tells which frames there are.
+  // All frames (or a range too wide to list) of a movie whose length its container does not
+  // record: `present` stays empty and decoding to the end tells which frames there are.
   bool open_ended = false;
 };
 

@@ -109,3 +109,11 @@ TEST_CASE("frames decoding did not deliver", "[unit][media]") {
   CHECK(undelivered_frames({1, 2, 3}, {1, 2, 3}).empty());
   CHECK(undelivered_frames({1, 2, 3, 4}, {1, 3}).to_string() == "2,4");
 }
+
+TEST_CASE("a huge range on a movie of unknown length is left to decoding, not listed", "[unit][media]") {
+  const FakeSource stream("take.ts", false, 1, 0);
+  const FrameSelection selection = select_frames(FrameRange::parse("1-2000000000"), stream);
+  CHECK(selection.open_ended);
+  CHECK(selection.present.empty());
+  CHECK(selection.missing.empty());
+}
