@@ -137,6 +137,11 @@ expect_error missing_chunk2 65 "--chunk 2/2" "1335-1340" "1338-1340"
 ft empty_chunk swap --model "$RUN" --plate "$CAP" --faces "$T/faces" -o "$T/missing/swap.####.png" --frames 1-12 --chunk 1/13
 expect_error empty_chunk 65 "--chunk 1/13" "holds no frame"
 [ ! -e "$T/missing" ] && pass "nothing written by the failed runs" || fail "failed runs left $(ls -A "$T/missing" | head -n 3)"
+before="$(tree_hash "$T/whole")"
+ft missing_into_render swap --model "$RUN" --plate "$CAP" --faces "$T/faces" -o "$T/whole/swap.####.png" --frames 10-1400
+expect_error missing_into_render 65 "frames 1338-1400 are not in the plate"
+[ "$(tree_hash "$T/whole")" = "$before" ] && pass "an existing render is untouched by the failed run" ||
+  fail "the failed run changed the existing render $T/whole"
 ft missing_chunk1 swap --model "$RUN" --plate "$CAP" --faces "$T/faces" -o "$T/missing/swap.####.png" --frames 1330-1340 \
   --chunk 1/2
 expect_rc 0 missing_chunk1 && [ "$(ls "$T/missing" | grep -c '^swap\.[0-9]*\.png$')" = 5 ] &&
