@@ -16,6 +16,7 @@ struct SwapArgs {
   std::string frames;
   std::string chunk;
   std::string on_missing = "error";
+  std::string output_kind = "full-frame";
   std::string matte = "both";
   std::string color = "rct";
   std::string exr_type;

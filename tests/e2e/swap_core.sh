@@ -173,7 +173,8 @@ else
     fail "swap_chunks.sh report: $(tr '\n' ' ' <"$T/farm.err")"
 fi
 
-# 6. Scene-linear half EXR plate (values up to 4.0) -> EXR: outside the matte identical, > 1.0 kept.
+# 6. Scene-linear half EXR plate (values up to 4.0) -> full-frame EXR: alpha 1, the matte in matte.A;
+# outside the matte the RGB is the plate's, > 1.0 kept.
 EXR="$DERIVED/cap12_linear/cap12_linear.####.exr"
 ft exr_faces extract "$EXR" -o "$T/exr_faces" --frames 1001-1006 --size 128
 expect_rc 0 exr_faces || fatal "cannot extract the EXR plate"
@@ -187,8 +188,8 @@ PY
 for f in $(seq 1001 1006); do
   out="$T/exr/swap.$f.exr"; plate="$DERIVED/cap12_linear/cap12_linear.$f.exr"
   [ -f "$out" ] || { fail "missing $out"; continue; }
-  # outside = 1 where alpha == 0 (alpha * 1e30 clamped to 1, then 1 - that); RGB * outside on both sides.
-  oiiotool "$out" --ch A,A,A --mulc 1e30 --clamp:min=0:max=1 --mulc -1 --addc 1 -o "$T/outside.exr" 2>/dev/null
+  # outside = 1 where the matte is 0 (matte * 1e30 clamped to 1, then 1 - that); RGB * outside on both sides.
+  oiiotool "$out" --ch matte.A,matte.A,matte.A --mulc 1e30 --clamp:min=0:max=1 --mulc -1 --addc 1 -o "$T/outside.exr" 2>/dev/null
   avg="$(oiiotool --stats "$T/outside.exr" | grep -m1 'Avg:' | awk '{print $3}')"
   python3 -c "import sys; sys.exit(0 if 0.3 < float(sys.argv[1]) < 0.999 else 1)" "$avg" ||
     fail "frame $f: the matte covers an implausible share of the frame (outside average $avg)"
@@ -199,8 +200,10 @@ for f in $(seq 1001 1006); do
     fail "frame $f: outside the matte differs: $(echo "$diff_out" | tr '\n' ' ' | cut -c1-300)"
   stats="$(oiiotool --stats "$out")"
   maxes="$(echo "$stats" | grep -m1 'Max:' | sed 's/.*Max://')"
-  python3 -c "import sys; v=[float(x) for x in sys.argv[1].split() if not x.startswith(chr(40))]; sys.exit(0 if max(v[:3]) > 1.0 and v[3] > 0 else 1)" "$maxes" &&
-    pass "frame $f: max $maxes (values > 1.0 kept, matte present)" || fail "frame $f: max $maxes: no value > 1.0 or no matte"
+  mins="$(echo "$stats" | grep -m1 'Min:' | sed 's/.*Min://')"
+  # R G B A matte.A: RGB above 1.0 somewhere, A == 1 everywhere, a matte.
+  python3 -c "import sys; v, w = ([float(x) for x in a.split() if not x.startswith(chr(40))] for a in sys.argv[1:3]); sys.exit(0 if len(v) == 5 and max(v[:3]) > 1.0 and v[3] == 1 == w[3] and v[4] > 0 else 1)" "$maxes" "$mins" &&
+    pass "frame $f: max $maxes (values > 1.0 kept, alpha 1, matte present)" || fail "frame $f: max $maxes min $mins: no value > 1.0, alpha not 1 or no matte"
 done
 
 e2e_end

@@ -2,6 +2,7 @@
 // What `facetrain swap` is asked to do (DESIGN.md §5), as plain data; no LibTorch.
 #include "facetrain/base/frame_range.h"
 #include "facetrain/media/frame_source.h"
+#include "facetrain/swap/output_kind.h"
 
 #include <cstdint>
 #include <filesystem>
@@ -22,6 +23,7 @@ struct SwapJob {
   std::string plate;                  // movie or image-sequence pattern (the double's plate)
   std::filesystem::path faces;        // the plate's face set (from `facetrain extract`)
   std::string output_pattern;         // frames: ####, @, %04d or $F4; extension picks the format
+  OutputKind output_kind = OutputKind::full_frame;  // the finished frame, or the face alone (output_kind.h)
   FrameRange frames = FrameRange::all();
   int chunk_index = 1, chunk_count = 1;   // chunk I of N contiguous chunks of the asked frames
   OnMissingFrame on_missing = OnMissingFrame::error;  // asked frames the plate lacks: error, or skip them

@@ -365,6 +365,15 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
     std::vector<float> alpha(static_cast<size_t>(frame.base.width) * frame.base.height, 0.f);
     FloatImage plate;  // before compositing, for the review
     if (writer.wants_plate()) plate = frame.base;
+    // The face alone: the same faces composited over nothing, which is the face premultiplied by
+    // the matte (zero outside it); over the plate it gives the full frame again.
+    FloatImage element;
+    std::vector<float> element_alpha;
+    if (writer.wants_element()) {
+      element.width = frame.base.width;
+      element.height = frame.base.height;
+      element.pixels.assign(frame.base.pixels.size(), 0.f);
+    }
     for (FaceWork& w : frame.faces) {
       PlacedFace placed;
       placed.aligned_from_frame = w.aligned_from_frame;
@@ -404,9 +413,10 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
         else v = decode_from_network(v, plate_encoding);
       }
       composite_face(frame.base, alpha, placed, composite_options);
+      if (writer.wants_element()) composite_face(element, element_alpha, placed, composite_options);
       ++report.faces_swapped;
     }
-    writer.write(frame.number, plate, frame.base, alpha);
+    writer.write(frame.number, plate, frame.base, alpha, element);
     ++report.frames_written;
   };
 
@@ -530,6 +540,7 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
     provenance.plate_sha256 = identity;
     provenance.checkpoint = loaded.checkpoint.string();
     provenance.checkpoint_sha256 = loaded.model_sha256;
+    provenance.output_kind = output_kind_name(job.output_kind);
     provenance.missing_frames = report.frames_missing.to_string();
     writer.write_manifest(chunk.front(), chunk.back(), std::move(provenance));
   }
