@@ -35,7 +35,9 @@ CLI::App* setup_extract(CLI::App& app, ExtractArgs& args) {
   cmd->add_option("--landmark-model", c.landmark_model_path,
                   "dlib 68-point shape predictor (default: Debian libdlib-data's)");
   cmd->add_option("--landmark-sha256", c.landmark_model_sha256, "Expected SHA-256 of --landmark-model");
-  cmd->add_option("--on-missing", args.on_missing, "A frame missing from a sequence: error or skip")
+  cmd->add_option("--on-missing", args.on_missing,
+                  "Asked frames a plate does not have (past its end, gaps in a sequence): error (exit 65) or skip "
+                  "them with a warning; a plate with none of the asked frames is an error either way")
       ->check(CLI::IsMember({"error", "skip"}))->capture_default_str();
   cmd->add_option("--colorspace", c.colorspace,
                   "The plates' colour space in the OpenColorIO config: the detection proxy uses its display transform "
@@ -58,6 +60,7 @@ int run_extract_command(ExtractArgs& args, ConsoleReporter& reporter) {
   for (const auto& s : report.sources) {
     sources.push_back({{"path", s.path}, {"frames", s.frames_processed}, {"frames_with_faces", s.frames_with_faces},
                        {"faces", s.faces_written}, {"frames_already_done", s.frames_already_done},
+                       {"missing_frames", s.frames_missing.to_string()},
                        {"seconds", s.seconds},
                        {"frames_per_s", s.seconds > 0 ? s.frames_processed / s.seconds : 0.0}});
   }

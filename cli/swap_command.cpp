@@ -17,10 +17,19 @@ CLI::App* setup_swap(CLI::App& app, SwapArgs& args) {
   cmd->add_option("--plate", job.plate, "The double's plate: a movie or an image sequence (plate.####.exr)");
   cmd->add_option("--faces", job.faces, "The plate's face set (facetrain extract of the same plate)");
   cmd->add_option("-o,--output", job.output_pattern,
-                  "Output frames: PATTERN with ####, @, %04d or $F4; .exr, .tif or .png (RGBA, matte in alpha); "
-                  "or a movie (.mov, .mp4) with the matte as NAME.matte.####.png beside it");
+                  "Output frames: PATTERN with ####, @, %04d or $F4; .exr, .tif or .png; or a movie (.mov, .mp4) "
+                  "with the matte as NAME.matte.####.png beside it");
+  cmd->add_option("--output-kind", args.output_kind,
+                  "full-frame: the finished frame (EXR: alpha 1, the matte in channel matte.A; PNG/TIFF/ProRes 4444: "
+                  "the matte as straight alpha); element: the face alone, premultiplied by the matte (A = matte), "
+                  "0 outside it")
+      ->check(CLI::IsMember({"full-frame", "element"}))->capture_default_str();
   cmd->add_option("--frames", args.frames, "Frames to swap: 1001-1100, 1001-1100x2, 1001,1005,1010-1020");
   cmd->add_option("--chunk", args.chunk, "Only chunk I of N contiguous chunks of the frames (I/N)");
+  cmd->add_option("--on-missing", args.on_missing,
+                  "Asked frames the plate does not have: error (exit 65) or skip them with a warning (listed in the "
+                  "done event and the manifest); a chunk with none of its frames in the plate is an error either way")
+      ->check(CLI::IsMember({"error", "skip"}))->capture_default_str();
   cmd->add_option("--start-frame", job.start_frame, "Number of a movie's first frame (as given to extract)");
   cmd->add_flag("--skip-existing", job.skip_existing, "Leave frames whose output file exists alone");
   cmd->add_flag("--force", job.force, "Use a plate that is not the face set's source (by SHA-256)");
@@ -60,6 +69,8 @@ int run_swap_command(SwapArgs& args, ConsoleReporter& reporter) {
     throw UsageError("swap needs --model RUN --plate INPUT --faces FACESET -o PATTERN");
   if (!args.frames.empty()) job.frames = FrameRange::parse(args.frames);
   if (!args.chunk.empty()) std::tie(job.chunk_index, job.chunk_count) = parse_chunk(args.chunk);
+  job.on_missing = args.on_missing == "skip" ? OnMissingFrame::skip : OnMissingFrame::error;
+  job.output_kind = parse_output_kind(args.output_kind);
   job.matte = parse_matte_mode(args.matte);
   job.color = parse_color_mode(args.color);
   if (!args.exr_type.empty()) job.exr_bits = args.exr_type == "half" ? 16 : 32;
@@ -78,6 +89,7 @@ int run_swap_command(SwapArgs& args, ConsoleReporter& reporter) {
                           {"frames_without_record", report.frames_without_record},
                           {"frames_without_faces", report.frames_without_faces},
                           {"faces_swapped", report.faces_swapped},
+                          {"missing_frames", report.frames_missing.to_string()},
                           {"seconds", report.seconds},
                           {"checkpoint", report.checkpoint.string()},
                           {"movies", movies}});

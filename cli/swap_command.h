@@ -15,6 +15,8 @@ struct SwapArgs {
   SwapJob job;
   std::string frames;
   std::string chunk;
+  std::string on_missing = "error";
+  std::string output_kind = "full-frame";
   std::string matte = "both";
   std::string color = "rct";
   std::string exr_type;

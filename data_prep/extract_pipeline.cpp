@@ -2,6 +2,7 @@
 
 #include "facetrain/face/alignment.h"
 #include "data_prep/face/landmark_predictor.h"
+#include "facetrain/media/frame_selection.h"
 #include "facetrain/media/image_io.h"
 #include "facetrain/base/bounded_queue.h"
 #include "facetrain/base/error.h"
@@ -142,48 +143,84 @@ FrameSourceOptions source_options(const ExtractConfig& config) {
   return options;
 }
 
-// The frames of `info` this run owns: the asked range within the plate, less those recorded earlier.
+// The frames of a source this run owns: the asked frames the plate has, less those recorded earlier.
 struct OwnedFrames {
-  int64_t first = 0, last = -1;
+  FrameSelection selection;
+  int64_t first = 0, last = -1;  // the span to decode; last < first: to the end (a movie of unknown length)
   int64_t wanted = 0, already_done = 0;
   std::set<int64_t> done;
+  std::vector<int64_t> expected;  // the present frames not done earlier: what decoding must deliver
 };
 
-OwnedFrames owned_frames(const SourceInfo& info, const ExtractConfig& config, const std::filesystem::path& faceset,
-                         const std::string& input) {
+OwnedFrames owned_frames(const FrameSource& source, const ExtractConfig& config, const std::string& input) {
+  const SourceInfo& info = source.info();
   OwnedFrames owned;
-  owned.first = info.frame_first;
-  owned.last = info.frame_last;
-  if (auto lowest = config.frames.lowest()) owned.first = std::max(owned.first, *lowest);
-  if (auto highest = config.frames.highest()) {
-    if (owned.last >= info.frame_first) owned.last = std::min(owned.last, *highest);
-    else owned.last = *highest;  // length unknown
-  }
+  owned.selection = select_frames(config.frames, source);
+  const std::vector<int64_t>& present = owned.selection.present;
+  owned.first = present.empty() ? info.frame_first : present.front();
+  owned.last = present.empty() ? info.frame_first - 1 : present.back();
   std::error_code ec;
-  if (std::filesystem::exists(faceset / "faceset.json", ec)) owned.done = FaceSet::recorded_frames(faceset, input);
-  for (int64_t f : config.frames.frames_within(owned.first, owned.last)) {
-    if (owned.done.count(f)) ++owned.already_done;
-    else ++owned.wanted;
+  if (!config.decode_only && std::filesystem::exists(config.output / "faceset.json", ec))
+    owned.done = FaceSet::recorded_frames(config.output, input);
+  for (int64_t f : present) {
+    if (owned.done.count(f)) {
+      ++owned.already_done;
+    } else {
+      ++owned.wanted;
+      owned.expected.push_back(f);
+    }
   }
   return owned;
+}
+
+std::string asked_text(const ExtractConfig& config) {
+  return config.frames.is_all() ? "all frames" : "--frames " + config.frames.to_string();
+}
+
+// The frames the plate promised but did not deliver (a movie shorter than its header says): an
+// error under --on-missing error (what was extracted is complete and kept), else added to the
+// report's missing frames with a warning.
+void account_undelivered(const SourceInfo& info, const ExtractConfig& config, const OwnedFrames& owned,
+                         const std::vector<int64_t>& delivered, SourceReport& report) {
+  if (owned.selection.open_ended) return;
+  const FrameRange lacking = undelivered_frames(owned.expected, delivered);
+  if (lacking.empty()) return;
+  const std::string message = fmt::format("{}: {}: the plate ended before frames {} (its header counts frames {})",
+                                          info.path, asked_text(config), lacking.to_string(8), describe_plate_frames(info));
+  if (config.on_missing == OnMissingFrame::error)
+    throw InputDataError(fmt::format("{}; the {} frames decoded were extracted and kept", message, report.frames_processed));
+  log_warning("{}; skipped (--on-missing skip)", message);
+  report.frames_missing = report.frames_missing.joined(lacking);
 }
 
 SourceReport decode_only(const std::string& input, const ExtractConfig& config, ProgressSink& progress) {
   FrameSourceOptions options = source_options(config);
   options.decode_threads = worker_count(config);
   auto source = open_frame_source(input, options);
+  const OwnedFrames owned = owned_frames(*source, config, input);
   SourceReport report;
   report.path = input;
+  report.frames_missing = owned.selection.missing;
   const auto start = Clock::now();
-  if (auto first = config.frames.lowest()) source->seek(*first);
-  progress.begin("decode " + input, source->info().frame_last - source->info().frame_first + 1);
+  if (owned.first > source->info().frame_first) source->seek(owned.first);
+  progress.begin("decode " + input, owned.selection.open_ended ? -1 : owned.wanted);
   Frame frame;
+  std::vector<int64_t> delivered;
+  size_t next_expected = 0;
   while (!progress.stop_requested() && source->read(frame)) {
-    if (auto last = config.frames.highest(); last && frame.number > *last) break;
-    if (!config.frames.contains(frame.number)) continue;
-    progress.update(++report.frames_processed);
+    if (!owned.selection.open_ended && frame.number > owned.last) break;
+    if (config.frames.contains(frame.number)) {
+      delivered.push_back(frame.number);
+      progress.update(++report.frames_processed);
+    }
+    if (!owned.selection.open_ended && frame.number == owned.last) break;
+    while (next_expected < owned.expected.size() && owned.expected[next_expected] <= frame.number) ++next_expected;
+    if (source->info().is_sequence && next_expected < owned.expected.size() &&
+        owned.expected[next_expected] > frame.number + 1)
+      source->seek(owned.expected[next_expected]);  // a sequence's files between wanted ones are not read
   }
   progress.end();
+  if (!progress.stop_requested()) account_undelivered(source->info(), config, owned, delivered, report);
   report.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   return report;
 }
@@ -200,10 +237,12 @@ SourceReport extract_source(const std::string& input, const ExtractConfig& confi
   auto source = open_frame_source(input, options);
   const SourceInfo& info = source->info();
 
-  const OwnedFrames owned = owned_frames(info, config, writer.directory(), input);
+  const OwnedFrames owned = owned_frames(*source, config, input);
   const int64_t first = owned.first, last = owned.last, wanted = owned.wanted;
   const std::set<int64_t>& done = owned.done;
   report.frames_already_done = owned.already_done;
+  report.frames_missing = owned.selection.missing;
+  if (owned.selection.present.empty() && !owned.selection.open_ended) return report;  // run_extract checked
   if (wanted == 0 && last >= first) {
     log_info("{}: frames {}-{} already extracted into {}; nothing to do", input, first, last, writer.directory().string());
     return report;
@@ -230,6 +269,7 @@ SourceReport extract_source(const std::string& input, const ExtractConfig& confi
   OrderedCommitter committer(writer, config.frames_per_commit);
   FirstError stage_error;
   std::exception_ptr media_error;  // damage in the plate: what was decoded before it is kept
+  std::vector<int64_t> delivered;  // the frames the decoder handed on (read after it is joined)
   std::atomic<int64_t> frames_processed{0}, frames_with_faces{0}, faces_written{0};
 
   std::thread decoder([&] {
@@ -237,12 +277,22 @@ SourceReport extract_source(const std::string& input, const ExtractConfig& confi
       if (first > info.frame_first) source->seek(first);
       Frame frame;
       int64_t sequence = 0;
+      size_t next_expected = 0;  // into owned.expected, for skipping over a sequence's unwanted files
       while (!progress.stop_requested() && !stage_error.failed() && source->read(frame)) {
-        if (frame.number > last && last >= first) break;
-        if (!config.frames.contains(frame.number) || done.count(frame.number)) continue;
-        Gray8Image gray = to_gray(frame.display);
-        if (!decoded.push({sequence++, std::move(frame), std::move(gray)})) break;
-        frame = Frame{};
+        const int64_t number = frame.number;
+        if (number > last && last >= first) break;
+        if (config.frames.contains(number) && !done.count(number)) {
+          delivered.push_back(number);
+          Gray8Image gray = to_gray(frame.display);
+          if (!decoded.push({sequence++, std::move(frame), std::move(gray)})) break;
+          frame = Frame{};
+        }
+        // Nothing is read past the last frame asked for, nor (a sequence: one file per frame) a
+        // file between two wanted ones: a gap there is none of this run's business.
+        if (number == last && last >= first) break;
+        while (next_expected < owned.expected.size() && owned.expected[next_expected] <= number) ++next_expected;
+        if (info.is_sequence && next_expected < owned.expected.size() && owned.expected[next_expected] > number + 1)
+          source->seek(owned.expected[next_expected]);
       }
     } catch (const InputDataError&) {
       media_error = std::current_exception();
@@ -326,6 +376,7 @@ SourceReport extract_source(const std::string& input, const ExtractConfig& confi
                                        report.frames_processed));
     }
   }
+  if (!progress.stop_requested()) account_undelivered(info, config, owned, delivered, report);
   return report;
 }
 
@@ -333,18 +384,26 @@ SourceReport extract_source(const std::string& input, const ExtractConfig& confi
 
 ExtractReport run_extract(const ExtractConfig& config, ProgressSink& progress) {
   ExtractReport report;
-  if (config.decode_only) {
-    for (const auto& input : config.inputs) report.sources.push_back(decode_only(input, config, progress));
-    return report;
-  }
-  // Open every input first: a typo in the third path should fail before an hour of work on the first.
+  // Open every input first: a typo in the third path, or frames the second plate does not have,
+  // fail before an hour of work on the first and before anything is written.
   // A farm task re-queued after it finished finds nothing to do and skips loading the model.
   bool work_left = false;
   for (const auto& input : config.inputs) {
     const auto source = open_frame_source(input, source_options(config));
-    const OwnedFrames owned = owned_frames(source->info(), config, config.output, input);
-    if (owned.wanted > 0 || owned.last < owned.first) work_left = true;
-    report.sources.push_back({input, 0, 0, 0, owned.already_done, 0.0});
+    const OwnedFrames owned = owned_frames(*source, config, input);
+    const std::string warning = check_selection(owned.selection, asked_text(config), *source, config.on_missing);
+    if (!warning.empty()) log_warning("{}", warning);
+    if (owned.wanted > 0 || owned.selection.open_ended) work_left = true;
+    SourceReport source_report;
+    source_report.path = input;
+    source_report.frames_already_done = owned.already_done;
+    source_report.frames_missing = owned.selection.missing;
+    report.sources.push_back(source_report);
+  }
+  if (config.decode_only) {
+    report.sources.clear();
+    for (const auto& input : config.inputs) report.sources.push_back(decode_only(input, config, progress));
+    return report;
   }
   if (!work_left) {
     for (const auto& s : report.sources)

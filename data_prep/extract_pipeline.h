@@ -23,7 +23,7 @@ struct ExtractConfig {
   FaceType face_type = FaceType::whole;
   int64_t start_frame = 1;                  // number of a movie's first frame
   int threads = 0;                          // 0: one per core
-  OnMissingFrame on_missing = OnMissingFrame::error;
+  OnMissingFrame on_missing = OnMissingFrame::error;  // asked frames a plate lacks: error, or skip them
   std::string colorspace;                   // the plates' OpenColorIO colour space (sequences), or empty
   std::string ocio_config;                  // empty: $OCIO
   DetectorOptions detector;
@@ -41,6 +41,7 @@ struct SourceReport {
   int64_t frames_with_faces = 0;
   int64_t faces_written = 0;
   int64_t frames_already_done = 0;          // recorded by an earlier run, skipped
+  FrameRange frames_missing;                // asked frames the plate does not have (--on-missing skip)
   double seconds = 0.0;
 };
 
@@ -59,8 +60,11 @@ struct ExtractReport {
 };
 
 // Throws the documented errors (DESIGN.md §5): MissingInputError for a missing input or model,
-// InputDataError for damaged media (after committing what was decoded before the damage) and for
-// a source in which no face was found, OutputError when the face set cannot be written.
+// InputDataError for damaged media (after committing what was decoded before the damage), for a
+// source in which no face was found, and for asked frames a plate does not have (media/frame_selection.h:
+// checked for every input before anything is written; a movie that ends before the frames its
+// header counts is found at its end, with the frames before it kept), OutputError when the face set
+// cannot be written.
 ExtractReport run_extract(const ExtractConfig& config, ProgressSink& progress);
 
 }  // namespace facetrain

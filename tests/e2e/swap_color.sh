@@ -188,9 +188,9 @@ if command -v oiiotool >/dev/null; then
   EXR="$DERIVED/cap12_linear/cap12_linear.####.exr"
   ft exr_faces extract "$EXR" -o "$T/exr_faces" --frames 1001-1003 --size 128
   expect_rc 0 exr_faces || fatal "cannot extract the EXR plate"
-  # weighted_avg IMAGE ALPHA_FROM: per-channel average of RGB * ALPHA_FROM's alpha.
+  # weighted_avg IMAGE MATTE_FROM: per-channel average of RGB * MATTE_FROM's matte (a full-frame EXR's matte.A).
   weighted_avg() {
-    oiiotool "$2" --ch A,A,A -d float -o "$T/alpha3.exr" &&
+    oiiotool "$2" --ch matte.A,matte.A,matte.A -d float -o "$T/alpha3.exr" &&
       oiiotool "$1" --ch R,G,B "$T/alpha3.exr" --mul -d float -o "$T/weighted.exr" &&
       oiiotool --stats "$T/weighted.exr" | grep -m1 'Avg:' | sed 's/.*Avg://; s/(float)//'
   }

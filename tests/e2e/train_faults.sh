@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Training survives what farms do to it: exact resume, SIGTERM, a damaged newest checkpoint, a
-# non-finite loss, a second train on the same run directory, bad configuration.
+# non-finite loss, a second train on the same run directory, bad configuration, face sets without a
+# usable face.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/train_helpers.sh"
 e2e_begin
@@ -111,4 +112,17 @@ expect_rc 0 deleted && grep -q "packing 119 faces .*(1 deleted crops excluded)" 
 
 ft nofaces train --actor "$T/nonexistent" --double "$T/double" -o "$T/cfg" --max-steps 1
 expect_error nofaces 66 "nonexistent"
+
+# 10. Face sets with nothing to learn from: 65 naming the face set, before the run directory is
+# created (a new one) or touched (an existing one).
+mkdir -p "$T/no_records/alignments" && cp "$T/double/faceset.json" "$T/no_records/"   # a source, no records
+ft no_records train --actor "$T/actor" --double "$T/no_records" --preset tiny --batch-size 4 -o "$T/no_run" --max-steps 1
+expect_error no_records 65 "no_records" "no usable face" || true
+[ ! -e "$T/no_run" ] && pass "no_records: no run directory created" || fail "no_records: $T/no_run was created"
+cp -r "$T/double" "$T/no_crops" && rm "$T/no_crops/faces/"*.png
+before="$(tree_hash "$T/whole")"
+ft no_crops train --actor "$T/actor" --double "$T/no_crops" --preset tiny --batch-size 4 -o "$T/whole" --max-steps 40
+expect_error no_crops 65 "no_crops" "120 crop(s) deleted" || true
+[ "$(tree_hash "$T/whole")" = "$before" ] && pass "no_crops: the existing run is untouched" ||
+  fail "no_crops: the existing run $T/whole changed"
 e2e_end

@@ -49,6 +49,18 @@ FrameRange FrameRange::all() {
   return range;
 }
 
+FrameRange FrameRange::of_frames(const std::vector<int64_t>& ascending) {
+  FrameRange range;
+  size_t i = 0;
+  while (i < ascending.size()) {
+    size_t j = i;
+    while (j + 1 < ascending.size() && ascending[j + 1] == ascending[j] + 1) ++j;
+    range.segments_.push_back({ascending[i], ascending[j], 1});
+    i = j + 1;
+  }
+  return range;
+}
+
 FrameRange FrameRange::parse(const std::string& text) {
   FrameRange range;
   if (trim(text).empty()) bad_range(text, text, "is empty");
@@ -117,11 +129,45 @@ std::optional<int64_t> FrameRange::highest() const {
   return highest;
 }
 
-std::string FrameRange::to_string() const {
+FrameRange FrameRange::outside(int64_t first, int64_t last) const {
+  FrameRange out;
+  if (all_) return out;
+  for (const auto& s : segments_) {
+    const int64_t s_last = s.first + (s.last - s.first) / s.step * s.step;  // the last frame it selects
+    if (s.first < first) {  // the part below `first`
+      const int64_t below_last = std::min(s_last, first - 1);
+      out.segments_.push_back({s.first, s.first + (below_last - s.first) / s.step * s.step, s.step});
+    }
+    if (s_last > last) {  // the part above `last`
+      int64_t above_first = s.first;
+      if (above_first <= last) above_first += ((last + 1 - s.first + s.step - 1) / s.step) * s.step;
+      out.segments_.push_back({above_first, s_last, s.step});
+    }
+  }
+  for (auto& s : out.segments_)
+    if (s.first == s.last) s.step = 1;
+  return out;
+}
+
+FrameRange FrameRange::joined(const FrameRange& other) const {
+  if (all_ || other.all_) return all();
+  FrameRange out = *this;
+  out.segments_.insert(out.segments_.end(), other.segments_.begin(), other.segments_.end());
+  std::stable_sort(out.segments_.begin(), out.segments_.end(),
+                   [](const Segment& a, const Segment& b) { return a.first < b.first; });
+  return out;
+}
+
+std::string FrameRange::to_string(size_t max_segments) const {
   if (all_) return "all";
   std::string text;
-  for (const auto& s : segments_) {
+  for (size_t i = 0; i < segments_.size(); ++i) {
+    const Segment& s = segments_[i];
     if (!text.empty()) text += ',';
+    if (max_segments > 0 && i == max_segments) {
+      text += "...";
+      break;
+    }
     text += std::to_string(s.first);
     if (s.last != s.first) text += "-" + std::to_string(s.last);
     if (s.step != 1) text += "x" + std::to_string(s.step);

@@ -23,6 +23,8 @@ void write_swap_manifest(const fs::path& path, const SwapManifest& manifest) {
                                {"plate_sha256", manifest.plate_sha256},
                                {"checkpoint", manifest.checkpoint},
                                {"checkpoint_sha256", manifest.checkpoint_sha256},
+                               {"output_kind", manifest.output_kind},
+                               {"missing_frames", manifest.missing_frames},
                                {"frames", frames}};
   write_file_atomic(path, json.dump(1) + "\n");
 }
@@ -48,6 +50,10 @@ SwapManifest read_swap_manifest(const fs::path& path) {
     manifest.checkpoint = json.at(key).get<std::string>();
     key = "checkpoint_sha256";
     manifest.checkpoint_sha256 = json.at(key).get<std::string>();
+    key = "output_kind";  // this key and the next are absent from manifests written before they existed
+    manifest.output_kind = json.value(key, std::string());
+    key = "missing_frames";
+    manifest.missing_frames = json.value(key, std::string());
     key = "frames";
     for (const auto& f : json.at(key)) {
       SwapManifestFrame frame{f.at("frame").get<int64_t>(), f.at("file").get<std::string>(), f.at("sha256").get<std::string>()};

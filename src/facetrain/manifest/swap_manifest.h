@@ -25,6 +25,8 @@ struct SwapManifest {
   std::string plate_sha256;
   std::string checkpoint;          // the checkpoint directory the model came from
   std::string checkpoint_sha256;   // of its model file
+  std::string output_kind;         // "full-frame" or "element" ("" in manifests written before it existed)
+  std::string missing_frames;      // frames of the chunk the plate did not have (--on-missing skip), farm syntax
   std::vector<SwapManifestFrame> frames;
 };
 

@@ -51,6 +51,10 @@ class FrameSource {
  public:
   virtual ~FrameSource() = default;
   virtual const SourceInfo& info() const = 0;
+  // Whether the plate holds frame `number`, as far as is known before decoding: a sequence's files;
+  // a movie's frames from frame_first to frame_last (from frame_first on when its length is unknown,
+  // frame_last < frame_first; decoding then tells).
+  virtual bool has_frame(int64_t number) const = 0;
   // Positions the source so that the next read() returns the first frame numbered >= `frame`.
   virtual void seek(int64_t frame) = 0;
   // Reads the next frame in order. Returns false at the end. Throws InputDataError naming the file

@@ -79,6 +79,8 @@ class ImageSequenceSource final : public FrameSource {
 
   const SourceInfo& info() const override { return info_; }
 
+  bool has_frame(int64_t number) const override { return frames_.count(number) > 0; }
+
   void seek(int64_t frame) override { next_frame_ = std::max(frame, info_.frame_first); }
 
   bool read(Frame& out) override {

@@ -215,6 +215,8 @@ MovieWriter::MovieWriter(fs::path path, const MovieSettings& settings) {
       log_warning("{}: timecode {} does not fit {}/{} fps; the movie has none", name, settings.timecode, rate.num, rate.den);
   }
 
+  if (!settings.comment.empty()) av_dict_set(&s.format->metadata, "comment", settings.comment.c_str(), 0);
+
   // Only the local file protocol: "file:" keeps a name with a colon from naming a protocol.
   ret = avio_open(&s.format->pb, ("file:" + temp).c_str(), AVIO_FLAG_WRITE);
   if (ret < 0) throw OutputError(fmt::format("{}: cannot create: {}", name, av_error_text(ret)));

@@ -36,6 +36,7 @@ struct MovieSettings {
   double fps = 24.0;        // <= 0 means unknown: 24
   std::string timecode;     // "HH:MM:SS:FF" (";" for drop frame) of the first frame; empty: none
   int crf = 18;             // h264 only: 0 (lossless) .. 51
+  std::string comment;      // the container's comment (QuickTime ©cmt, MP4 comment); empty: none
 };
 
 class MovieWriter {

@@ -156,6 +156,9 @@ class VideoSource final : public FrameSource {
   VideoSource& operator=(const VideoSource&) = delete;
 
   const SourceInfo& info() const override { return info_; }
+  bool has_frame(int64_t number) const override {
+    return number >= info_.frame_first && (info_.frame_last < info_.frame_first || number <= info_.frame_last);
+  }
 
   void seek(int64_t frame) override;
   bool read(Frame& frame) override;

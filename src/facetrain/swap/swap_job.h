@@ -1,6 +1,8 @@
 #pragma once
 // What `facetrain swap` is asked to do (DESIGN.md §5), as plain data; no LibTorch.
 #include "facetrain/base/frame_range.h"
+#include "facetrain/media/frame_source.h"
+#include "facetrain/swap/output_kind.h"
 
 #include <cstdint>
 #include <filesystem>
@@ -21,8 +23,10 @@ struct SwapJob {
   std::string plate;                  // movie or image-sequence pattern (the double's plate)
   std::filesystem::path faces;        // the plate's face set (from `facetrain extract`)
   std::string output_pattern;         // frames: ####, @, %04d or $F4; extension picks the format
+  OutputKind output_kind = OutputKind::full_frame;  // the finished frame, or the face alone (output_kind.h)
   FrameRange frames = FrameRange::all();
-  int chunk_index = 1, chunk_count = 1;
+  int chunk_index = 1, chunk_count = 1;   // chunk I of N contiguous chunks of the asked frames
+  OnMissingFrame on_missing = OnMissingFrame::error;  // asked frames the plate lacks: error, or skip them
   int64_t start_frame = 1;            // number of a movie's first frame (as given to extract)
   bool skip_existing = false;
   bool force = false;                 // accept a plate that is not the face set's source
@@ -48,6 +52,7 @@ struct SwapReport {
   int64_t frames_without_record = 0;   // not in the face set: written unchanged
   int64_t frames_without_faces = 0;    // recorded with no face: written unchanged
   int64_t faces_swapped = 0;
+  FrameRange frames_missing;           // asked frames the plate does not have (--on-missing skip)
   double seconds = 0;
   std::filesystem::path checkpoint;
   std::vector<std::filesystem::path> movies;   // movies completed (the output, the review movie)

@@ -114,42 +114,67 @@ void rational_rate(double fps, int rate[2]) {
 
 }  // namespace
 
-void write_swap_frame(const fs::path& path, const FloatImage& rgb, const std::vector<float>& alpha,
+FloatImage unpremultiply(const FloatImage& premultiplied, const std::vector<float>& matte) {
+  FloatImage straight = premultiplied;
+  const size_t n = static_cast<size_t>(premultiplied.width) * premultiplied.height;
+  const int ch = premultiplied.channels;
+  for (size_t i = 0; i < n && i < matte.size(); ++i)
+    for (int c = 0; c < ch; ++c) {
+      float& v = straight.pixels[i * ch + c];
+      v = matte[i] > 0.f ? v / matte[i] : 0.f;
+    }
+  return straight;
+}
+
+void write_swap_frame(const fs::path& path, const FloatImage& rgb, const std::vector<float>& matte, OutputKind kind,
                       const OutputEncoding& encoding, const FrameMetadata& metadata) {
   const size_t n = static_cast<size_t>(rgb.width) * rgb.height;
-  if (rgb.channels != 3 || rgb.pixels.size() != n * 3 || alpha.size() != n)
+  if (rgb.channels != 3 || rgb.pixels.size() != n * 3 || matte.size() != n)
     throw InternalError(fmt::format("{}: inconsistent frame buffers", path.string()));
   const char* format_name = encoding.format == OutputFormat::png ? "png" : encoding.format == OutputFormat::tif ? "tiff" : "openexr";
+  const bool exr = encoding.format == OutputFormat::exr;
+  const bool element = kind == OutputKind::element;
+  // Alpha as the format keeps it: OpenEXR's is associated; PNG's only kind is unassociated; TIFF
+  // declares either (ExtraSamples), here the same as the kind's EXR or PNG counterpart.
+  const bool associated = exr || (element && encoding.format == OutputFormat::tif);
+  const bool matte_channel = exr && !element;  // a full-frame EXR: A = 1, the matte beside it
+  // An element in a format without associated alpha stores the face's straight colour.
+  FloatImage straight;
+  const FloatImage& colour = element && !associated ? (straight = unpremultiply(rgb, matte)) : rgb;
 
   OIIO::TypeDesc file_type, buffer_type;
   std::vector<uint8_t> bytes;
   std::vector<uint16_t> words;
   std::vector<float> floats;
   const void* data = nullptr;
-  if (encoding.format == OutputFormat::exr) {
+  const int channels = matte_channel ? 5 : 4;
+  if (exr) {
     file_type = encoding.bits == 32 ? OIIO::TypeDesc::FLOAT : OIIO::TypeDesc::HALF;
     buffer_type = OIIO::TypeDesc::FLOAT;
-    floats.resize(n * 4);
+    floats.resize(n * channels);
     for (size_t i = 0; i < n; ++i) {
-      for (int c = 0; c < 3; ++c) floats[i * 4 + c] = rgb.pixels[i * 3 + c];
-      floats[i * 4 + 3] = alpha[i];
+      float* px = &floats[i * channels];
+      for (int c = 0; c < 3; ++c) px[c] = colour.pixels[i * 3 + c];
+      px[3] = matte_channel ? 1.f : matte[i];
+      if (matte_channel) px[4] = matte[i];
     }
     data = floats.data();
   } else if (encoding.bits == 8) {
     file_type = buffer_type = OIIO::TypeDesc::UINT8;
-    bytes = quantise<uint8_t>(rgb, alpha, 255.f);
+    bytes = quantise<uint8_t>(colour, matte, 255.f);
     data = bytes.data();
   } else {
     file_type = buffer_type = OIIO::TypeDesc::UINT16;
-    words = quantise<uint16_t>(rgb, alpha, 65535.f);
+    words = quantise<uint16_t>(colour, matte, 65535.f);
     data = words.data();
   }
 
-  OIIO::ImageSpec spec(rgb.width, rgb.height, 4, file_type);
+  OIIO::ImageSpec spec(rgb.width, rgb.height, channels, file_type);
   spec.channelnames = {"R", "G", "B", "A"};
+  if (matte_channel) spec.channelnames.push_back(kMatteChannel);
   spec.alpha_channel = 3;
   if (!metadata.copy_from.empty()) carry_metadata(metadata.copy_from, spec);
-  if (encoding.format == OutputFormat::exr) {
+  if (exr) {
     if (metadata.timing.fps > 0) {
       int rate[2];
       rational_rate(metadata.timing.fps, rate);
@@ -158,9 +183,16 @@ void write_swap_frame(const fs::path& path, const FloatImage& rgb, const std::ve
     uint32_t timecode[2];
     if (!metadata.timing.timecode.empty() && pack_timecode(metadata.timing.timecode, timecode))
       spec.attribute("smpte:TimeCode", OIIO::TypeTimeCode, timecode);
+    spec.attribute("compression", encoding.exr_compression);
+  } else {
+    spec.attribute("ImageDescription",
+                   element ? (associated ? "facetrain element: the swapped face premultiplied by the matte (associated alpha)"
+                                         : "facetrain element: the swapped face's colour, unassociated (straight) alpha = "
+                                           "the matte; premultiply to comp")
+                           : "facetrain full frame: RGB is the finished frame; unassociated (straight) alpha = the face matte");
   }
-  spec.attribute("oiio:UnassociatedAlpha", 1);  // colour is not premultiplied by the matte
-  if (encoding.format == OutputFormat::exr) spec.attribute("compression", encoding.exr_compression);
+  spec.attribute(kOutputKindAttribute, output_kind_name(kind));
+  if (!associated) spec.attribute("oiio:UnassociatedAlpha", 1);  // written as given, declared unassociated
   if (encoding.format == OutputFormat::tif) spec.attribute("compression", "zip");
   spec.attribute("Software", "facetrain");
 

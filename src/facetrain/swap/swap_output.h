@@ -1,6 +1,8 @@
 #pragma once
-// Writing one swapped frame (RGB + matte as alpha) atomically, in the format its extension names.
+// Writing one swapped frame atomically, in the format its extension names and in the layout its
+// kind asks for (output_kind.h: the finished frame, or the face alone as an element).
 #include "facetrain/media/image.h"
+#include "facetrain/swap/output_kind.h"
 
 #include <filesystem>
 #include <string>
@@ -45,11 +47,25 @@ struct FrameMetadata {
   ImageTiming timing;
 };
 
-// Writes `rgb` (channels 3, the plate's encoding) with `alpha` (width * height) as RGBA. Integer
-// formats round clamp(v, 0, 1) * max; float formats keep every value (above 1.0, negative).
+// The EXR channel that holds the matte of a full frame (Nuke shows it as layer "matte", matte.alpha).
+inline constexpr const char* kMatteChannel = "matte.A";
+// The header attribute that says which kind a file is ("full-frame" or "element"): an EXR string
+// attribute; PNG and TIFF also describe their alpha in ImageDescription.
+inline constexpr const char* kOutputKindAttribute = "facetrain:outputKind";
+
+// Writes one frame of `kind`. `rgb` (channels 3, the plate's encoding) is the finished frame
+// (full_frame) or the face premultiplied by the matte, 0 outside it (element); `matte` (width *
+// height, 0..1) is the matte. Full frame: EXR R,G,B, A = 1 and the matte in kMatteChannel; PNG and
+// TIFF RGBA with the matte as unassociated alpha. Element: EXR and TIFF associated RGBA (RGB as given,
+// A = matte); PNG, which has only unassociated alpha, RGB = rgb / matte where matte > 0 (else 0).
+// Integer formats round clamp(v, 0, 1) * max; float formats keep every value (above 1.0, negative).
 // Throws OutputError (73) when the file cannot be created, IoError (74) when writing fails.
-void write_swap_frame(const std::filesystem::path& path, const FloatImage& rgb, const std::vector<float>& alpha,
-                      const OutputEncoding& encoding, const FrameMetadata& metadata = {});
+void write_swap_frame(const std::filesystem::path& path, const FloatImage& rgb, const std::vector<float>& matte,
+                      OutputKind kind, const OutputEncoding& encoding, const FrameMetadata& metadata = {});
+
+// `premultiplied` divided by `matte` where it is > 0, 0 elsewhere: an element's colour for formats
+// that hold only straight alpha (PNG, ProRes 4444).
+FloatImage unpremultiply(const FloatImage& premultiplied, const std::vector<float>& matte);
 
 // Writes `matte` (width * height, 0..1) as a 16-bit grey PNG, atomically (the matte sequence beside
 // a movie). Errors as write_swap_frame.

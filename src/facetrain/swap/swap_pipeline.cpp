@@ -1,6 +1,7 @@
 #include "facetrain/swap/swap_pipeline.h"
 
 #include "facetrain/face/alignment.h"
+#include "facetrain/media/frame_selection.h"
 #include "facetrain/media/frame_source.h"
 #include "facetrain/base/atomic_file.h"
 #include "facetrain/base/error.h"
@@ -132,6 +133,41 @@ std::string describe_frames(const std::vector<int64_t>& frames, size_t limit = 8
   return fmt::format("{}", fmt::join(parts, ", "));
 }
 
+// Chunking enumerates the asked frames: a --frames span wider than this with --chunk is refused.
+constexpr int64_t kMaxChunkedSpan = int64_t{1} << 22;  // 48 hours at 24 fps
+
+// What this run was asked for: --frames (or every frame of the plate), and of those, chunk I of N;
+// with the words that name it in messages.
+struct AskedFrames {
+  FrameRange frames;
+  std::string text;
+};
+
+AskedFrames asked_frames(const SwapJob& job, const SourceInfo& plate) {
+  std::string text = job.frames.is_all() ? "all frames" : "--frames " + job.frames.to_string();
+  if (job.chunk_count == 1) return {job.frames, text};
+  std::vector<int64_t> frames;
+  if (job.frames.is_all()) {
+    if (plate.frame_last < plate.frame_first)
+      throw InputDataError(fmt::format("{}: --chunk needs the plate's length, which its container does not record; "
+                                       "give --frames FIRST-LAST", plate.path));
+    frames = job.frames.frames_within(plate.frame_first, plate.frame_last);
+  } else {
+    const int64_t lowest = *job.frames.lowest(), highest = *job.frames.highest();
+    if (highest - lowest >= kMaxChunkedSpan)
+      throw UsageError(fmt::format("--frames {} with --chunk: chunks divide at most {} frames; give the plate's range",
+                                   job.frames.to_string(), kMaxChunkedSpan));
+    frames = job.frames.frames_within(lowest, highest);
+  }
+  const std::vector<int64_t> chunk = chunk_of(frames, job.chunk_index, job.chunk_count);
+  text = fmt::format("--chunk {}/{} of {}", job.chunk_index, job.chunk_count, text);
+  if (chunk.empty())
+    throw InputDataError(fmt::format("{}: {}: the chunk holds no frame ({} frame(s) in {} chunks)", plate.path, text,
+                                     frames.size(), job.chunk_count));
+  const FrameRange range = FrameRange::of_frames(chunk);
+  return {range, fmt::format("{} (frames {})", text, range.to_string())};
+}
+
 struct FaceWork {
   int track = 0;                 // the face set's track id (colour statistics follow it over frames)
   Affine2d aligned_from_frame;   // at the model's resolution
@@ -168,6 +204,21 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
   }
   const int batch = job.batch > 0 ? job.batch : (device.is_cuda() ? 8 : 1);
 
+  // --- the plate, and the asked frames it has: checked before anything is loaded or written
+  FrameSourceOptions source_options;
+  source_options.want_full_precision = true;
+  source_options.start_frame = job.start_frame;
+  source_options.on_missing = job.on_missing;
+  auto source = open_frame_source(job.plate, source_options);
+  const SourceInfo& info = source->info();
+  const AskedFrames asked = asked_frames(job, info);
+  const FrameSelection selection = select_frames(asked.frames, *source);
+  if (selection.open_ended)
+    throw InputDataError(fmt::format("{}: its container does not record its length: give --frames FIRST-LAST", job.plate));
+  const std::string missing_warning = check_selection(selection, asked.text, *source, job.on_missing);
+  if (!missing_warning.empty()) log_warning("{}", missing_warning);
+  report.frames_missing = selection.missing;
+
   const FaceSet faceset = FaceSet::read(job.faces);
   LoadedModel loaded = load_model(job.model, device);
   report.checkpoint = loaded.checkpoint;
@@ -182,12 +233,7 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
   log_info("model {} ({}), face set {} ({} px {})", loaded.checkpoint.string(), describe(model.config()),
            job.faces.string(), faceset.manifest.size, faceset.manifest.face_type);
 
-  // --- plate and its identity
-  FrameSourceOptions source_options;
-  source_options.want_full_precision = true;
-  source_options.start_frame = job.start_frame;
-  auto source = open_frame_source(job.plate, source_options);
-  const SourceInfo& info = source->info();
+  // --- the plate's identity
   const std::string identity = plate_identity(job.plate);
   const FaceSetSource* matched = nullptr;
   for (const auto& s : faceset.manifest.sources)
@@ -214,11 +260,7 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
     if (r.source == matched->path) records[r.frame] = &r;
 
   // --- frames of this chunk, and what is left to do
-  const std::vector<int64_t> selected = job.frames.frames_within(info.frame_first, info.frame_last);
-  if (!job.frames.is_all() && ((job.frames.lowest() && *job.frames.lowest() < info.frame_first) ||
-                               (job.frames.highest() && *job.frames.highest() > info.frame_last)))
-    log_warning("--frames {}: the plate has frames {}-{} only", job.frames.to_string(), info.frame_first, info.frame_last);
-  const std::vector<int64_t> chunk = chunk_of(selected, job.chunk_index, job.chunk_count);
+  const std::vector<int64_t>& chunk = selection.present;
   report.frames_selected = static_cast<int64_t>(chunk.size());
   std::vector<int64_t> todo;
   for (int64_t f : chunk) {
@@ -308,6 +350,15 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
     std::vector<float> alpha(static_cast<size_t>(frame.base.width) * frame.base.height, 0.f);
     FloatImage plate;  // before compositing, for the review
     if (writer.wants_plate()) plate = frame.base;
+    // The face alone: the same faces composited over nothing, which is the face premultiplied by
+    // the matte (zero outside it); over the plate it gives the full frame again.
+    FloatImage element;
+    std::vector<float> element_alpha;
+    if (writer.wants_element()) {
+      element.width = frame.base.width;
+      element.height = frame.base.height;
+      element.pixels.assign(frame.base.pixels.size(), 0.f);
+    }
     for (FaceWork& w : frame.faces) {
       PlacedFace placed;
       placed.aligned_from_frame = w.aligned_from_frame;
@@ -347,9 +398,10 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
         else v = decode_from_network(v, plate_encoding);
       }
       composite_face(frame.base, alpha, placed, composite_options);
+      if (writer.wants_element()) composite_face(element, element_alpha, placed, composite_options);
       ++report.faces_swapped;
     }
-    writer.write(frame.number, plate, frame.base, alpha);
+    writer.write(frame.number, plate, frame.base, alpha, element);
     ++report.frames_written;
   };
 
@@ -450,7 +502,21 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
     while (next_todo < todo.size() && !progress.stop_requested()) not_in_plate.push_back(todo[next_todo++]);
   }
   progress.end();
-  if (!progress.stop_requested()) writer.finish();  // a stopped render leaves no movie behind
+  // Frames the plate's header promised that decoding did not find (a movie shorter than it says):
+  // missing frames like any other, found only now.
+  std::string undelivered;
+  if (!not_in_plate.empty()) {
+    const FrameRange lacking = FrameRange::of_frames(not_in_plate);
+    undelivered = fmt::format("{}: {}: the plate ended before frames {} (its header counts frames {})", job.plate,
+                              asked.text, lacking.to_string(8), describe_plate_frames(info));
+    if (job.on_missing == OnMissingFrame::skip) {
+      log_warning("{}; skipped (--on-missing skip)", undelivered);
+      report.frames_missing = report.frames_missing.joined(lacking);
+      undelivered.clear();
+    }
+  }
+  // A stopped render, or one that lacks frames, leaves no movie behind.
+  if (!progress.stop_requested() && undelivered.empty()) writer.finish();
   report.movies = writer.movies_written();
   if (!chunk.empty()) {  // what this chunk wrote (or kept), for `facetrain verify`
     SwapManifest provenance;
@@ -459,12 +525,14 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
     provenance.plate_sha256 = identity;
     provenance.checkpoint = loaded.checkpoint.string();
     provenance.checkpoint_sha256 = loaded.model_sha256;
+    provenance.output_kind = output_kind_name(job.output_kind);
+    provenance.missing_frames = report.frames_missing.to_string();
     writer.write_manifest(chunk.front(), chunk.back(), std::move(provenance));
   }
-  if (!not_in_plate.empty()) {
-    log_warning("{}: ended before frame(s) {}; not written", job.plate, describe_frames(not_in_plate));
-    progress.event("warning", {{"message", "plate ended before these frames"}, {"frames", describe_frames(not_in_plate, 1000)}});
-  }
+  if (!undelivered.empty())
+    throw InputDataError(fmt::format("{}; {}", undelivered,
+                                     writer.is_movie() ? "no movie was written"
+                                                       : fmt::format("the {} frames before were written", report.frames_written)));
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return report;
 }

@@ -8,7 +8,11 @@ namespace facetrain {
 
 // Every selected frame of the chunk is written (frames without faces unchanged, alpha 0), each
 // atomically. The output depends only on (frame, model, job), never on the chunking or on the
-// order of processing. Errors: ConfigError (78) for a model/face-set mismatch, InputDataError (65)
+// order of processing. The asked frames (job.frames, then chunk I of N of them) are held to the plate
+// before the model is loaded (media/frame_selection.h): frames it does not have are InputDataError
+// (65) unless job.on_missing is skip, and a chunk without any of them is 65 either way; a movie plate
+// that ends before the frames its header counts is found at its end (frames written before are
+// complete; a movie output is not finished). Errors: ConfigError (78) for a model/face-set mismatch, InputDataError (65)
 // for a corrupt checkpoint or a plate that is not the face set's source (unless job.force),
 // OutputError (73) for an output that cannot be created, UnavailableError (69) for --device cuda
 // without a GPU.

@@ -92,13 +92,26 @@ SwapWriter::SwapWriter(const SwapJob& job) : state_(std::make_unique<State>(job)
     std::string extension = fs::path(output).extension().string();
     for (char& c : extension) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     const bool mov = extension == ".mov";
-    s.movie_settings.codec = job.codec.empty() ? (mov ? MovieCodec::prores_hq : MovieCodec::h264) : parse_movie_codec(job.codec);
+    const bool element = job.output_kind == OutputKind::element;
+    s.movie_settings.codec = !job.codec.empty() ? parse_movie_codec(job.codec)
+                             : element          ? MovieCodec::prores_4444  // the only movie codec with alpha
+                             : mov              ? MovieCodec::prores_hq
+                                                : MovieCodec::h264;
+    if (element && (s.movie_settings.codec != MovieCodec::prores_4444 || !mov))
+      throw UsageError(fmt::format("-o {} --output-kind element: an element needs its matte as alpha, which of the "
+                                   "movie codecs only ProRes 4444 (in a .mov) holds; use NAME.mov (--codec "
+                                   "prores_4444), or an image sequence",
+                                   output));
     if (s.movie_settings.codec != MovieCodec::h264 && !mov)
       throw UsageError(fmt::format("-o {}: ProRes ({}) goes in a QuickTime .mov; use .mov or --codec h264", output,
                                    movie_codec_name(s.movie_settings.codec)));
     if (job.crf >= 0 && s.movie_settings.codec != MovieCodec::h264)
       throw UsageError(fmt::format("--crf applies to H.264; {} is {}", output, movie_codec_name(s.movie_settings.codec)));
     s.movie_settings.crf = job.crf >= 0 ? job.crf : 18;
+    if (s.movie_settings.codec == MovieCodec::prores_4444)  // QuickTime has no flag for it: say it in words
+      s.movie_settings.comment =
+          element ? "facetrain element: the swapped face; alpha is the matte, straight (not premultiplied)"
+                  : "facetrain full frame: the finished frame; alpha is the face matte, straight (not premultiplied)";
     if (!movie_codec_available(s.movie_settings.codec))
       throw UnavailableError(fmt::format("-o {}: this FFmpeg build has no encoder for {}", output,
                                          movie_codec_name(s.movie_settings.codec)));
@@ -174,6 +187,8 @@ int SwapWriter::matte_levels() const { return alpha_levels(state_->encoding); }
 
 bool SwapWriter::wants_plate() const { return state_->job.review; }
 
+bool SwapWriter::wants_element() const { return state_->job.output_kind == OutputKind::element; }
+
 std::string SwapWriter::describe() const {
   const State& s = *state_;
   std::string text;
@@ -188,14 +203,21 @@ std::string SwapWriter::describe() const {
                              s.encoding.exr_compression)
                : fmt::format("{} ({} {}-bit)", s.frames->original(), kind, s.encoding.bits);
   }
+  text += fmt::format(", {}", output_kind_name(s.job.output_kind));
   if (s.review_movie) text += fmt::format(", review {}", s.review_movie_path.string());
   else if (s.review_frames) text += fmt::format(", review {}", s.review_frames->original());
   return text;
 }
 
-void SwapWriter::write(int64_t frame, const FloatImage& plate, const FloatImage& swapped, const std::vector<float>& matte) {
+void SwapWriter::write(int64_t frame, const FloatImage& plate, const FloatImage& swapped, const std::vector<float>& matte,
+                       const FloatImage& element) {
   State& s = *state_;
   if (!s.opened) throw InternalError("SwapWriter::write before open");
+  const bool write_element = wants_element();
+  if (write_element && (element.width != swapped.width || element.height != swapped.height))
+    throw InternalError(fmt::format("frame {}: no element to write", frame));
+  // What the frame file or movie holds: the finished frame, or the face alone.
+  const FloatImage& picture = write_element ? element : swapped;
   if (s.movie) {
     if (!s.movie_writer) {
       MovieSettings settings = s.movie_settings;
@@ -210,9 +232,11 @@ void SwapWriter::write(int64_t frame, const FloatImage& plate, const FloatImage&
       }
       s.movie_writer = std::make_unique<MovieWriter>(s.movie_path, settings);
     }
-    if (s.scene_linear) {  // a movie is display-referred: scene-linear plates through the sRGB encoding
-      FloatImage display = swapped;
-      for (float& v : display.pixels) v = v > 0.f ? srgb_encode(v) : 0.f;
+    if (write_element || s.scene_linear) {
+      // ProRes 4444's alpha is straight: an element goes in as the face's own colour.
+      FloatImage display = write_element ? unpremultiply(element, matte) : swapped;
+      if (s.scene_linear)  // a movie is display-referred: scene-linear plates through the sRGB encoding
+        for (float& v : display.pixels) v = v > 0.f ? srgb_encode(v) : 0.f;
       s.movie_writer->write(display, matte);
     } else {
       s.movie_writer->write(swapped, matte);
@@ -228,7 +252,7 @@ void SwapWriter::write(int64_t frame, const FloatImage& plate, const FloatImage&
       if (!s.plate_timecode.empty() && s.plate_fps > 0)
         metadata.timing.timecode = offset_timecode(s.plate_timecode, s.plate_fps, frame - s.plate_first);
     }
-    write_swap_frame(s.frames->format(frame), swapped, matte, s.encoding, metadata);
+    write_swap_frame(s.frames->format(frame), picture, matte, s.job.output_kind, s.encoding, metadata);
     s.files_written.emplace_back(frame, s.frames->format(frame));
   }
   if (s.job.review) {

@@ -3,7 +3,8 @@
 // (.mov/.mp4, written to a temporary file and renamed when complete) with the matte as a 16-bit PNG
 // sequence beside it (`out.matte.####.png`), plus, with --review, side-by-side review frames
 // (`<dir>/review/<name>.review.####.png`) or, with a movie, an H.264 review movie
-// (`<dir>/<name>.review.mp4`). No LibTorch.
+// (`<dir>/<name>.review.mp4`). Frames hold the finished frame or the face alone (output_kind.h).
+// No LibTorch.
 #include "facetrain/media/frame_source.h"
 #include "facetrain/media/image.h"
 #include "facetrain/manifest/swap_manifest.h"
@@ -22,7 +23,8 @@ class SwapWriter {
   // Checks the output options against each other (UsageError, 64): a frame token for image
   // sequences and none for movies, the extension, --chunk with a movie (a movie is the whole
   // range: render an image sequence per chunk), --bits / --exr-compression / --codec / --crf only
-  // where they apply, an encoder for the codec (UnavailableError, 69).
+  // where they apply, an element only where the format has alpha (a movie: ProRes 4444, its default
+  // then), an encoder for the codec (UnavailableError, 69).
   explicit SwapWriter(const SwapJob& job);
   ~SwapWriter();
   SwapWriter(const SwapWriter&) = delete;
@@ -37,11 +39,14 @@ class SwapWriter {
   void open(const SourceInfo& plate);
   int matte_levels() const;          // the levels mattes are quantised to (0 = float)
   bool wants_plate() const;          // write() needs the plate as decoded (the review shows it)
+  bool wants_element() const;        // write() needs the face alone, premultiplied (--output-kind element)
   std::string describe() const;      // for the log: paths and encodings
 
   // One finished frame, in frame order: `swapped` (RGB, the plate's encoding) with its matte;
-  // `plate` is the frame before compositing (used only when wants_plate()).
-  void write(int64_t frame, const FloatImage& plate, const FloatImage& swapped, const std::vector<float>& matte);
+  // `plate` is the frame before compositing (used only when wants_plate()); `element` the face alone
+  // premultiplied by the matte, zero outside it (used only when wants_element()).
+  void write(int64_t frame, const FloatImage& plate, const FloatImage& swapped, const std::vector<float>& matte,
+             const FloatImage& element);
   // Completes the movies (rename into place). Without it, the destructor leaves no movie behind.
   void finish();
   std::vector<std::filesystem::path> movies_written() const;

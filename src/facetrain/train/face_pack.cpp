@@ -29,11 +29,6 @@ FacePack FacePack::to(c10::Device device) const {
 
 namespace {
 
-struct UsableFace {
-  const FrameRecord* record;
-  const FaceRecord* face;
-};
-
 std::string pack_hash(const FaceSet& set, const std::vector<UsableFace>& faces, int resolution_px,
                       double validation_fraction) {
   std::string text = fmt::format("pack v1 res={} val={}\n", resolution_px, validation_fraction);
@@ -94,20 +89,13 @@ FacePack pack_faces(const FaceSet& set, const std::vector<UsableFace>& faces, in
 
 }  // namespace
 
-FacePack load_face_pack(const std::filesystem::path& faceset, int resolution_px, double validation_fraction,
+FacePack load_face_pack(const UsableFaces& usable, int resolution_px, double validation_fraction,
                         const std::filesystem::path& cache_dir, const std::string& name) {
-  const FaceSet set = FaceSet::read(faceset);
-  std::vector<UsableFace> faces;
-  int64_t deleted = 0;
+  const FaceSet& set = usable.set;
+  const std::vector<UsableFace>& faces = usable.faces;
+  const int64_t deleted = usable.crops_deleted;  // an artist deleted the crop: the face is excluded
+  const std::filesystem::path& faceset = set.directory;
   std::error_code ec;
-  for (const auto& record : set.frames)
-    for (const auto& face : record.faces) {
-      if (std::filesystem::exists(set.directory / face.crop, ec)) faces.push_back({&record, &face});
-      else ++deleted;  // an artist deleted the crop: the face is excluded
-    }
-  if (faces.empty())
-    throw InputDataError(fmt::format("{}: no usable face (records: {}, crops deleted: {})", faceset.string(),
-                                     set.frames.size(), deleted));
   const std::string hash = pack_hash(set, faces, resolution_px, validation_fraction);
   const auto cache_path = cache_dir / fmt::format("{}-{}.pt", name, hash.substr(0, 16));
   const int64_t n = static_cast<int64_t>(faces.size());

@@ -2,6 +2,8 @@
 // One identity's faces packed into tensors that live on the training device for the whole run:
 // no per-step decoding, no CPU augmentation workers (DESIGN.md §1). Packed once from the face set
 // (honouring crops an artist deleted), cached in the run directory under a content hash.
+#include "facetrain/faceset/usable_faces.h"
+
 #include <ATen/core/Tensor.h>
 #include <c10/core/Device.h>
 
@@ -22,11 +24,10 @@ struct FacePack {
   FacePack to(c10::Device device) const;
 };
 
-// Reads FACESET's records, resizes crops to `resolution_px`, holds out the last
-// `validation_fraction` of faces (at least 1 when there are >= 8). Caches the result as
-// CACHE_DIR/<name>-<hash>.pt. Throws InputDataError naming the face set when it holds no usable
-// face, MissingInputError when it does not exist.
-FacePack load_face_pack(const std::filesystem::path& faceset, int resolution_px, double validation_fraction,
+// Packs a face set's usable faces (read_usable_faces: it throws for a face set without any),
+// crops resized to `resolution_px`, and holds out the last `validation_fraction` of faces (at least
+// 1 when there are >= 8). Caches the result as CACHE_DIR/<name>-<hash>.pt.
+FacePack load_face_pack(const UsableFaces& usable, int resolution_px, double validation_fraction,
                         const std::filesystem::path& cache_dir, const std::string& name);
 
 }  // namespace facetrain

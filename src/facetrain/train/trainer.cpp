@@ -195,16 +195,21 @@ TrainReport run_train(const TrainJob& job, ProgressSink& progress) {
   std::optional<CheckpointStore::Loaded> resumed;
   fs::path resume_directory;
   int64_t resume_step = 0;
-  auto load_packs = [&] {
-    FacePack a = load_face_pack(job.actor_faceset, resolution, config.validation_fraction, pack_cache, "actor");
-    FacePack d = load_face_pack(job.double_faceset, resolution, config.validation_fraction, pack_cache, "double");
+  // Both face sets are read before RUN is created: one with no usable face (65, naming it) leaves no trace.
+  auto read_facesets = [&] {
+    return std::make_pair(read_usable_faces(job.actor_faceset), read_usable_faces(job.double_faceset));
+  };
+  auto load_packs = [&](const std::pair<UsableFaces, UsableFaces>& faces) {
+    FacePack a = load_face_pack(faces.first, resolution, config.validation_fraction, pack_cache, "actor");
+    FacePack d = load_face_pack(faces.second, resolution, config.validation_fraction, pack_cache, "double");
     return std::make_pair(std::move(a), std::move(d));
   };
   std::pair<FacePack, FacePack> packs;
   if (writer) {
     try {
+      const auto faces = read_facesets();
       run.emplace(job.run_directory);
-      packs = load_packs();
+      packs = load_packs(faces);
       resumed = job.resume ? store.newest_valid() : std::nullopt;
     } catch (const Error& e) {
       if (group) group->publish("prepared", nlohmann::json{{"code", static_cast<int>(e.code())}, {"message", e.what()}}.dump());
@@ -223,7 +228,7 @@ TrainReport run_train(const TrainJob& job, ProgressSink& progress) {
                   fmt::format("rank 0 failed: {}", prepared.value("message", std::string())));
     resume_directory = prepared.value("resume", std::string());
     resume_step = prepared.value("step", int64_t{0});
-    packs = load_packs();
+    packs = load_packs(read_facesets());
   }
   FacePack actor = std::move(packs.first);
   FacePack dbl = std::move(packs.second);

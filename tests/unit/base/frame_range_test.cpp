@@ -55,3 +55,32 @@ TEST_CASE("chunks cover every frame once", "[unit][base]") {
   CHECK_THROWS_AS(facetrain::parse_chunk("11/10"), facetrain::UsageError);
   CHECK_THROWS_AS(facetrain::parse_chunk("3/10x"), facetrain::UsageError);
 }
+
+TEST_CASE("descending ranges name the same frames as ascending ones", "[unit][base]") {
+  CHECK(FrameRange::parse("1100-1001").frames_within(0, 5000) == FrameRange::parse("1001-1100").frames_within(0, 5000));
+  CHECK(FrameRange::parse("1100-1001").to_string() == "1001-1100");
+}
+
+TEST_CASE("frames outside a plate's span, as segments", "[unit][base]") {
+  CHECK(FrameRange::parse("1001-1100").outside(1, 765).to_string() == "1001-1100");
+  CHECK(FrameRange::parse("1330-1340").outside(1, 1337).to_string() == "1338-1340");
+  CHECK(FrameRange::parse("1-20").outside(5, 15).to_string() == "1-4,16-20");
+  CHECK(FrameRange::parse("1-100x7").outside(10, 90).to_string() == "1-8x7,92-99x7");  // the steps' own frames
+  CHECK(FrameRange::parse("1-100x7").outside(10, 90).frames_within(0, 200) == std::vector<int64_t>{1, 8, 92, 99});
+  CHECK(FrameRange::parse("1-10x9").outside(2, 5).to_string() == "1,10");
+  CHECK(FrameRange::parse("5-10").outside(1, 100).empty());
+  CHECK(FrameRange::all().outside(1, 10).empty());
+  // Huge ranges stay segments: nothing is enumerated.
+  CHECK(FrameRange::parse("1-2000000000").outside(1, 765).to_string() == "766-2000000000");
+}
+
+TEST_CASE("frame lists become runs; ranges join in order", "[unit][base]") {
+  CHECK(FrameRange::of_frames({100, 105, 106, 107, 111}).to_string() == "100,105-107,111");
+  CHECK(FrameRange::of_frames({}).empty());
+  CHECK_FALSE(FrameRange::parse("3").empty());
+  const FrameRange joined = FrameRange::parse("111-120").joined(FrameRange::of_frames({100, 105}));
+  CHECK(joined.to_string() == "100,105,111-120");
+  CHECK(joined.lowest() == 100);
+  CHECK(joined.highest() == 120);
+  CHECK(FrameRange::of_frames({1, 3, 5, 7, 9, 11}).to_string(2) == "1,3,...");
+}
