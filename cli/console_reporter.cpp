@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -34,7 +35,10 @@ const char* level_prefix(LogLevel level) {
 
 }  // namespace
 
-ConsoleReporter::ConsoleReporter(bool json, LogLevel level) : json_(json), stderr_is_terminal_(::isatty(2) == 1) {
+ConsoleReporter::ConsoleReporter(bool json, LogLevel level)
+    : json_(json),
+      progress_lines_(!json && ::isatty(1) != 1),
+      progress_bar_(!json && ::isatty(1) == 1 && ::isatty(2) == 1) {
   set_log_level(level);
   set_log_sink([this](LogLevel l, std::string_view message) { log(l, message); });
 }
@@ -51,7 +55,7 @@ void ConsoleReporter::log(LogLevel level, std::string_view message) {
     std::fprintf(stdout, "%s\n", line.c_str());
     std::fflush(stdout);
   }
-  if (bar_visible_ || (stderr_is_terminal_ && total_ > 0)) draw_bar(false);
+  if (bar_visible_ || (progress_bar_ && fraction_ >= 0)) draw_bar(false);
 }
 
 void ConsoleReporter::begin(std::string_view stage, int64_t total) {
@@ -60,41 +64,55 @@ void ConsoleReporter::begin(std::string_view stage, int64_t total) {
   total_ = total;
   done_ = 0;
   last_percent_ = -1;
+  fraction_ = total > 0 ? 0.0 : -1.0;
   stage_start_ = last_draw_ = std::chrono::steady_clock::now();
 }
 
 void ConsoleReporter::update(int64_t done) {
   std::lock_guard<std::mutex> lock(mutex_);
+  report(done, total_ > 0 ? std::min(1.0, static_cast<double>(done) / static_cast<double>(total_)) : -1.0, "");
+}
+
+void ConsoleReporter::update_fraction(int64_t done, double fraction, std::string_view limit) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  report(done, std::clamp(fraction, 0.0, 1.0), limit);
+}
+
+void ConsoleReporter::report(int64_t done, double fraction, std::string_view limit) {
   done_ = done;
-  const int percent = total_ > 0 ? static_cast<int>(std::min<int64_t>(100, done * 100 / total_)) : -1;
+  fraction_ = fraction;
+  // 29/100 is 0.28999... in binary: a tiny margin keeps whole percentages whole.
+  const int percent = fraction >= 0 ? std::min(100, static_cast<int>(fraction * 100.0 + 1e-9)) : -1;
   const auto now = std::chrono::steady_clock::now();
   if (json_) {
     if (percent != last_percent_) {
       nlohmann::json line{{"event", "progress"}, {"stage", stage_}, {"done", done}, {"total", total_}};
       if (percent >= 0) line["percent"] = percent;
+      if (!limit.empty()) line["limit"] = limit;
       std::fprintf(stdout, "%s\n", line.dump().c_str());
       std::fflush(stdout);
     }
-  } else if (stderr_is_terminal_) {
-    if (now - last_draw_ > std::chrono::milliseconds(100)) {
-      draw_bar(false);
-      last_draw_ = now;
+  } else if (progress_lines_) {
+    if (percent >= 0 && percent != last_percent_) {
+      std::fprintf(stdout, "Progress: %d%%\n", percent);
+      std::fflush(stdout);
     }
-  } else if (percent >= 0 && percent != last_percent_) {
-    std::fprintf(stdout, "Progress: %d%%\n", percent);
-    std::fflush(stdout);
+  } else if (progress_bar_ && now - last_draw_ > std::chrono::milliseconds(100)) {
+    draw_bar(false);
+    last_draw_ = now;
   }
   last_percent_ = percent;
 }
 
 void ConsoleReporter::end() {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (stderr_is_terminal_ && !json_ && total_ > 0) {
+  if (progress_bar_ && fraction_ >= 0) {
     draw_bar(true);
     std::fputc('\n', stderr);
   }
   bar_visible_ = false;
   total_ = -1;
+  fraction_ = -1;
 }
 
 void ConsoleReporter::event(std::string_view name, const nlohmann::json& fields) {
@@ -107,17 +125,18 @@ void ConsoleReporter::event(std::string_view name, const nlohmann::json& fields)
 }
 
 void ConsoleReporter::draw_bar(bool final) {
-  if (!stderr_is_terminal_ || json_ || total_ <= 0) return;
-  const double fraction = std::min(1.0, static_cast<double>(done_) / static_cast<double>(total_));
+  if (!progress_bar_ || fraction_ < 0) return;
+  const double fraction = std::min(1.0, fraction_);
   const int width = 30;
   const int filled = static_cast<int>(fraction * width);
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - stage_start_).count();
   const double rate = elapsed > 0 ? done_ / elapsed : 0.0;
-  const double eta = rate > 0 ? (total_ - done_) / rate : 0.0;
+  const double eta = fraction > 0 ? elapsed * (1.0 - fraction) / fraction : 0.0;
   std::string bar(filled, '#');
   bar.resize(width, '.');
-  std::fprintf(stderr, "\r%s [%s] %3d%% %lld/%lld %.1f/s %s", stage_.c_str(), bar.c_str(),
-               static_cast<int>(fraction * 100), static_cast<long long>(done_), static_cast<long long>(total_), rate,
+  const std::string count = total_ > 0 ? fmt::format("{}/{}", done_, total_) : fmt::format("{}", done_);
+  std::fprintf(stderr, "\r%s [%s] %3d%% %s %.1f/s %s", stage_.c_str(), bar.c_str(), static_cast<int>(fraction * 100),
+               count.c_str(), rate,
                final ? fmt::format("{:.1f}s", elapsed).c_str() : fmt::format("ETA {:.0f}s", eta).c_str());
   std::fflush(stderr);
   bar_visible_ = true;
