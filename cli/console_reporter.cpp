@@ -15,9 +15,15 @@ std::atomic<ProgressSink*> stop_target{nullptr};
 volatile std::sig_atomic_t stop_signal = 0;
 
 extern "C" void on_stop_signal(int signal_number) {
-  if (stop_signal != 0) {  // a second Ctrl-C: the user means it
-    std::signal(signal_number, SIG_DFL);
-    std::raise(signal_number);
+  if (stop_signal != 0) {
+    // A second Ctrl-C: the user means it. A repeated SIGTERM is not: schedulers send it more than
+    // once (at a Slurm time limit every task gets one from slurmstepd and one forwarded by srun,
+    // tested in tests/e2e/farm_slurm.sh) and send SIGKILL when they insist.
+    if (signal_number == SIGINT) {
+      std::signal(signal_number, SIG_DFL);
+      std::raise(signal_number);
+    }
+    return;
   }
   stop_signal = signal_number;
   if (ProgressSink* sink = stop_target.load()) sink->request_stop();
@@ -79,6 +85,8 @@ void ConsoleReporter::update_fraction(int64_t done, double fraction, std::string
 }
 
 void ConsoleReporter::report(int64_t done, double fraction, std::string_view limit) {
+  // Never backwards: worker threads (extract's crop writers) report their counts out of order.
+  if (fraction >= 0 && fraction < fraction_) return;
   done_ = done;
   fraction_ = fraction;
   // 29/100 is 0.28999... in binary: a tiny margin keeps whole percentages whole.
