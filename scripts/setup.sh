@@ -43,6 +43,8 @@ packages=(
   # hardening checks: libFuzzer targets (clang), the syscall audit of tests/e2e/faults_privacy.sh,
   # unprivileged test runs (setpriv, util-linux)
   clang libclang-rt-14-dev strace util-linux
+  # the Slurm examples run live on a one-node cluster in tests/e2e/farm_slurm.sh
+  slurmctld slurmd slurm-client munge
 )
 python="${PYTHON:-python3}"
 command -v "$python" >/dev/null 2>&1 || packages+=(python3)
