@@ -1,7 +1,7 @@
 #pragma once
 // Where progress, logs and events go (DESIGN.md §5): human-readable logs on stderr; progress as
 // flushed "Progress: N%" lines on stdout when stdout is not a terminal (a farm's log or pipe: the
-// line Deadline's and OpenCue's progress handlers read), else as a bar on stderr when that is a
+// line a farm's progress handler reads, e.g. the FaceTrain Deadline plugin's), else as a bar on stderr when that is a
 // terminal; with --json, stdout carries JSON lines only (progress as "progress" events).
 #include "facetrain/base/log.h"
 #include "facetrain/base/progress.h"

