@@ -110,7 +110,7 @@ slurm_cluster_stop() {
   [ -n "${SLURM_TEST_DIR:-}" ] || return 0
   scancel --full --quiet --partition="$SLURM_TEST_PARTITION" 2>/dev/null || true
   local i
-  for i in $(seq 40); do
+  for i in $(seq 120); do  # a cancelled step may take KillWait (30 s) to end
     [ -z "$(squeue -h -o %i 2>/dev/null)" ] && break
     sleep 0.5
   done
@@ -119,6 +119,14 @@ slurm_cluster_stop() {
   for pid in "${SLURM_TEST_PIDS[@]}"; do
     for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null || true
+  done
+  # slurmstepd processes this cluster's slurmd started and that outlived it (found by the
+  # SLURM_CONF in their environment, which is this cluster's own), with their job's processes.
+  for pid in $(pgrep -x slurmstepd 2>/dev/null); do
+    if { tr '\0' '\n' <"/proc/$pid/environ"; } 2>/dev/null | grep -qxF "SLURM_CONF=$SLURM_CONF"; then
+      pkill -KILL -P "$pid" 2>/dev/null || true
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
   done
   SLURM_TEST_DIR=""
 }
