@@ -215,4 +215,5 @@ if [ "${reference_steps:-0}" -gt 0 ]; then
     fi
   done
 fi
+slurm_cluster_stop   # before e2e_end removes the cluster's folder (its munge socket and state) with $T
 e2e_end
