@@ -13,6 +13,7 @@
 #include "facetrain/swap/color_transfer.h"
 #include "facetrain/swap/face_composite.h"
 #include "facetrain/swap/swap_output.h"
+#include "facetrain/swap/swap_quality.h"
 #include "facetrain/swap/swap_writer.h"
 #include "facetrain/train/model_checkpoint.h"
 
@@ -149,6 +150,7 @@ std::string describe_frames(const std::vector<int64_t>& frames, size_t limit = 8
 
 struct FaceWork {
   int track = 0;                 // the face set's track id (colour statistics follow it over frames)
+  double detection_score = 0;    // the face set's, for the render's quality record
   Affine2d aligned_from_frame;   // at the model's resolution
   CropImage crop;                // encoded for the network, unclamped
   std::vector<float> hull;       // landmark hull, crop space, 0..1
@@ -268,6 +270,7 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
     to_read.erase(std::unique(to_read.begin(), to_read.end()), to_read.end());
   }
   std::map<int64_t, std::vector<NeighbourCrop>> neighbour_crops;  // frame -> its faces' crops
+  std::vector<SwapFrameQuality> quality;                           // per rendered frame, for the manifest
 
   // --- output encoding: the plate's own precision
   const bool float_plate = info.scene_linear || info.codec == "openexr";
@@ -323,7 +326,10 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
     std::vector<float> alpha(static_cast<size_t>(frame.base.width) * frame.base.height, 0.f);
     FloatImage plate;  // before compositing, for the review
     if (writer.wants_plate()) plate = frame.base;
+    SwapFrameQuality frame_quality;
+    frame_quality.frame = frame.number;
     for (FaceWork& w : frame.faces) {
+      const double agreement = mask_agreement(w.mask, w.hull);
       PlacedFace placed;
       placed.aligned_from_frame = w.aligned_from_frame;
       switch (job.matte) {
@@ -335,7 +341,9 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
           break;
       }
       placed.rgb = std::move(w.predicted);
+      double shift = 0;
       if (job.color != ColorMode::none) {
+        const std::vector<float> before = placed.rgb.rgb;
         // Temporal smoothing: the PLATE face's statistics (the transfer's target) are averaged over
         // the frames within +-color_window holding the same face (same_face), each one's crop weighted by
         // THIS frame's matte (the crops are aligned, so its pixels cover the same part of the face).
@@ -356,7 +364,10 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
         }
         apply_color_transfer(placed.rgb, measure_color(placed.rgb, placed.matte, job.color),
                              average_color(plate_statistics));
+        shift = color_shift(before, placed.rgb.rgb, placed.matte);
       }
+      add_face_quality(frame_quality, w.detection_score, agreement, shift,
+                       placement_of(w.aligned_from_frame, resolution).width);
       for (float& v : placed.rgb.rgb) {
         if (plate_encoding == PlateEncoding::display) v = std::clamp(v, 0.f, 1.f);
         else v = decode_from_network(v, plate_encoding);
@@ -365,6 +376,7 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
       ++report.faces_swapped;
     }
     writer.write(frame.number, plate, frame.base, alpha);
+    quality.push_back(frame_quality);
     ++report.frames_written;
   };
 
@@ -429,6 +441,7 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
         for (const FaceRecord& face : it->second->faces) {
           FaceWork w;
           w.track = face.track;
+          w.detection_score = face.score;
           w.aligned_from_frame = rescale_alignment(face.aligned_from_frame, faceset.manifest.size, resolution);
           w.crop = crop_for_network(crop_source, w.aligned_from_frame, resolution, plate_encoding);
           if (color_window > 0)
@@ -474,6 +487,7 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
     provenance.plate_sha256 = identity;
     provenance.checkpoint = loaded.checkpoint.string();
     provenance.checkpoint_sha256 = loaded.model_sha256;
+    provenance.quality = std::move(quality);
     writer.write_manifest(chunk.front(), chunk.back(), std::move(provenance));
   }
   if (!not_in_plate.empty()) {
