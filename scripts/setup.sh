@@ -43,6 +43,9 @@ packages=(
   # hardening checks: libFuzzer targets (clang), the syscall audit of tests/e2e/faults_privacy.sh,
   # unprivileged test runs (setpriv, util-linux)
   clang libclang-rt-14-dev strace util-linux
+  # TensorBoard event files (protobuf-lite messages, ISA-L's CRC-32C), report pages (JPEG thumbnails),
+  # and the headless browser the report tests open them in
+  libprotobuf-dev protobuf-compiler libisal-dev libjpeg-dev chromium
 )
 python="${PYTHON:-python3}"
 command -v "$python" >/dev/null 2>&1 || packages+=(python3)
@@ -86,8 +89,17 @@ torch_ok() {  # the pinned version, whole, with every library it needs resolvabl
   ! LD_LIBRARY_PATH="$cuda_home/lib64:$cuda_home/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
     ldd "$sp/torch/lib/libtorch_cuda.so" 2>/dev/null | grep -q 'not found'
 }
+# TensorBoard (PyPI) in the venv: the e2e tests read RUN/tensorboard/ with its own event reader.
+TENSORBOARD_VERSION=2.21.0
+install_tensorboard() {
+  "$venv/bin/python" -c "import tensorboard, sys; sys.exit(tensorboard.__version__ != '$TENSORBOARD_VERSION')" \
+    2>/dev/null && return 0
+  echo "setup: installing tensorboard==$TENSORBOARD_VERSION into $venv (the tests read event files with it)"
+  "$venv/bin/python" -m pip install --disable-pip-version-check -q "tensorboard==$TENSORBOARD_VERSION"
+}
 if torch_ok; then
   echo "setup: torch $TORCH_VERSION+cu${TORCH_CUDA/./} present in $venv"
+  install_tensorboard
   exit 0
 fi
 start=$(date +%s)
@@ -112,3 +124,4 @@ if ! torch_ok; then
   exit 1
 fi
 echo "setup: torch $TORCH_VERSION ready in $venv ($(du -sh "$venv" | cut -f1)) in $(( $(date +%s) - start )) s"
+install_tensorboard
