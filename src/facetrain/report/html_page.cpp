@@ -111,6 +111,13 @@ std::string format_duration(double seconds) {
   return fmt::format("{}d {:02d}h", s / 86400, (s % 86400) / 3600);
 }
 
+std::string directory_name(const std::filesystem::path& directory) {
+  std::error_code ec;
+  std::filesystem::path normal = std::filesystem::absolute(directory, ec).lexically_normal();
+  while (!normal.has_filename() && normal.has_parent_path() && normal != normal.parent_path()) normal = normal.parent_path();
+  return normal.filename().string();
+}
+
 std::string format_number(double value) {
   if (!std::isfinite(value)) return "-";
   return fmt::format("{:.6g}", value);

@@ -3,6 +3,7 @@
 // picture to enlarge it) are inline, pictures are data: URIs, charts inline SVG, fonts the
 // system's; a Content-Security-Policy forbids the browser every other source, so the page cannot
 // reach the network even if something in it tried.
+#include <filesystem>
 #include <string>
 #include <string_view>
 
@@ -10,8 +11,12 @@ namespace facetrain::report {
 
 std::string html_escape(std::string_view text);
 
-// The whole document: `title` in <title> and as the heading, `body` (HTML) below it.
+// The whole document: `title` (text) in <title> and as the heading, `subtitle` (HTML) under it,
+// `body` (HTML) below.
 std::string html_document(const std::string& title, const std::string& subtitle, const std::string& body);
+
+// The name of a directory as people call it ("v001" for "runs/v001/" or "runs/v001/.").
+std::string directory_name(const std::filesystem::path& directory);
 
 // "1h 05m", "12m 30s", "45s", "2d 03h".
 std::string format_duration(double seconds);

@@ -70,6 +70,11 @@ std::string render_line_chart(const LineChart& chart) {
       "<svg id=\"{}\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\" "
       "role=\"img\">\n",
       html_escape(chart.id), chart.width, chart.height, chart.width, chart.height);
+  if (std::isfinite(x0))
+    for (double v : chart.y_include) {
+      y0 = std::min(y0, v);
+      y1 = std::max(y1, v);
+    }
   if (!std::isfinite(x0)) {
     svg += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">no data yet</text>\n</svg>\n", chart.width / 2,
                        chart.height / 2);

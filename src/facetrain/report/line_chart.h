@@ -21,6 +21,9 @@ struct LineChart {
   std::vector<ChartSeries> series;
   // Wall-clock seconds at x (both ascending): labelled under the x ticks when not empty.
   std::vector<double> clock_x, clock_seconds;
+  // Values the y axis must show whatever the data (0 and 1 for a score bounded by them), so that
+  // noise in a narrow band does not fill the chart.
+  std::vector<double> y_include;
   int width = 660, height = 260;
 };
 

@@ -41,16 +41,17 @@ struct Score {
   const char* y_label;
   double SwapFrameQuality::*member;
   bool lower_is_worse;
+  std::vector<double> y_include;  // the axis always shows these (a score's bounds)
 };
 
 const Score kScores[] = {
     {"mask_agreement", "Mask agreement: the network's mask against the landmark hull (IoU; low = unsure where the face is)",
-     "IoU", &SwapFrameQuality::mask_agreement, true},
+     "IoU", &SwapFrameQuality::mask_agreement, true, {0.0, 1.0}},
     {"color_shift", "Colour shift: how far colour matching moved the network's face (high = its colours were off)",
-     "mean |change|", &SwapFrameQuality::color_shift, false},
+     "mean |change|", &SwapFrameQuality::color_shift, false, {0.0}},
     {"detection_score", "Detection score of the face set's tracked face (low = uncertain alignment)", "score",
-     &SwapFrameQuality::detection_score, true},
-    {"face_px", "Face width on the plate (small = an upscaled, softer swap)", "pixels", &SwapFrameQuality::face_px, true},
+     &SwapFrameQuality::detection_score, true, {}},
+    {"face_px", "Face width on the plate (small = an upscaled, softer swap)", "pixels", &SwapFrameQuality::face_px, true, {0.0}},
 };
 
 }  // namespace
@@ -159,6 +160,7 @@ std::string render_render_report(const fs::path& directory, const fs::path& outp
       chart.y_label = score.y_label;
       chart.width = 600;
       chart.height = 220;
+      chart.y_include = score.y_include;
       ChartSeries s;
       s.name = score.key;
       for (const auto& [frame, q] : quality) {
@@ -232,9 +234,7 @@ std::string render_render_report(const fs::path& directory, const fs::path& outp
       "href=\"#quality\">quality</a> &middot; <a href=\"#review\">review frames</a> &middot; <a "
       "href=\"#provenance\">provenance</a>",
       html_escape(directory.string()), utc_timestamp());
-  const fs::path absolute = fs::absolute(directory, ec).lexically_normal();
-  const std::string name = absolute.has_filename() ? absolute.filename().string() : absolute.parent_path().filename().string();
-  return html_document(fmt::format("facetrain render: {}", name), subtitle, body);
+  return html_document(fmt::format("facetrain render: {}", directory_name(directory)), subtitle, body);
 }
 
 }  // namespace facetrain::report

@@ -1,6 +1,7 @@
 #pragma once
 // `facetrain report PATH [-o FILE.html]`: one self-contained HTML page for a training run or a
 // render (see run_report.h and render_report.h for what each shows).
+#include <cstddef>
 #include <filesystem>
 #include <string>
 

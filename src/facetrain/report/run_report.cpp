@@ -131,13 +131,14 @@ const ChartGroup kChartGroups[] = {
     {"chart-other", "Other metrics", "value", [](const std::string& t) { return tag_in(t, "metrics"); }},
 };
 
-std::string charts_section(const RunMetrics& metrics) {
-  std::vector<double> clock_x, clock_s;
-  for (size_t i = 0; i < metrics.rows(); ++i)
-    if (std::isfinite(metrics.elapsed_s[i])) {
-      clock_x.push_back(metrics.step[i]);
-      clock_s.push_back(metrics.elapsed_s[i]);
-    }
+// Training time by step: the logged rows', then the newest checkpoint's when it is further.
+struct TrainingClock {
+  std::vector<double> step, seconds;
+};
+
+std::string charts_section(const RunMetrics& metrics, const TrainingClock& clock) {
+  const std::vector<double>& clock_x = clock.step;
+  const std::vector<double>& clock_s = clock.seconds;
   std::string html = "<section id=\"curves\"><h2>Curves</h2>\n";
   if (metrics.rows() == 0) return html + "<p class=\"note\">No logged step yet (metrics.jsonl is empty).</p></section>\n";
   html += "<div class=\"charts\">\n";
@@ -170,7 +171,7 @@ std::string charts_section(const RunMetrics& metrics) {
   return html + "</div></section>\n";
 }
 
-std::string timeline_section(const std::vector<Preview>& previews, const RunMetrics& metrics, const fs::path& output,
+std::string timeline_section(const std::vector<Preview>& previews, const TrainingClock& clock, const fs::path& output,
                              PictureCache& pictures) {
   std::string html = fmt::format(
       "<section id=\"previews\"><h2>Preview timeline <span class=\"note\">({} sheet(s), newest first; click to "
@@ -185,18 +186,12 @@ std::string timeline_section(const std::vector<Preview>& previews, const RunMetr
       width = w;
       break;
     }
-  std::vector<double> clock_x, clock_s;
-  for (size_t i = 0; i < metrics.rows(); ++i)
-    if (std::isfinite(metrics.elapsed_s[i])) {
-      clock_x.push_back(metrics.step[i]);
-      clock_s.push_back(metrics.elapsed_s[i]);
-    }
   size_t full_size_spent = 0;
   html += "<div class=\"timeline\">\n";
   for (size_t i = 0; i < previews.size(); ++i) {
     const Preview& p = previews[i];
     const std::string caption = fmt::format("step {} · {}", p.step,
-                                            format_duration(interpolate_clock(clock_x, clock_s, static_cast<double>(p.step))));
+                                            format_duration(interpolate_clock(clock.step, clock.seconds, static_cast<double>(p.step))));
     std::string large;
     try {
       const std::string& thumb = pictures.scaled(p.file, width, kThumbnailQuality);
@@ -215,6 +210,31 @@ std::string timeline_section(const std::vector<Preview>& previews, const RunMetr
     }
   }
   return html + "</div></section>\n";
+}
+
+struct CheckpointFacts {
+  int64_t step = 0;
+  double elapsed_s = kNaN;
+};
+
+// What RUN/checkpoints/latest's state.json says (nothing when there is none or it is unreadable:
+// the page is about what can be read).
+CheckpointFacts latest_checkpoint(const fs::path& run) {
+  CheckpointFacts facts;
+  try {
+    std::string name = read_file(run / "checkpoints" / "latest");
+    while (!name.empty() && (name.back() == '\n' || name.back() == ' ')) name.pop_back();
+    if (name.empty() || name.find('/') != std::string::npos) return facts;
+    const auto state = read_json(run / "checkpoints" / name / "state.json");
+    if (!state || !state->is_object()) return facts;
+    facts.step = state->value("step", int64_t{0});
+    facts.elapsed_s = state->value("elapsed_s", kNaN);
+  } catch (const Error&) {
+    // no checkpoint yet
+  } catch (const nlohmann::json::exception&) {
+    // a state.json of another shape: ignored
+  }
+  return facts;
 }
 
 // Flattened "a.b" keys of a JSON object, for the manifest table.
@@ -250,8 +270,16 @@ std::string render_run_report(const fs::path& run, const fs::path& output, Pictu
   const size_t last = metrics.rows() ? metrics.rows() - 1 : std::string::npos;
   const size_t last_loss = last_finite(loss), min_loss = lowest_finite(loss);
   const size_t last_val = last_finite(validation), min_val = lowest_finite(validation);
+  // The newest checkpoint may be past the last logged row (a run stopped by --max-time or a
+  // signal between two logs): its state.json has the run's step and training time then.
+  const CheckpointFacts checkpoint = latest_checkpoint(run);
   const size_t last_clock = last_finite(metrics.elapsed_s);
-  const double elapsed = last_clock == std::string::npos ? kNaN : metrics.elapsed_s[last_clock];
+  double elapsed = last_clock == std::string::npos ? kNaN : metrics.elapsed_s[last_clock];
+  int64_t steps = last == std::string::npos ? 0 : static_cast<int64_t>(metrics.step[last]);
+  if (checkpoint.step > steps) {
+    steps = checkpoint.step;
+    if (std::isfinite(checkpoint.elapsed_s)) elapsed = checkpoint.elapsed_s;
+  }
   const double device_hours = elapsed * world_size / 3600.0;
   double target_loss = 0;
   if (!config_text.empty()) {
@@ -280,8 +308,9 @@ std::string render_run_report(const fs::path& run, const fs::path& output, Pictu
 
   std::string body;
   body += "<section id=\"summary\"><h2>Summary</h2><div class=\"cards\">\n";
-  body += card("run-steps", "steps", last == std::string::npos ? "0" : step_of(last),
-               fmt::format("{} logged row(s)", metrics.rows()));
+  body += card("run-steps", "steps", fmt::format("{}", steps),
+               fmt::format("{} logged row(s){}", metrics.rows(),
+                           checkpoint.step > 0 ? fmt::format(", newest checkpoint at step {}", checkpoint.step) : ""));
   body += card("run-last-loss", "training loss (last logged)", format_number(at(loss, last_loss)),
                "at step " + step_of(last_loss));
   body += card("run-min-loss", "training loss (lowest)", format_number(at(loss, min_loss)), "at step " + step_of(min_loss),
@@ -309,8 +338,18 @@ std::string render_run_report(const fs::path& run, const fs::path& output, Pictu
                       target_attributes, html_escape(target_text));
   body += "</table></section>\n";
 
-  body += charts_section(metrics);
-  body += timeline_section(previews, metrics, output, cache);
+  TrainingClock clock;
+  for (size_t i = 0; i < metrics.rows(); ++i)
+    if (std::isfinite(metrics.elapsed_s[i])) {
+      clock.step.push_back(metrics.step[i]);
+      clock.seconds.push_back(metrics.elapsed_s[i]);
+    }
+  if (std::isfinite(checkpoint.elapsed_s) && (clock.step.empty() || checkpoint.step > clock.step.back())) {
+    clock.step.push_back(static_cast<double>(checkpoint.step));
+    clock.seconds.push_back(checkpoint.elapsed_s);
+  }
+  body += charts_section(metrics, clock);
+  body += timeline_section(previews, clock, output, cache);
   cache.forget_unused();
 
   body += "<section id=\"manifest\"><h2>Manifest</h2>\n";
@@ -335,7 +374,9 @@ std::string render_run_report(const fs::path& run, const fs::path& output, Pictu
                       "Metrics: <code>{}</code>{}.</p></section>\n",
                       html_escape((run / "tensorboard").string()), html_escape((run / "metrics.jsonl").string()),
                       metrics.unreadable_lines
-                          ? fmt::format(" <span class=\"bad\">({} line(s) could not be read)</span>", metrics.unreadable_lines)
+                          ? fmt::format(" <span class=\"bad\">({} line(s) could not be read: cut short by a crash, "
+                                        "being written, or out of step order)</span>",
+                                        metrics.unreadable_lines)
                           : std::string());
 
   const std::string model = manifest ? manifest->value("model", std::string()) : std::string();
@@ -344,7 +385,7 @@ std::string render_run_report(const fs::path& run, const fs::path& output, Pictu
       "<a href=\"#curves\">curves</a> &middot; <a href=\"#previews\">previews</a> &middot; <a href=\"#cost\">cost</a> "
       "&middot; <a href=\"#manifest\">manifest</a> &middot; <a href=\"#config\">configuration</a>",
       html_escape(run.string()), model.empty() ? "" : fmt::format(" &middot; {}", html_escape(model)), utc_timestamp());
-  return html_document(fmt::format("facetrain run: {}", fs::absolute(run, ec).filename().string()), subtitle, body);
+  return html_document(fmt::format("facetrain run: {}", directory_name(run)), subtitle, body);
 }
 
 void write_run_report(const fs::path& run, const fs::path& output, PictureCache* pictures) {

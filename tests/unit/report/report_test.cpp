@@ -118,6 +118,8 @@ TEST_CASE("page helpers: escaping, durations, numbers, base64", "[unit][report]"
   CHECK(rp::metric_tag("validation_loss") == "loss/validation");
   CHECK(rp::metric_tag("identity_cosine") == "identity/cosine");
   CHECK(rp::metric_tag("step").empty());
+  CHECK(rp::directory_name("runs/v001/") == "v001");
+  CHECK(rp::directory_name("runs/v001/.") == "v001");
 }
 
 TEST_CASE("pictures: PNG in, smaller JPEG out, colours kept", "[unit][report]") {
@@ -152,6 +154,10 @@ TEST_CASE("a run's page shows the run's numbers", "[unit][report]") {
   facetrain::write_file_atomic(run / "manifest.json", R"({"format_version": 1, "model": "df res=64", "world_size": 2,
     "actor_faceset": {"content_sha256": "abc123"}})");
   facetrain::write_file_atomic(run / "config.yaml", "preset: tiny\ntarget_loss: 4.0\n");
+  // Stopped by --max-time at step 510, after the last logged row: the checkpoint has the run's end.
+  fs::create_directories(run / "checkpoints" / "step-00000510");
+  facetrain::write_file_atomic(run / "checkpoints" / "latest", "step-00000510\n");
+  facetrain::write_file_atomic(run / "checkpoints" / "step-00000510" / "state.json", R"({"step": 510, "elapsed_s": 210.0})");
   for (int step : {250, 500}) facetrain::write_file_atomic(run / "previews" / fmt::format("step-{:08d}.png", step),
                                                            encode_png(320, 256, 10, static_cast<uint8_t>(step / 2), 30));
 
@@ -159,12 +165,12 @@ TEST_CASE("a run's page shows the run's numbers", "[unit][report]") {
   CHECK(written.kind == rp::ReportKind::run);
   CHECK(written.output == run / "report.html");
   const std::string html = facetrain::read_file(written.output);
-  CHECK(element_text(html, "run-steps") == "500");
+  CHECK(element_text(html, "run-steps") == "510");
   CHECK(element_text(html, "run-last-loss") == "10");
   CHECK(element_text(html, "run-min-loss") == "10");
   CHECK(element_text(html, "run-last-validation") == "2");
-  CHECK(element_text(html, "run-elapsed") == "3m 20s");
-  CHECK(element_text(html, "run-device-hours") == rp::format_number(200.0 * 2 / 3600));
+  CHECK(element_text(html, "run-elapsed") == "3m 30s");
+  CHECK(element_text(html, "run-device-hours") == rp::format_number(210.0 * 2 / 3600));
   CHECK(element_text(html, "run-images-per-s") == "11");
   CHECK(element_text(html, "run-time-to-target") == "2m 00s (step 300)");
   CHECK(element_text(html, "run-previews") == "2");
