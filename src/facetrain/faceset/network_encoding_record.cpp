@@ -66,6 +66,13 @@ bool same_network_encoding(const NetworkEncodingRecord& a, const NetworkEncoding
   return true;
 }
 
+bool same_network_values(const NetworkEncodingRecord& a, const NetworkEncodingRecord& b) {
+  const auto display_values = [](const NetworkEncodingRecord& r) {
+    return r.kind == EncodingKind::plate || r.kind == EncodingKind::srgb;
+  };
+  return same_network_encoding(a, b) || (display_values(a) && display_values(b));
+}
+
 json network_encoding_to_json(const NetworkEncodingRecord& r) {
   json out = {{"kind", to_string(r.kind)}, {"name", r.name()}};
   if (r.kind == EncodingKind::colorspace) out["colorspace"] = r.colorspace;

@@ -47,6 +47,13 @@ struct NetworkEncodingRecord {
 // and view, and config identity (name and SHA-256; not the path).
 bool same_network_encoding(const NetworkEncodingRecord& a, const NetworkEncodingRecord& b);
 
+// Whether a network trained on crops of one encoding sees the same kind of values in the other's:
+// the same encoding, or plate and srgb, which both give sRGB display values (a video's code values
+// are the sRGB-like encoding of its light; a scene-linear plate through the sRGB curve gives the
+// same): a model trained on a movie swaps the EXR plate of the same shot, as it always has. Train
+// and swap check models and face sets with it; one face set holds one encoding (same_network_encoding).
+bool same_network_values(const NetworkEncodingRecord& a, const NetworkEncodingRecord& b);
+
 nlohmann::json network_encoding_to_json(const NetworkEncodingRecord& record);
 // Throws InputDataError naming `where` and the key for anything malformed.
 NetworkEncodingRecord network_encoding_from_json(const nlohmann::json& value, const std::string& where);

@@ -280,7 +280,7 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
             : fmt::format("decode(encode(x)) misses x = ({:g}, {:g}, {:g}) by {:.3g}", round_trip.worst[0],
                           round_trip.worst[1], round_trip.worst[2], round_trip.max_error),
         encoding.invertible_alternative()));
-  if (loaded.encoding && !same_network_encoding(*loaded.encoding, encoding.record()))
+  if (loaded.encoding && !same_network_values(*loaded.encoding, encoding.record()))
     throw ConfigError(fmt::format("--model {} was trained on crops in the encoding {}, but --faces {} holds crops in {}: "
                                   "the network would see other values than it learned; swap with a face set extracted "
                                   "with --encoding {}",

@@ -204,7 +204,7 @@ TrainReport run_train(const TrainJob& job, ProgressSink& progress) {
     auto faces = std::make_pair(read_usable_faces(job.actor_faceset), read_usable_faces(job.double_faceset));
     const NetworkEncodingRecord& a = faces.first.set.manifest.encoding;
     const NetworkEncodingRecord& d = faces.second.set.manifest.encoding;
-    if (!same_network_encoding(a, d))
+    if (!same_network_values(a, d))
       throw ConfigError(fmt::format("the actor's face set {} holds crops in the encoding {}, the double's {} in {}: "
                                     "the network must see one encoding; extract both with the same --encoding (and "
                                     "OpenColorIO config)",

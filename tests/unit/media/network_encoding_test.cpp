@@ -176,6 +176,14 @@ TEST_CASE("the encoding record survives JSON and compares by config identity", "
   CHECK(!same_network_encoding(a, edited));
   NetworkEncodingRecord plate;
   CHECK(!same_network_encoding(a, plate));
+  CHECK(!same_network_values(a, plate));
+  CHECK(same_network_values(a, moved));
+  // plate (video code values) and srgb (scene-linear through the sRGB curve): the same kind of
+  // values for the network, so one model serves both, but not one face set.
+  NetworkEncodingRecord srgb;
+  srgb.kind = EncodingKind::srgb;
+  CHECK(same_network_values(plate, srgb));
+  CHECK(!same_network_encoding(plate, srgb));
   CHECK(network_encoding_to_json(plate).dump() == R"({"kind":"plate","name":"plate"})");
   CHECK_THAT(a.describe(), Contains("ACEScct") && Contains("cg-config") && Contains("aaaaaaaa"));
   nlohmann::json broken = network_encoding_to_json(a);
