@@ -40,9 +40,13 @@ CLI::App* setup_extract(CLI::App& app, ExtractArgs& args) {
                   "them with a warning; a plate with none of the asked frames is an error either way")
       ->check(CLI::IsMember({"error", "skip"}))->capture_default_str();
   cmd->add_option("--colorspace", c.colorspace,
-                  "The plates' colour space in the OpenColorIO config: the detection proxy uses its display transform "
-                  "(image sequences; default: sRGB encoding of scene-linear values)");
+                  "The plates' colour space in the OpenColorIO config, as it spells it (ACEScg, ACEScct...): the "
+                  "detection proxy of image sequences uses its default display and view, the crops --encoding");
   cmd->add_option("--ocio-config", c.ocio_config, "OpenColorIO config for --colorspace (default: $OCIO)");
+  cmd->add_option("--encoding", c.encoding,
+                  "What the network sees, the face set's one encoding (README, Colour): plate (the code values as "
+                  "stored), srgb (the sRGB curve), a colour space of the config (ACEScct) or DISPLAY/VIEW; default: "
+                  "srgb for scene-linear plates, plate for others, the config's compositing_log role with --colorspace");
   cmd->add_flag("--decode-only", c.decode_only, "Only decode (benchmarks the reader); writes nothing");
   cmd->add_flag("--json", args.json, "Machine-readable JSON events on stdout");
   return cmd;

@@ -30,6 +30,9 @@ CLI::App* setup_swap(CLI::App& app, SwapArgs& args) {
                   "Asked frames the plate does not have: error (exit 65) or skip them with a warning (listed in the "
                   "done event and the manifest); a chunk with none of its frames in the plate is an error either way")
       ->check(CLI::IsMember({"error", "skip"}))->capture_default_str();
+  cmd->add_option("--ocio-config", job.ocio_config,
+                  "The face set's OpenColorIO config, where it is not at the path extract recorded (default: that "
+                  "path, else $OCIO); it must be the same config (name and SHA-256)");
   cmd->add_option("--start-frame", job.start_frame, "Number of a movie's first frame (as given to extract)");
   cmd->add_flag("--skip-existing", job.skip_existing, "Leave frames whose output file exists alone");
   cmd->add_flag("--force", job.force, "Use a plate that is not the face set's source (by SHA-256)");

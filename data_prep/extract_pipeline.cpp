@@ -4,6 +4,7 @@
 #include "data_prep/face/landmark_predictor.h"
 #include "facetrain/media/frame_selection.h"
 #include "facetrain/media/image_io.h"
+#include "facetrain/media/network_encoding.h"
 #include "facetrain/base/bounded_queue.h"
 #include "facetrain/base/error.h"
 #include "facetrain/base/log.h"
@@ -17,7 +18,9 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <exception>
+#include <optional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -40,8 +43,32 @@ struct DecodedFrame {
 struct TrackedWork {
   int64_t sequence = 0;
   Rgb8Image display;
+  std::optional<FloatImage> full;  // the plate's own values, when the crops are encoded from them
   TrackedFrame tracked;
 };
+
+// How the crops of a run are made: cut from the 8-bit detection proxy when it already is the
+// network's encoding (video and display-referred plates as stored; scene-linear plates through the
+// sRGB curve), else cut from the plate's own values and encoded (OpenColorIO encodings).
+struct CropEncoding {
+  NetworkEncoding encoding;
+  bool from_full_precision = false;
+};
+
+// The network encoding's 8-bit crop: bilinear from the plate's own values, encoded, clamped to the
+// network's range [0, 1], rounded.
+Rgb8Image encoded_crop(const FloatImage& full, const Affine2d& aligned, int size, const NetworkEncoding& encoding) {
+  std::vector<float> rgb = warp_rgb_to_aligned(full, aligned, size);
+  encoding.encode(rgb.data(), static_cast<size_t>(size) * size);
+  Rgb8Image crop;
+  crop.width = crop.height = size;
+  crop.pixels.resize(rgb.size());
+  for (size_t i = 0; i < rgb.size(); ++i) {
+    const float v = rgb[i];
+    crop.pixels[i] = !(v > 0.f) ? 0 : v >= 1.f ? 255 : static_cast<uint8_t>(std::lround(v * 255.f));
+  }
+  return crop;
+}
 
 std::string source_sha256(const std::string& input) {
   if (auto pattern = SequencePattern::parse(input)) return source_identity_sha256(pattern->scan());
@@ -102,7 +129,7 @@ class FirstError {
 };
 
 FrameRecord write_faces(FaceSetWriter& writer, const std::string& source, const ExtractConfig& config,
-                        const TrackedWork& work) {
+                        const CropEncoding& crops, const TrackedWork& work) {
   FrameRecord record;
   record.source = source;
   record.frame = work.tracked.frame_number;
@@ -119,7 +146,11 @@ FrameRecord write_faces(FaceSetWriter& writer, const std::string& source, const 
     out.aligned_from_frame = {transform.a, transform.b, transform.tx, transform.c, transform.d, transform.ty};
     out.crop = "faces/" + name + ".png";
     out.mask = "masks/" + name + ".png";
-    write_png(writer.directory() / out.crop, warp_to_aligned(work.display, transform, config.crop_size_px),
+    if (crops.from_full_precision && !work.full)
+      throw InternalError(fmt::format("{}: frame {}: no full-precision pixels to encode", source, record.frame));
+    write_png(writer.directory() / out.crop,
+              crops.from_full_precision ? encoded_crop(*work.full, transform, config.crop_size_px, crops.encoding)
+                                        : warp_to_aligned(work.display, transform, config.crop_size_px),
               config.png_compression, Durability::deferred);
     write_png(writer.directory() / out.mask, face_hull_mask(face.landmarks, transform, config.crop_size_px),
               config.png_compression, Durability::deferred);
@@ -226,7 +257,7 @@ SourceReport decode_only(const std::string& input, const ExtractConfig& config, 
 }
 
 SourceReport extract_source(const std::string& input, const ExtractConfig& config, const LandmarkPredictor& predictor,
-                            FaceSetWriter& writer, ProgressSink& progress) {
+                            const NetworkEncoding& encoding, FaceSetWriter& writer, ProgressSink& progress) {
   SourceReport report;
   report.path = input;
   const auto start = Clock::now();
@@ -236,6 +267,15 @@ SourceReport extract_source(const std::string& input, const ExtractConfig& confi
   options.decode_threads = workers;
   auto source = open_frame_source(input, options);
   const SourceInfo& info = source->info();
+  // The proxy is the encoding when no OpenColorIO colour space is involved and the plate is what
+  // the proxy takes it for (scene-linear through the sRGB curve, anything else as stored).
+  const EncodingKind proxy_kind = info.scene_linear ? EncodingKind::srgb : EncodingKind::plate;
+  const CropEncoding crops{encoding, !config.colorspace.empty() || encoding.record().kind != proxy_kind};
+  if (crops.from_full_precision) {  // the plate's own values travel to the crop writers
+    source.reset();
+    options.want_full_precision = true;
+    source = open_frame_source(input, options);
+  }
 
   const OwnedFrames owned = owned_frames(*source, config, input);
   const int64_t first = owned.first, last = owned.last, wanted = owned.wanted;
@@ -256,7 +296,7 @@ SourceReport extract_source(const std::string& input, const ExtractConfig& confi
   entry.fps = info.fps;
   entry.frame_first = first;
   entry.frame_last = last;
-  entry.colorspace = info.colorspace;
+  entry.colorspace = config.colorspace.empty() ? info.colorspace : config.colorspace;
   const bool new_source = writer.register_source(entry);
 
   log_info("{}: {}x{} {} {:.3f} fps, frames {}-{}: {} to extract{}", input, info.width, info.height, info.codec,
@@ -310,7 +350,8 @@ SourceReport extract_source(const std::string& input, const ExtractConfig& confi
         for (auto& t : frames) {
           auto it = held.find(t.frame_number);
           if (it == held.end()) throw InternalError(fmt::format("tracker released unknown frame {}", t.frame_number));
-          tracked.push({it->second.sequence, std::move(it->second.frame.display), std::move(t)});
+          tracked.push({it->second.sequence, std::move(it->second.frame.display), std::move(it->second.frame.full),
+                        std::move(t)});
           held.erase(it);
         }
       };
@@ -338,7 +379,7 @@ SourceReport extract_source(const std::string& input, const ExtractConfig& confi
       while (tracked.pop(work)) {
         if (stage_error.failed()) continue;
         try {
-          FrameRecord record = write_faces(writer, input, config, work);
+          FrameRecord record = write_faces(writer, input, config, crops, work);
           const auto face_count = static_cast<int64_t>(record.faces.size());
           committer.finished(work.sequence, std::move(record));
           faces_written += face_count;
@@ -388,8 +429,15 @@ ExtractReport run_extract(const ExtractConfig& config, ProgressSink& progress) {
   // fail before an hour of work on the first and before anything is written.
   // A farm task re-queued after it finished finds nothing to do and skips loading the model.
   bool work_left = false;
+  std::optional<bool> scene_linear;  // of the plates, for the default encoding
   for (const auto& input : config.inputs) {
     const auto source = open_frame_source(input, source_options(config));
+    if (scene_linear && *scene_linear != source->info().scene_linear && config.encoding.empty() &&
+        config.colorspace.empty())
+      throw ConfigError(fmt::format("{}: scene-linear and display-referred plates in one face set would get different "
+                                    "network encodings (srgb, plate): choose one with --encoding, or extract them into "
+                                    "separate face sets", input));
+    scene_linear = source->info().scene_linear;
     const OwnedFrames owned = owned_frames(*source, config, input);
     const std::string warning = check_selection(owned.selection, asked_text(config), *source, config.on_missing);
     if (!warning.empty()) log_warning("{}", warning);
@@ -400,6 +448,17 @@ ExtractReport run_extract(const ExtractConfig& config, ProgressSink& progress) {
     source_report.frames_missing = owned.selection.missing;
     report.sources.push_back(source_report);
   }
+  // The network's encoding, checked before the landmark model is loaded or anything is written.
+  const NetworkEncoding encoding = NetworkEncoding::for_request(
+      {config.ocio_config, config.colorspace, config.encoding}, scene_linear.value_or(false));
+  const RoundTrip& round_trip = encoding.round_trip();
+  log_info("network encoding: {}{} (round trip within {:.2g})", encoding.record().describe(),
+           config.colorspace.empty() ? "" : fmt::format(" from '{}'", config.colorspace), round_trip.max_error);
+  if (!round_trip.invertible())
+    log_warning("--encoding {}: not invertible from '{}' (round trip off by {:.3g} at ({:g}, {:g}, {:g})): train can use "
+                "these crops, but swap will refuse them; {} is invertible",
+                encoding.record().name(), config.colorspace, round_trip.max_error, round_trip.worst[0],
+                round_trip.worst[1], round_trip.worst[2], encoding.invertible_alternative());
   if (config.decode_only) {
     report.sources.clear();
     for (const auto& input : config.inputs) report.sources.push_back(decode_only(input, config, progress));
@@ -427,9 +486,9 @@ ExtractReport run_extract(const ExtractConfig& config, ProgressSink& progress) {
   }
   const LandmarkPredictor& predictor = *loaded;
   FaceSetWriter writer(config.output, to_string(config.face_type), config.crop_size_px, predictor.model_sha256(),
-                       version_string());
+                       version_string(), encoding.record());
   for (const auto& input : config.inputs) {
-    SourceReport source = extract_source(input, config, predictor, writer, progress);
+    SourceReport source = extract_source(input, config, predictor, encoding, writer, progress);
     report.sources.push_back(source);
     if (progress.stop_requested()) break;
     log_info("{}: {} faces in {} frames ({} with a face) in {:.1f} s, {:.1f} frames/s", input, source.faces_written,

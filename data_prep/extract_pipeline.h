@@ -24,8 +24,12 @@ struct ExtractConfig {
   int64_t start_frame = 1;                  // number of a movie's first frame
   int threads = 0;                          // 0: one per core
   OnMissingFrame on_missing = OnMissingFrame::error;  // asked frames a plate lacks: error, or skip them
-  std::string colorspace;                   // the plates' OpenColorIO colour space (sequences), or empty
+  std::string colorspace;                   // the plates' OpenColorIO colour space, or empty
   std::string ocio_config;                  // empty: $OCIO
+  // The network's encoding of the crops (media/network_encoding.h: "plate", "srgb", a colour space
+  // of the config, "display", "DISPLAY/VIEW"); empty: srgb for scene-linear plates, plate for the
+  // others, the config's compositing_log role with --colorspace.
+  std::string encoding;
   DetectorOptions detector;
   TrackerOptions tracker;
   std::string landmark_model_path;          // empty: Debian's libdlib-data model

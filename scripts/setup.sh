@@ -126,8 +126,9 @@ fi
 # ---- Python packages the tests use, pinned, in the same venv --------------------------------------
 # opencue-pyoutline: tests/e2e/farm_opencue.sh checks the job spec PyOutline serializes (1.37.0 does
 # not declare its `packaging` dependency). tensorboard: tests/e2e/report_run.sh reads RUN/tensorboard/
-# with TensorBoard's own event reader.
-TEST_PYTHON_PACKAGES=(opencue-pyoutline==1.37.0 packaging==24.2 tensorboard==2.21.0)
+# with TensorBoard's own event reader. opencolorio: tests/e2e/color_managed.sh writes the ACES CG config
+# for OpenColorIO 2.1 from its built-in configs (Debian 12's OpenColorIO 2.1 has none; nothing is fetched).
+TEST_PYTHON_PACKAGES=(opencue-pyoutline==1.37.0 packaging==24.2 tensorboard==2.21.0 opencolorio==2.6.0)
 missing_python=()
 for requirement in "${TEST_PYTHON_PACKAGES[@]}"; do
   name="${requirement%%==*}" version="${requirement#*==}"

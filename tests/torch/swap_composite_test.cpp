@@ -46,14 +46,23 @@ Affine2d rotated(double angle_deg, double scale, double tx, double ty) {
 }  // namespace
 
 TEST_CASE("swap encoding for the network is invertible, above 1.0 and below 0 too", "[unit][swap]") {
+  const NetworkEncoding srgb = NetworkEncoding::for_request({}, /*scene_linear_plate=*/true);
+  const NetworkEncoding plate = NetworkEncoding::for_request({}, /*scene_linear_plate=*/false);
+  REQUIRE(srgb.record().kind == EncodingKind::srgb);
+  REQUIRE(plate.record().kind == EncodingKind::plate);
   for (float v : {0.f, 1e-4f, 0.0031308f, 0.18f, 0.5f, 1.f, 4.f, 37.5f, -0.02f}) {
-    const float e = encode_for_network(v, PlateEncoding::scene_linear);
-    CHECK(decode_from_network(e, PlateEncoding::scene_linear) == Approx(v).epsilon(1e-5).margin(1e-7));
-    CHECK(encode_for_network(v, PlateEncoding::display) == v);
+    float e[3] = {v, v, v};
+    srgb.encode(e, 1);
+    float d[3] = {e[0], e[1], e[2]};
+    srgb.decode(d, 1);
+    CHECK(d[0] == Approx(v).epsilon(1e-5).margin(1e-7));
+    float p[3] = {v, v, v};
+    plate.encode(p, 1);
+    CHECK(p[0] == v);
   }
-  CHECK(encode_for_network(0.18f, PlateEncoding::scene_linear) == Approx(0.4613).margin(1e-3));  // sRGB mid grey
-  CHECK(encode_for_network(1.f, PlateEncoding::scene_linear) == Approx(1.f).margin(1e-5));
-  CHECK(encode_for_network(4.f, PlateEncoding::scene_linear) > 1.f);  // monotonic beyond 1.0
+  CHECK(srgb_encode_extended(0.18f) == Approx(0.4613).margin(1e-3));  // sRGB mid grey
+  CHECK(srgb_encode_extended(1.f) == Approx(1.f).margin(1e-5));
+  CHECK(srgb_encode_extended(4.f) > 1.f);  // monotonic beyond 1.0
 }
 
 TEST_CASE("swap crop follows aligned_from_frame and the model-resolution rescale", "[unit][swap]") {
@@ -70,7 +79,7 @@ TEST_CASE("swap crop follows aligned_from_frame and the model-resolution rescale
   // Stored for 128 px crops: frame -> crop = 2x zoom of the region starting at (40, 30).
   const std::array<double, 6> stored{2.0, 0.0, -80.0, 0.0, 2.0, -60.0};
   const Affine2d at64 = rescale_alignment(stored, 128, 64);
-  const CropImage crop = crop_for_network(plate, at64, 64, PlateEncoding::display);
+  const CropImage crop = crop_for_network(plate, at64, 64, NetworkEncoding::for_request({}, false));
   // 64 px crop pixel (u, v) covers 128 px crop pixels 2u, 2u+1: frame x = 40 + (2u + 0.5) / 2.
   for (int v : {0, 10, 63})
     for (int u : {0, 17, 63}) {

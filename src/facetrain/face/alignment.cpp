@@ -310,3 +310,37 @@ Gray8Image to_gray(const Rgb8Image& image) {
 }
 
 }  // namespace facetrain
+
+namespace facetrain {
+
+std::vector<float> warp_rgb_to_aligned(const FloatImage& frame, const Affine2d& aligned_from_frame, int size_px) {
+  std::vector<float> out(static_cast<size_t>(size_px) * size_px * 3, 0.f);
+  const int w = frame.width, h = frame.height, ch = frame.channels;
+  if (frame.empty() || ch < 3 || frame.pixels.size() < static_cast<size_t>(w) * h * ch) return out;
+  const Affine2d f = invert(aligned_from_frame);
+  for (int v = 0; v < size_px; ++v) {
+    for (int u = 0; u < size_px; ++u) {
+      const double fx = f.a * u + f.b * v + f.tx, fy = f.c * u + f.d * v + f.ty;
+      if (!(fx > -1.0 && fy > -1.0 && fx < w && fy < h)) continue;
+      const int x0 = static_cast<int>(std::floor(fx)), y0 = static_cast<int>(std::floor(fy));
+      const float wx = static_cast<float>(fx - x0), wy = static_cast<float>(fy - y0);
+      float acc[3] = {0.f, 0.f, 0.f};
+      for (int dy = 0; dy < 2; ++dy) {
+        const int sy = y0 + dy;
+        if (sy < 0 || sy >= h) continue;
+        for (int dx = 0; dx < 2; ++dx) {
+          const int sx = x0 + dx;
+          if (sx < 0 || sx >= w) continue;
+          const float wgt = (dx ? wx : 1.f - wx) * (dy ? wy : 1.f - wy);
+          const float* p = &frame.pixels[(static_cast<size_t>(sy) * w + sx) * ch];
+          for (int c = 0; c < 3; ++c) acc[c] += wgt * (std::isfinite(p[c]) ? p[c] : 0.f);
+        }
+      }
+      float* dst = &out[(static_cast<size_t>(v) * size_px + u) * 3];
+      for (int c = 0; c < 3; ++c) dst[c] = acc[c];
+    }
+  }
+  return out;
+}
+
+}  // namespace facetrain

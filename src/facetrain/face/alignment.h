@@ -21,6 +21,11 @@ Affine2d aligned_from_frame(const Landmarks68& landmarks_in_frame, FaceType type
 // Bilinear warp of `frame` into a crop_size x crop_size image; outside the frame is black.
 Rgb8Image warp_to_aligned(const Rgb8Image& frame, const Affine2d& aligned_from_frame, int crop_size_px);
 
+// Bilinear warp of `frame`'s RGB (channels 3 or 4; extra channels ignored) into crop_size x
+// crop_size interleaved RGB floats, values as they are (nothing clamped); outside the frame, and
+// non-finite samples, count as 0.
+std::vector<float> warp_rgb_to_aligned(const FloatImage& frame, const Affine2d& aligned_from_frame, int crop_size_px);
+
 // Filled convex hull of the landmarks (jaw + brows), in crop pixels: 255 inside, 0 outside.
 Gray8Image face_hull_mask(const Landmarks68& landmarks_in_frame, const Affine2d& aligned_from_frame,
                           int crop_size_px);

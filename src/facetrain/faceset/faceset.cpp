@@ -94,9 +94,10 @@ json manifest_to_json(const FaceSetManifest& manifest) {
                        {"fps", s.fps}, {"frame_first", s.frame_first}, {"frame_last", s.frame_last},
                        {"colorspace", s.colorspace}});
   }
-  return {{"format_version", manifest.format_version},
+  return {{"format_version", kFaceSetFormatVersion},
           {"face_type", manifest.face_type},
           {"size", manifest.size},
+          {"encoding", network_encoding_to_json(manifest.encoding)},
           {"sources", sources},
           {"landmark_model_sha256", manifest.landmark_model_sha256},
           {"tool_version", manifest.tool_version}};
@@ -112,8 +113,8 @@ FaceSetManifest manifest_from_json(const std::string& text, const std::string& w
   try {
     FaceSetManifest manifest;
     manifest.format_version = doc.at("format_version").get<int>();
-    if (manifest.format_version != kFaceSetFormatVersion)
-      throw InputDataError(fmt::format("{}: format_version {} is not supported (this facetrain reads {})", where,
+    if (manifest.format_version < 1 || manifest.format_version > kFaceSetFormatVersion)
+      throw InputDataError(fmt::format("{}: format_version {} is not supported (this facetrain reads 1 to {})", where,
                                        manifest.format_version, kFaceSetFormatVersion));
     manifest.face_type = doc.at("face_type").get<std::string>();
     manifest.size = doc.at("size").get<int>();
@@ -130,6 +131,14 @@ FaceSetManifest manifest_from_json(const std::string& text, const std::string& w
       source.frame_last = s.at("frame_last").get<int64_t>();
       source.colorspace = s.value("colorspace", "");
       manifest.sources.push_back(source);
+    }
+    if (doc.contains("encoding")) {
+      manifest.encoding = network_encoding_from_json(doc["encoding"], where);
+    } else {
+      if (manifest.format_version >= 2) throw InputDataError(fmt::format("{}: missing key 'encoding'", where));
+      std::vector<std::string> colorspaces;
+      for (const auto& s : manifest.sources) colorspaces.push_back(s.colorspace);
+      manifest.encoding = legacy_network_encoding(colorspaces);
     }
     return manifest;
   } catch (const json::exception& e) {
@@ -282,7 +291,8 @@ std::set<int64_t> FaceSet::recorded_frames(const std::filesystem::path& director
 }
 
 FaceSetWriter::FaceSetWriter(std::filesystem::path directory, const std::string& face_type, int size,
-                             const std::string& landmark_model_sha256, const std::string& tool_version)
+                             const std::string& landmark_model_sha256, const std::string& tool_version,
+                             const NetworkEncodingRecord& encoding)
     : directory_(std::move(directory)) {
   create_directories_private(directory_);
   for (const char* sub : {"alignments", "faces", "masks"}) create_directories_private(directory_ / sub);
@@ -295,6 +305,11 @@ FaceSetWriter::FaceSetWriter(std::filesystem::path directory, const std::string&
       throw ConfigError(fmt::format("{}: this face set holds {} faces at {} px; this run asks for {} at {} px "
                                     "(use another -o, or the same --face-type and --size)",
                                     directory_.string(), existing.face_type, existing.size, face_type, size));
+    if (!same_network_encoding(existing.encoding, encoding))
+      throw ConfigError(fmt::format("{}: this face set's crops are in the encoding {}; this run asks for {} (one face "
+                                    "set holds one encoding: use another -o, or --encoding {} with the same config)",
+                                    directory_.string(), existing.encoding.describe(), encoding.describe(),
+                                    existing.encoding.name()));
     if (!existing.landmark_model_sha256.empty() && existing.landmark_model_sha256 != landmark_model_sha256)
       log_warning("{}: earlier faces were landmarked with model {}, this run uses {}", directory_.string(),
                   existing.landmark_model_sha256, landmark_model_sha256);
@@ -305,6 +320,7 @@ FaceSetWriter::FaceSetWriter(std::filesystem::path directory, const std::string&
   manifest.size = size;
   manifest.landmark_model_sha256 = landmark_model_sha256;
   manifest.tool_version = tool_version;
+  manifest.encoding = encoding;
   write_file_atomic(manifest_path, manifest_to_json(manifest).dump(2) + "\n");
 }
 

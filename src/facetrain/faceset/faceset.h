@@ -1,6 +1,8 @@
 #pragma once
 // The face-set format (DESIGN.md §4): faceset.json, alignments/*.jsonl (one record per processed
 // frame; several files, readers take the union), faces/*.png crops, masks/*.png face-hull masks.
+#include "facetrain/faceset/network_encoding_record.h"
+
 #include <array>
 #include <cstdint>
 #include <filesystem>
@@ -13,7 +15,9 @@
 namespace facetrain {
 
 // Version 1: the layout of DESIGN.md §4, plus per-face "track" and "mask" keys.
-inline constexpr int kFaceSetFormatVersion = 1;
+// Version 2: plus "encoding", how the crops were made (network_encoding_record.h). Version 1 face
+// sets are read with the encoding extract used then (legacy_network_encoding).
+inline constexpr int kFaceSetFormatVersion = 2;
 
 struct FaceSetSource {
   std::string path;              // as given on the command line
@@ -23,7 +27,7 @@ struct FaceSetSource {
   double fps = 0.0;
   int64_t frame_first = 0;       // the frames extracted so far (union of all runs)
   int64_t frame_last = -1;
-  std::string colorspace;
+  std::string colorspace;        // the plate's colour space (with OpenColorIO: as the config spells it)
 };
 
 struct FaceSetManifest {
@@ -33,6 +37,7 @@ struct FaceSetManifest {
   std::vector<FaceSetSource> sources;
   std::string landmark_model_sha256;
   std::string tool_version;
+  NetworkEncodingRecord encoding;  // how every crop of the face set was made: the one the network sees
 };
 
 struct FaceRecord {
@@ -80,10 +85,11 @@ struct FaceSet {
 // alignments file atomically, so an interrupted run leaves only complete records.
 class FaceSetWriter {
  public:
-  // Creates the directory (0700) or checks that an existing face set matches face_type and size
-  // (ConfigError naming both otherwise). Throws OutputError (73) when it cannot be created.
+  // Creates the directory (0700) or checks that an existing face set matches face_type, size and
+  // encoding (ConfigError naming both otherwise). Throws OutputError (73) when it cannot be created.
   FaceSetWriter(std::filesystem::path directory, const std::string& face_type, int size,
-                const std::string& landmark_model_sha256, const std::string& tool_version);
+                const std::string& landmark_model_sha256, const std::string& tool_version,
+                const NetworkEncodingRecord& encoding = NetworkEncodingRecord{});
   ~FaceSetWriter();
 
   const std::filesystem::path& directory() const { return directory_; }

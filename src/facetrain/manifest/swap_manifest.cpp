@@ -37,6 +37,7 @@ void write_swap_manifest(const fs::path& path, const SwapManifest& manifest) {
                                {"checkpoint_sha256", manifest.checkpoint_sha256},
                                {"output_kind", manifest.output_kind},
                                {"missing_frames", manifest.missing_frames},
+                               {"encoding", manifest.encoding},
                                {"frames", frames},
                                {"quality", quality}};
   write_file_atomic(path, json.dump(1) + "\n");
@@ -67,6 +68,8 @@ SwapManifest read_swap_manifest(const fs::path& path) {
     manifest.output_kind = json.value(key, std::string());
     key = "missing_frames";
     manifest.missing_frames = json.value(key, std::string());
+    key = "encoding";
+    manifest.encoding = json.value(key, nlohmann::json());
     key = "frames";
     for (const auto& f : json.at(key)) {
       SwapManifestFrame frame{f.at("frame").get<int64_t>(), f.at("file").get<std::string>(), f.at("sha256").get<std::string>()};

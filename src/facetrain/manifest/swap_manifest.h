@@ -3,6 +3,8 @@
 // finished render from a damaged one: OUTPUT_DIR/swap-manifest.<first>-<last>.json, written
 // atomically after the chunk's last frame. Chunks own disjoint frames, so their manifests never
 // collide; a re-run of a chunk replaces its own manifest.
+#include <nlohmann/json.hpp>
+
 #include <cstdint>
 #include <filesystem>
 #include <limits>
@@ -42,6 +44,9 @@ struct SwapManifest {
   std::string checkpoint_sha256;   // of its model file
   std::string output_kind;         // "full-frame" or "element" ("" in manifests written before it existed)
   std::string missing_frames;      // frames of the chunk the plate did not have (--on-missing skip), farm syntax
+  // The network encoding the faces went through (faceset/network_encoding_record.h's JSON, with the
+  // plate's colour space and the measured round trip); null in manifests written before it existed.
+  nlohmann::json encoding;
   std::vector<SwapManifestFrame> frames;
   std::vector<SwapFrameQuality> quality;  // frames this run rendered (not those kept by --skip-existing);
                                           // optional in the file (older manifests have none)

@@ -2,12 +2,9 @@
 
 #include "facetrain/base/error.h"
 
-#include <OpenColorIO/OpenColorIO.h>
+#include "facetrain/media/ocio_support.h"
+
 #include <fmt/format.h>
-
-#include <cstdlib>
-
-namespace OCIO = OCIO_NAMESPACE;
 
 namespace facetrain {
 
@@ -17,22 +14,12 @@ struct DisplayTransform::Impl {
 
 DisplayTransform::DisplayTransform(const std::string& config_path, const std::string& colorspace)
     : impl_(std::make_unique<Impl>()) {
-  std::string path = config_path;
-  if (path.empty()) {
-    const char* env = std::getenv("OCIO");
-    if (!env || !*env)
-      throw ConfigError(fmt::format("--colorspace {}: no OpenColorIO config (set $OCIO or give --ocio-config FILE)", colorspace));
-    path = env;
-  }
+  const std::string what = "--colorspace " + colorspace;
+  const LoadedOcioConfig loaded = load_ocio_config(config_path, what);
+  require_colorspace(loaded, colorspace, what);
+  const std::string& path = loaded.identity.path;
   try {
-    OCIO::ConstConfigRcPtr config = OCIO::Config::CreateFromFile(path.c_str());
-    if (!config->getColorSpace(colorspace.c_str())) {
-      std::string names;
-      const int count = config->getNumColorSpaces();
-      for (int i = 0; i < count && i < 12; ++i) names += (i ? ", " : "") + std::string(config->getColorSpaceNameByIndex(i));
-      if (count > 12) names += ", ...";
-      throw ConfigError(fmt::format("--colorspace {}: not a colour space of {} ({})", colorspace, path, names));
-    }
+    const OCIO::ConstConfigRcPtr& config = loaded.config;
     const char* display = config->getDefaultDisplay();
     const char* view = config->getDefaultView(display);
     auto transform = OCIO::DisplayViewTransform::Create();

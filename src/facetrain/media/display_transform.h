@@ -1,7 +1,7 @@
 #pragma once
 // The 8-bit detection proxy of a plate in a named colour space: OpenColorIO's display transform from
-// that colour space to the config's default display and view (display_transform.cpp is the only
-// translation unit that includes OpenColorIO).
+// that colour space to the config's default display and view (OpenColorIO stays in media's .cpp
+// files: ocio_support.h).
 #include <memory>
 #include <string>
 

@@ -54,7 +54,7 @@ std::unique_ptr<FrameSource> open_frame_source(const std::string& input, const F
         input, std::move(frames), [input](int64_t) { return input; }, false, options);
   }
   if (!options.colorspace.empty())
-    log_warning("{}: --colorspace applies to image sequences; a movie's proxy uses its own colour matrix", input);
+    log_debug("{}: --colorspace: a movie's detection proxy uses its own colour matrix (the crops follow --encoding)", input);
   return open_video_source(input, options);
 }
 

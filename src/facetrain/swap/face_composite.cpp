@@ -10,9 +10,6 @@ namespace facetrain {
 
 namespace {
 
-constexpr float kSrgbLinearLimit = 0.0031308f;
-constexpr float kSrgbEncodedLimit = 0.04045f;
-
 // Bilinear sample of a `size` x `size` single-channel plane; outside counts as 0.
 float sample_plane(const std::vector<float>& plane, int size, double x, double y) {
   if (!(x > -1.0 && y > -1.0 && x < size && y < size)) return 0.f;
@@ -101,20 +98,6 @@ void feather(std::vector<float>& plane, int w, int h, int r) {
 
 }  // namespace
 
-float encode_for_network(float v, PlateEncoding encoding) {
-  if (encoding == PlateEncoding::display) return v;
-  if (!std::isfinite(v)) return 0.f;
-  if (v <= kSrgbLinearLimit) return 12.92f * v;
-  return 1.055f * std::pow(v, 1.f / 2.4f) - 0.055f;
-}
-
-float decode_from_network(float e, PlateEncoding encoding) {
-  if (encoding == PlateEncoding::display) return e;
-  if (!std::isfinite(e)) return 0.f;
-  if (e <= kSrgbEncodedLimit) return e / 12.92f;
-  return std::pow((e + 0.055f) / 1.055f, 2.4f);
-}
-
 Affine2d rescale_alignment(const std::array<double, 6>& m, int faceset_size_px, int model_size_px) {
   // q_model + 0.5 = s * (q_stored + 0.5): pixel areas line up as in an area (box) resize.
   const double s = static_cast<double>(model_size_px) / faceset_size_px;
@@ -123,35 +106,11 @@ Affine2d rescale_alignment(const std::array<double, 6>& m, int faceset_size_px, 
 }
 
 CropImage crop_for_network(const FloatImage& plate, const Affine2d& aligned_from_frame, int size_px,
-                           PlateEncoding encoding) {
+                           const NetworkEncoding& encoding) {
   CropImage out;
   out.size = size_px;
-  out.rgb.assign(static_cast<size_t>(size_px) * size_px * 3, encode_for_network(0.f, encoding));
-  const int w = plate.width, h = plate.height, ch = plate.channels;
-  if (plate.empty() || ch < 3 || plate.pixels.size() < static_cast<size_t>(w) * h * ch) return out;
-  const Affine2d f = invert(aligned_from_frame);
-  for (int v = 0; v < size_px; ++v) {
-    for (int u = 0; u < size_px; ++u) {
-      const double fx = f.a * u + f.b * v + f.tx, fy = f.c * u + f.d * v + f.ty;
-      if (!(fx > -1.0 && fy > -1.0 && fx < w && fy < h)) continue;
-      const int x0 = static_cast<int>(std::floor(fx)), y0 = static_cast<int>(std::floor(fy));
-      const float wx = static_cast<float>(fx - x0), wy = static_cast<float>(fy - y0);
-      float acc[3] = {0.f, 0.f, 0.f};
-      for (int dy = 0; dy < 2; ++dy) {
-        const int sy = y0 + dy;
-        if (sy < 0 || sy >= h) continue;
-        for (int dx = 0; dx < 2; ++dx) {
-          const int sx = x0 + dx;
-          if (sx < 0 || sx >= w) continue;
-          const float wgt = (dx ? wx : 1.f - wx) * (dy ? wy : 1.f - wy);
-          const float* p = &plate.pixels[(static_cast<size_t>(sy) * w + sx) * ch];
-          for (int c = 0; c < 3; ++c) acc[c] += wgt * (std::isfinite(p[c]) ? p[c] : 0.f);
-        }
-      }
-      float* dst = &out.rgb[(static_cast<size_t>(v) * size_px + u) * 3];
-      for (int c = 0; c < 3; ++c) dst[c] = encode_for_network(acc[c], encoding);
-    }
-  }
+  out.rgb = warp_rgb_to_aligned(plate, aligned_from_frame, size_px);
+  encoding.encode(out.rgb.data(), static_cast<size_t>(size_px) * size_px);
   return out;
 }
 

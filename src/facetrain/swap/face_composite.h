@@ -7,19 +7,12 @@
 // invert(aligned_from_frame)(u, v), as in facetrain/face/alignment.h.
 #include "facetrain/face/face_types.h"
 #include "facetrain/media/image.h"
+#include "facetrain/media/network_encoding.h"
 
 #include <array>
 #include <vector>
 
 namespace facetrain {
-
-// How plate values map to the network's [0, 1] display encoding.
-enum class PlateEncoding {
-  display,       // already display-referred (video, DPX, TIFF, PNG): identity
-  scene_linear,  // float plates: the sRGB OETF extended to the whole real line (invertible)
-};
-float encode_for_network(float plate_value, PlateEncoding encoding);
-float decode_from_network(float encoded, PlateEncoding encoding);
 
 // aligned_from_frame stored for crops of `faceset_size_px`, rescaled for crops of `model_size_px`
 // (pixel centres kept consistent, as an area resize of the stored crop would place them).
@@ -31,10 +24,11 @@ struct CropImage {
   std::vector<float> rgb;
 };
 
-// Bilinear crop of the plate's RGB (channels 3 or 4; extra channels ignored), encoded for the
-// network and NOT clamped (callers clamp what the network sees). Outside the plate is black.
+// Bilinear crop of the plate's RGB (channels 3 or 4; extra channels ignored) in the plate's own
+// values, then encoded for the network (network_encoding.h) and NOT clamped (callers clamp what the
+// network sees). Outside the plate is black (0 in the plate's space, encoded).
 CropImage crop_for_network(const FloatImage& plate, const Affine2d& aligned_from_frame, int size_px,
-                           PlateEncoding encoding);
+                           const NetworkEncoding& encoding);
 
 // One predicted face, ready to go back onto the plate: colours in the plate's own encoding.
 struct PlacedFace {

@@ -22,6 +22,7 @@ struct SwapJob {
   std::filesystem::path model;        // a run directory or one checkpoint directory
   std::string plate;                  // movie or image-sequence pattern (the double's plate)
   std::filesystem::path faces;        // the plate's face set (from `facetrain extract`)
+  std::string ocio_config;            // the face set's OpenColorIO config if not at its recorded path; "" = that path, else $OCIO
   std::string output_pattern;         // frames: ####, @, %04d or $F4; extension picks the format
   OutputKind output_kind = OutputKind::full_frame;  // the finished frame, or the face alone (output_kind.h)
   FrameRange frames = FrameRange::all();

@@ -3,6 +3,7 @@
 #include "facetrain/face/alignment.h"
 #include "facetrain/media/frame_selection.h"
 #include "facetrain/media/frame_source.h"
+#include "facetrain/media/network_encoding.h"
 #include "facetrain/base/atomic_file.h"
 #include "facetrain/base/error.h"
 #include "facetrain/base/log.h"
@@ -28,6 +29,7 @@
 #include <cstring>
 #include <limits>
 #include <map>
+#include <optional>
 #include <unistd.h>
 
 namespace facetrain {
@@ -40,6 +42,7 @@ struct LoadedModel {
   fs::path checkpoint;
   std::string model_sha256;  // of checkpoint/model.pt, verified when the checkpoint was resolved
   std::string face_type;
+  std::optional<NetworkEncodingRecord> encoding;  // what it was trained on (absent in older checkpoints)
   std::unique_ptr<FaceSwapModel> model;
 };
 
@@ -74,6 +77,8 @@ LoadedModel load_model(const fs::path& path, c10::Device device) {
   const nlohmann::json& state = verified.state;
   const ModelConfig config = model_config_from_state(state, out.checkpoint);
   out.face_type = state.value("face_type", std::string());
+  if (state.contains("encoding"))
+    out.encoding = network_encoding_from_json(state["encoding"], (out.checkpoint / "state.json").string());
   out.model = std::make_unique<FaceSwapModel>(config);
   const NamedTensors wanted = out.model->named_parameters();
   const fs::path weights = out.checkpoint / "model.pt";
@@ -257,6 +262,38 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
                 job.faces.string(), matched->path);
     progress.event("warning", {{"message", "plate is not the face set's source (--force)"}, {"plate", job.plate}});
   }
+  // --- the network's encoding: the face set's, which the model must have been trained on, and
+  // which must be invertible to bring the network's faces back into the plate's own space
+  NetworkEncodingRecord recorded_encoding = faceset.manifest.encoding;
+  if (!recorded_encoding.recorded)  // a face set from before encodings were recorded: what swap did then
+    recorded_encoding.kind = info.scene_linear ? EncodingKind::srgb : EncodingKind::plate;
+  const NetworkEncoding encoding =
+      NetworkEncoding::from_record(recorded_encoding, recorded_encoding.config ? matched->colorspace : "", job.ocio_config);
+  const RoundTrip& round_trip = encoding.round_trip();
+  if (!round_trip.invertible())
+    throw ConfigError(fmt::format(
+        "--faces {}: its crops are in the encoding {}, which is not invertible from '{}' ({}): swap could not bring "
+        "the model's faces back into the plate's own values; extract both face sets again with --encoding {} and train "
+        "on them",
+        job.faces.string(), encoding.record().describe(), matched->colorspace,
+        !round_trip.has_inverse ? std::string("OpenColorIO has no inverse for it")
+        : round_trip.probes_in_range == 0
+            ? std::string("it maps no plate value into the network's range 0..1")
+            : fmt::format("decode(encode(x)) misses x = ({:g}, {:g}, {:g}) by {:.3g}", round_trip.worst[0],
+                          round_trip.worst[1], round_trip.worst[2], round_trip.max_error),
+        encoding.invertible_alternative()));
+  if (loaded.encoding && !same_network_values(*loaded.encoding, encoding.record()))
+    throw ConfigError(fmt::format("--model {} was trained on crops in the encoding {}, but --faces {} holds crops in {}: "
+                                  "the network would see other values than it learned; swap with a face set extracted "
+                                  "with --encoding {}",
+                                  loaded.checkpoint.string(), loaded.encoding->describe(), job.faces.string(),
+                                  encoding.record().describe(), loaded.encoding->name()));
+  if (!loaded.encoding)
+    log_warning("--model {}: its checkpoint does not record the encoding it was trained on; assuming {}",
+                loaded.checkpoint.string(), encoding.record().describe());
+  log_info("network encoding: {} from '{}' (round trip within {:.2g})", encoding.record().describe(),
+           matched->colorspace, round_trip.max_error);
+
   std::map<int64_t, const FrameRecord*> records;
   for (const auto& r : faceset.frames)
     if (r.source == matched->path) records[r.frame] = &r;
@@ -303,7 +340,6 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
   const bool float_plate = info.scene_linear || info.codec == "openexr";
   const bool eight_bit = !float_plate && info.bit_depth <= 8;
   writer.open(info);
-  const PlateEncoding plate_encoding = info.scene_linear ? PlateEncoding::scene_linear : PlateEncoding::display;
   CompositeOptions composite_options;
   composite_options.erode_px = job.erode_px;
   composite_options.feather_px = job.feather_px;
@@ -404,10 +440,10 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
       }
       add_face_quality(frame_quality, w.detection_score, agreement, shift,
                        placement_of(w.aligned_from_frame, resolution).width);
-      for (float& v : placed.rgb.rgb) {
-        if (plate_encoding == PlateEncoding::display) v = std::clamp(v, 0.f, 1.f);
-        else v = decode_from_network(v, plate_encoding);
-      }
+      // Back into the plate's own values, by the exact inverse of the crop's encoding.
+      encoding.decode(placed.rgb.rgb.data(), static_cast<size_t>(placed.rgb.size) * placed.rgb.size);
+      if (encoding.record().kind == EncodingKind::plate)
+        for (float& v : placed.rgb.rgb) v = std::clamp(v, 0.f, 1.f);
       composite_face(frame.base, alpha, placed, composite_options);
       if (writer.wants_element()) composite_face(element, element_alpha, placed, composite_options);
       ++report.faces_swapped;
@@ -480,7 +516,7 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
           w.track = face.track;
           w.detection_score = face.score;
           w.aligned_from_frame = rescale_alignment(face.aligned_from_frame, faceset.manifest.size, resolution);
-          w.crop = crop_for_network(crop_source, w.aligned_from_frame, resolution, plate_encoding);
+          w.crop = crop_for_network(crop_source, w.aligned_from_frame, resolution, encoding);
           if (color_window > 0)
             crops.push_back({w.track, placement_of(w.aligned_from_frame, resolution), prepare_color_samples(w.crop, job.color)});
           if (!wanted) continue;
@@ -540,6 +576,10 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
     provenance.checkpoint_sha256 = loaded.model_sha256;
     provenance.output_kind = output_kind_name(job.output_kind);
     provenance.missing_frames = report.frames_missing.to_string();
+    provenance.encoding = network_encoding_to_json(encoding.record());
+    provenance.encoding["plate_colorspace"] = matched->colorspace;
+    provenance.encoding["round_trip_max_error"] = round_trip.max_error;
+    provenance.encoding["round_trip_probes"] = round_trip.probes_in_range;
     provenance.quality = std::move(quality);
     writer.write_manifest(chunk.front(), chunk.back(), std::move(provenance));
   }

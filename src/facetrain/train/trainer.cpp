@@ -198,8 +198,18 @@ TrainReport run_train(const TrainJob& job, ProgressSink& progress) {
   fs::path resume_directory;
   int64_t resume_step = 0;
   // Both face sets are read before RUN is created: one with no usable face (65, naming it) leaves no trace.
+  // The network learns one encoding (DESIGN.md §7): face sets whose crops were made differently are
+  // refused before anything is written.
   auto read_facesets = [&] {
-    return std::make_pair(read_usable_faces(job.actor_faceset), read_usable_faces(job.double_faceset));
+    auto faces = std::make_pair(read_usable_faces(job.actor_faceset), read_usable_faces(job.double_faceset));
+    const NetworkEncodingRecord& a = faces.first.set.manifest.encoding;
+    const NetworkEncodingRecord& d = faces.second.set.manifest.encoding;
+    if (!same_network_values(a, d))
+      throw ConfigError(fmt::format("the actor's face set {} holds crops in the encoding {}, the double's {} in {}: "
+                                    "the network must see one encoding; extract both with the same --encoding (and "
+                                    "OpenColorIO config)",
+                                    job.actor_faceset.string(), a.describe(), job.double_faceset.string(), d.describe()));
+    return faces;
   };
   auto load_packs = [&](const std::pair<UsableFaces, UsableFaces>& faces) {
     FacePack a = load_face_pack(faces.first, resolution, config.validation_fraction, pack_cache, "actor");
@@ -322,6 +332,7 @@ TrainReport run_train(const TrainJob& job, ProgressSink& progress) {
                       {"seed", config.seed},
                       {"model", describe(config.model)},
                       {"face_type", actor.face_type},
+                      {"encoding", network_encoding_to_json(actor.encoding)},
                       {"model_parameters", cost.parameter_count},
                       {"forward_gflop_per_image", cost.forward_flops_per_image / 1e9},
                       {"actor_faceset", {{"path", job.actor_faceset.string()}, {"content_sha256", actor.content_sha256}}},
@@ -434,6 +445,7 @@ TrainReport run_train(const TrainJob& job, ProgressSink& progress) {
                                               {"e_dims", m.e_dims}, {"d_dims", m.d_dims},
                                               {"d_mask_dims", m.d_mask_dims}}},
                             {"face_type", actor.face_type},
+                            {"encoding", network_encoding_to_json(actor.encoding)},
                             {"elapsed_s", elapsed_before + session_seconds()},
                             {"validation_history", std::vector<double>(validation_history.begin(), validation_history.end())},
                             {"base_model_sha256", base_sha256},

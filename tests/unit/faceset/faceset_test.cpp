@@ -2,8 +2,12 @@
 #include "facetrain/faceset/faceset.h"
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <thread>
 
 namespace fs = std::filesystem;
@@ -127,4 +131,50 @@ TEST_CASE("face-set writers share one directory safely", "[unit][faceset]") {
   }
   fs::remove_all(dir);
   CHECK_THROWS_AS(FaceSet::read(dir), MissingInputError);
+}
+
+TEST_CASE("a face set holds one network encoding, recorded; older face sets get the one extract used then",
+          "[unit][faceset]") {
+  const fs::path dir = fs::temp_directory_path() / ("facetrain-encoding-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  NetworkEncodingRecord acescct;
+  acescct.kind = EncodingKind::colorspace;
+  acescct.colorspace = "ACEScct";
+  acescct.config = OcioConfigIdentity{"/studio/config.ocio", "cg-config", "2.1", std::string(64, 'c'), "2.1.2"};
+  {
+    FaceSetWriter writer(dir, "whole", 128, "modelsha", "test", acescct);
+    writer.register_source({"plate.####.exr", "abc", 64, 64, 24.0, 1001, 1001, "ACEScg"});
+    writer.add(sample_record("plate.####.exr", 1001, 1));
+    writer.flush();
+  }
+  const FaceSet set = FaceSet::read(dir);
+  CHECK(set.manifest.format_version == kFaceSetFormatVersion);
+  CHECK(same_network_encoding(set.manifest.encoding, acescct));
+  CHECK(set.manifest.encoding.recorded);
+  // Another encoding into the same face set is refused, naming both.
+  REQUIRE_THROWS_AS(FaceSetWriter(dir, "whole", 128, "modelsha", "test"), ConfigError);
+  REQUIRE_THROWS_WITH(FaceSetWriter(dir, "whole", 128, "modelsha", "test"), Contains("ACEScct") && Contains("plate"));
+  CHECK_NOTHROW(FaceSetWriter(dir, "whole", 128, "modelsha", "test", acescct));
+  // A version 1 face set (no "encoding"): inferred from its sources' colour spaces.
+  std::string text;
+  {
+    std::ifstream in(dir / "faceset.json");
+    text.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  nlohmann::json doc = nlohmann::json::parse(text);
+  const auto manifest_as = [&](const nlohmann::json& d) {
+    std::ofstream(dir / "faceset.json") << d.dump();
+    return FaceSet::read_manifest(dir);
+  };
+  doc.erase("encoding");
+  doc["format_version"] = 1;
+  doc["sources"][0]["colorspace"] = "Linear";
+  CHECK(manifest_as(doc).encoding.kind == EncodingKind::srgb);
+  CHECK(!manifest_as(doc).encoding.recorded);
+  doc["sources"][0]["colorspace"] = "bt709";
+  CHECK(manifest_as(doc).encoding.kind == EncodingKind::plate);
+  // A version 2 face set must have it.
+  doc["format_version"] = 2;
+  REQUIRE_THROWS_WITH(manifest_as(doc), Contains("faceset.json") && Contains("encoding"));
+  fs::remove_all(dir);
 }
