@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -14,9 +15,15 @@ std::atomic<ProgressSink*> stop_target{nullptr};
 volatile std::sig_atomic_t stop_signal = 0;
 
 extern "C" void on_stop_signal(int signal_number) {
-  if (stop_signal != 0) {  // a second Ctrl-C: the user means it
-    std::signal(signal_number, SIG_DFL);
-    std::raise(signal_number);
+  if (stop_signal != 0) {
+    // A second Ctrl-C: the user means it. A repeated SIGTERM is not: schedulers send it more than
+    // once (at a Slurm time limit every task gets one from slurmstepd and one forwarded by srun,
+    // tested in tests/e2e/farm_slurm.sh) and send SIGKILL when they insist.
+    if (signal_number == SIGINT) {
+      std::signal(signal_number, SIG_DFL);
+      std::raise(signal_number);
+    }
+    return;
   }
   stop_signal = signal_number;
   if (ProgressSink* sink = stop_target.load()) sink->request_stop();
@@ -34,7 +41,10 @@ const char* level_prefix(LogLevel level) {
 
 }  // namespace
 
-ConsoleReporter::ConsoleReporter(bool json, LogLevel level) : json_(json), stderr_is_terminal_(::isatty(2) == 1) {
+ConsoleReporter::ConsoleReporter(bool json, LogLevel level)
+    : json_(json),
+      progress_lines_(!json && ::isatty(1) != 1),
+      progress_bar_(!json && ::isatty(1) == 1 && ::isatty(2) == 1) {
   set_log_level(level);
   set_log_sink([this](LogLevel l, std::string_view message) { log(l, message); });
 }
@@ -51,7 +61,7 @@ void ConsoleReporter::log(LogLevel level, std::string_view message) {
     std::fprintf(stdout, "%s\n", line.c_str());
     std::fflush(stdout);
   }
-  if (bar_visible_ || (stderr_is_terminal_ && total_ > 0)) draw_bar(false);
+  if (bar_visible_ || (progress_bar_ && fraction_ >= 0)) draw_bar(false);
 }
 
 void ConsoleReporter::begin(std::string_view stage, int64_t total) {
@@ -60,41 +70,57 @@ void ConsoleReporter::begin(std::string_view stage, int64_t total) {
   total_ = total;
   done_ = 0;
   last_percent_ = -1;
+  fraction_ = total > 0 ? 0.0 : -1.0;
   stage_start_ = last_draw_ = std::chrono::steady_clock::now();
 }
 
 void ConsoleReporter::update(int64_t done) {
   std::lock_guard<std::mutex> lock(mutex_);
+  report(done, total_ > 0 ? std::min(1.0, static_cast<double>(done) / static_cast<double>(total_)) : -1.0, "");
+}
+
+void ConsoleReporter::update_fraction(int64_t done, double fraction, std::string_view limit) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  report(done, std::clamp(fraction, 0.0, 1.0), limit);
+}
+
+void ConsoleReporter::report(int64_t done, double fraction, std::string_view limit) {
+  // Never backwards: worker threads (extract's crop writers) report their counts out of order.
+  if (fraction >= 0 && fraction < fraction_) return;
   done_ = done;
-  const int percent = total_ > 0 ? static_cast<int>(std::min<int64_t>(100, done * 100 / total_)) : -1;
+  fraction_ = fraction;
+  // 29/100 is 0.28999... in binary: a tiny margin keeps whole percentages whole.
+  const int percent = fraction >= 0 ? std::min(100, static_cast<int>(fraction * 100.0 + 1e-9)) : -1;
   const auto now = std::chrono::steady_clock::now();
   if (json_) {
     if (percent != last_percent_) {
       nlohmann::json line{{"event", "progress"}, {"stage", stage_}, {"done", done}, {"total", total_}};
       if (percent >= 0) line["percent"] = percent;
+      if (!limit.empty()) line["limit"] = limit;
       std::fprintf(stdout, "%s\n", line.dump().c_str());
       std::fflush(stdout);
     }
-  } else if (stderr_is_terminal_) {
-    if (now - last_draw_ > std::chrono::milliseconds(100)) {
-      draw_bar(false);
-      last_draw_ = now;
+  } else if (progress_lines_) {
+    if (percent >= 0 && percent != last_percent_) {
+      std::fprintf(stdout, "Progress: %d%%\n", percent);
+      std::fflush(stdout);
     }
-  } else if (percent >= 0 && percent != last_percent_) {
-    std::fprintf(stdout, "Progress: %d%%\n", percent);
-    std::fflush(stdout);
+  } else if (progress_bar_ && now - last_draw_ > std::chrono::milliseconds(100)) {
+    draw_bar(false);
+    last_draw_ = now;
   }
   last_percent_ = percent;
 }
 
 void ConsoleReporter::end() {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (stderr_is_terminal_ && !json_ && total_ > 0) {
+  if (progress_bar_ && fraction_ >= 0) {
     draw_bar(true);
     std::fputc('\n', stderr);
   }
   bar_visible_ = false;
   total_ = -1;
+  fraction_ = -1;
 }
 
 void ConsoleReporter::event(std::string_view name, const nlohmann::json& fields) {
@@ -107,17 +133,18 @@ void ConsoleReporter::event(std::string_view name, const nlohmann::json& fields)
 }
 
 void ConsoleReporter::draw_bar(bool final) {
-  if (!stderr_is_terminal_ || json_ || total_ <= 0) return;
-  const double fraction = std::min(1.0, static_cast<double>(done_) / static_cast<double>(total_));
+  if (!progress_bar_ || fraction_ < 0) return;
+  const double fraction = std::min(1.0, fraction_);
   const int width = 30;
   const int filled = static_cast<int>(fraction * width);
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - stage_start_).count();
   const double rate = elapsed > 0 ? done_ / elapsed : 0.0;
-  const double eta = rate > 0 ? (total_ - done_) / rate : 0.0;
+  const double eta = fraction > 0 ? elapsed * (1.0 - fraction) / fraction : 0.0;
   std::string bar(filled, '#');
   bar.resize(width, '.');
-  std::fprintf(stderr, "\r%s [%s] %3d%% %lld/%lld %.1f/s %s", stage_.c_str(), bar.c_str(),
-               static_cast<int>(fraction * 100), static_cast<long long>(done_), static_cast<long long>(total_), rate,
+  const std::string count = total_ > 0 ? fmt::format("{}/{}", done_, total_) : fmt::format("{}", done_);
+  std::fprintf(stderr, "\r%s [%s] %3d%% %s %.1f/s %s", stage_.c_str(), bar.c_str(), static_cast<int>(fraction * 100),
+               count.c_str(), rate,
                final ? fmt::format("{:.1f}s", elapsed).c_str() : fmt::format("ETA {:.0f}s", eta).c_str());
   std::fflush(stderr);
   bar_visible_ = true;

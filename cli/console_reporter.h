@@ -1,7 +1,8 @@
 #pragma once
-// Where progress, logs and events go (DESIGN.md §5): human-readable logs on stderr; progress as a
-// bar on a terminal, else flushed "Progress: N%" lines on stdout (Deadline's regex); with --json,
-// stdout carries JSON lines only.
+// Where progress, logs and events go (DESIGN.md §5): human-readable logs on stderr; progress as
+// flushed "Progress: N%" lines on stdout when stdout is not a terminal (a farm's log or pipe: the
+// line a farm's progress handler reads, e.g. the FaceTrain Deadline plugin's), else as a bar on stderr when that is a
+// terminal; with --json, stdout carries JSON lines only (progress as "progress" events).
 #include "facetrain/base/log.h"
 #include "facetrain/base/progress.h"
 
@@ -18,6 +19,7 @@ class ConsoleReporter final : public ProgressSink {
 
   void begin(std::string_view stage, int64_t total) override;
   void update(int64_t done) override;
+  void update_fraction(int64_t done, double fraction, std::string_view limit) override;
   void end() override;
   void event(std::string_view name, const nlohmann::json& fields) override;
 
@@ -25,15 +27,18 @@ class ConsoleReporter final : public ProgressSink {
   bool json() const { return json_; }
 
  private:
+  void report(int64_t done, double fraction, std::string_view limit);  // fraction < 0: unknown
   void draw_bar(bool final);
   void clear_bar();
 
   bool json_;
-  bool stderr_is_terminal_;
+  bool progress_lines_;  // "Progress: N%" on stdout: not --json, stdout not a terminal
+  bool progress_bar_;    // a bar on stderr: not --json, stdout and stderr terminals
   std::mutex mutex_;
   std::string stage_;
   int64_t total_ = -1;
   int64_t done_ = 0;
+  double fraction_ = -1;
   int last_percent_ = -1;
   bool bar_visible_ = false;
   std::chrono::steady_clock::time_point stage_start_, last_draw_;

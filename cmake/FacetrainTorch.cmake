@@ -115,6 +115,7 @@ function(facetrain_add_torch_tests)
   add_executable(facetrain_torch_tests ${PROJECT_SOURCE_DIR}/tests/unit/main.cpp
     ${facetrain_torch_test_sources})
   target_link_libraries(facetrain_torch_tests PRIVATE facetrain_torch Catch2::Catch2)
+  add_dependencies(facetrain_torch_tests facetrain_oiio_module)   # media loads it for images
   target_compile_definitions(facetrain_torch_tests PRIVATE FACETRAIN_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
   target_compile_options(facetrain_torch_tests PRIVATE ${TORCH_CXX_FLAGS})
   facetrain_use_torch_pch(facetrain_torch_tests)

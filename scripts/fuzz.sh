@@ -9,7 +9,7 @@ build_dir="${FUZZ_BUILD_DIR:-$repo/build-fuzz}"
 seconds="${FUZZ_SECONDS:-20}"
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(frame_range sequence_pattern alignments config)
-export CCACHE_DIR="${CCACHE_DIR:-$repo/.cache/ccache}"
+export CCACHE_DIR="${CCACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/facetrain-ccache}" CCACHE_BASEDIR="${CCACHE_BASEDIR:-$repo}"
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 generator=()

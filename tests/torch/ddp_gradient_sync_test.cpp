@@ -93,13 +93,25 @@ TEST_CASE("two Gloo ranks average gradients in buckets and broadcast parameters"
     }
   }
 
+  // Each rank's initial weights are drawn here, one after the other: the rank threads must not
+  // seed and draw from LibTorch's global generator at the same time (rank 0's weights would then
+  // depend on timing). Rank 1 starts from other weights: the broadcast fixes that.
+  std::vector<Net> nets(2);
+  torch::manual_seed(9);
+  nets[0] = Net();
+  torch::manual_seed(1234);
+  nets[1] = Net();
+  for (size_t k = 0; k < reference.layers->parameters().size(); ++k) {
+    REQUIRE(torch::equal(nets[0].layers->parameters()[k], reference.layers->parameters()[k]));
+    REQUIRE_FALSE(torch::equal(nets[1].layers->parameters()[k], nets[0].layers->parameters()[k]));
+  }
+
   std::vector<std::vector<torch::Tensor>> grads(2), weights(2);
   std::vector<int64_t> buckets(2);
   std::vector<std::string> errors(2);
   auto rank_main = [&](int rank) {
     try {
-      torch::manual_seed(rank == 0 ? 9 : 1234);  // rank 1 starts from other weights: the broadcast fixes that
-      Net net;
+      Net& net = nets[static_cast<size_t>(rank)];
       dist::ProcessGroup group(rank_of_two(rank, port), /*cuda=*/false, 30.0);
       dist::broadcast_parameters(group, net.layers->parameters(), 0);
       dist::GradientSynchronizer sync(group, net.layers->parameters(), /*bucket_bytes=*/1024);

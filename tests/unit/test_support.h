@@ -6,6 +6,8 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <map>
+#include <memory>
 #include <string>
 
 // FACETRAIN_SKIP(reason); return;  -- this case cannot run here. ctest registers every case with
@@ -39,8 +41,12 @@ inline const std::filesystem::path& scratch_dir(const std::string& name) {
       std::filesystem::remove_all(path, ec);
     }
   };
-  static Dir dir(name);
-  return dir.path;
+  // One directory per name: a single static would hand every caller in the process the first
+  // caller's directory (all cases run in one process under scripts/sanitize.sh).
+  static std::map<std::string, std::unique_ptr<Dir>> dirs;
+  auto& dir = dirs[name];
+  if (!dir) dir = std::make_unique<Dir>(name);
+  return dir->path;
 }
 
 // Runs a shell command that makes a fixture (ffmpeg, oiiotool); the test fails if it does.

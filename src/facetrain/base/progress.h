@@ -17,6 +17,14 @@ class ProgressSink {
   virtual void begin(std::string_view stage, int64_t total) = 0;
   // `done` units of the current stage are finished (absolute, not a delta).
   virtual void update(int64_t done) = 0;
+  // As update(), for a stage whose end is not its unit count: `fraction` in [0, 1] is how far the
+  // stage has come toward the limit that will stop it first, named by `limit` ("steps", "time"):
+  // training under --max-time, with or without --max-steps (base/limit_progress.h).
+  virtual void update_fraction(int64_t done, double fraction, std::string_view limit) {
+    (void)fraction;
+    (void)limit;
+    update(done);
+  }
   virtual void end() = 0;
   // A named event ("checkpoint", "preview", "warning", "done"...) with its fields.
   virtual void event(std::string_view name, const nlohmann::json& fields) = 0;

@@ -2,6 +2,7 @@
 #include "facetrain/media/frame_source.h"
 
 #include "facetrain/media/source_factories.h"
+#include "facetrain/module/oiio_module.h"
 #include "facetrain/base/error.h"
 #include "facetrain/base/log.h"
 #include "facetrain/base/sequence_pattern.h"
@@ -37,7 +38,7 @@ std::unique_ptr<FrameSource> open_frame_source(const std::string& input, const F
       throw MissingInputError(fmt::format("{}: no files match this image-sequence pattern", input));
     }
     SequencePattern captured = *pattern;
-    return open_image_sequence_source(
+    return oiio_module().open_image_sequence_source(
         input, std::move(frames), [captured](int64_t frame) { return captured.format(frame); }, true, options);
   }
 
@@ -49,7 +50,7 @@ std::unique_ptr<FrameSource> open_frame_source(const std::string& input, const F
   }
   if (is_still_image_extension(input)) {
     std::map<int64_t, std::filesystem::path> frames{{options.start_frame, std::filesystem::path(input)}};
-    return open_image_sequence_source(
+    return oiio_module().open_image_sequence_source(
         input, std::move(frames), [input](int64_t) { return input; }, false, options);
   }
   if (!options.colorspace.empty())

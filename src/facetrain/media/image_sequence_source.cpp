@@ -7,6 +7,7 @@
 // movie readers included, on a file whose contents do not match its extension).
 #include "facetrain/media/frame_limits.h"
 #include "facetrain/media/source_factories.h"
+#include "facetrain/module/oiio_module.h"
 #include "facetrain/media/display_transform.h"
 #include "facetrain/media/srgb.h"
 #include "facetrain/base/error.h"
@@ -255,7 +256,7 @@ class ImageSequenceSource final : public FrameSource {
 
 }  // namespace
 
-std::unique_ptr<FrameSource> open_image_sequence_source(const std::string& display_path,
+std::unique_ptr<FrameSource> open_image_sequence_source_oiio(const std::string& display_path,
                                                         std::map<int64_t, std::filesystem::path> frames,
                                                         std::function<std::string(int64_t)> path_of_frame,
                                                         bool is_sequence, const FrameSourceOptions& options) {

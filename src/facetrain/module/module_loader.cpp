@@ -16,19 +16,22 @@ namespace {
 
 namespace fs = std::filesystem;
 
-fs::path executable_directory() {
+// The folder of the library that holds this code (libfacetrain_base.so): the modules lie beside it.
+fs::path loader_directory() {
+  Dl_info self{};
+  if (::dladdr(reinterpret_cast<void*>(&module_search_paths), &self) == 0 || !self.dli_fname) return {};
   std::error_code ec;
-  const fs::path self = fs::read_symlink("/proc/self/exe", ec);
-  return ec ? fs::path() : self.parent_path();
+  const fs::path library = fs::canonical(self.dli_fname, ec);
+  return ec ? fs::path() : library.parent_path();
 }
 
 }  // namespace
 
 std::vector<fs::path> module_search_paths(const std::string& file_stem) {
   const std::string file = "lib" + file_stem + ".so";
-  const fs::path dir = executable_directory();
-  if (dir.empty()) return {file};  // no /proc: the dynamic linker's own search
-  return {dir / "lib" / file, dir.parent_path() / "lib" / "facetrain" / file};
+  const fs::path dir = loader_directory();
+  if (dir.empty()) return {file};  // the dynamic linker's own search
+  return {dir / file};
 }
 
 const void* load_module_api(const std::string& file_stem, const char* entry_symbol, unsigned expected_api_size) {

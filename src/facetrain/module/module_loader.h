@@ -1,13 +1,14 @@
 #pragma once
-// Stage modules (issue: start fast on the farm): the facetrain executable links neither LibTorch nor
-// the media and face libraries. `extract` loads libfacetrain-extract.so (dlib, FFmpeg, OpenImageIO,
-// OpenColorIO); `train` and `swap` load libfacetrain-torch.so (LibTorch, CUDA, NCCL). `--version`,
-// `--help` and `verify` load neither.
+// Modules (start fast on the farm): the facetrain executable links neither LibTorch nor the media and
+// face libraries. `extract` loads libfacetrain-extract.so (dlib, FFmpeg, OpenColorIO); `train` and
+// `swap` load libfacetrain-torch.so (LibTorch, CUDA, NCCL); and media loads libfacetrain-oiio.so
+// (OpenImageIO) on the first image sequence or still image. `--version`, `--help` and `verify`
+// load none of them.
 //
-// A module is found next to the executable: <dir of facetrain>/lib/ (the build tree), then
-// <dir>/../lib/facetrain/ (an installed tree). It exports one C function returning its API table;
-// the table starts with its size and the facetrain version it was built with, so a module from
-// another build is refused instead of called.
+// A module is found beside libfacetrain_base.so, which holds this loader (build/lib/ in the build
+// tree; lib/facetrain/ installed). It exports one C function returning its API table; the table
+// starts with its size and the facetrain version it was built with, so a module from another build is
+// refused instead of called.
 #include <filesystem>
 #include <string>
 #include <vector>

@@ -2,6 +2,7 @@
 
 #include "facetrain/media/image_io.h"
 #include "facetrain/base/error.h"
+#include "facetrain/base/limit_progress.h"
 #include "facetrain/base/log.h"
 #include "facetrain/base/sha256.h"
 #include "facetrain/base/version.h"
@@ -42,15 +43,16 @@ std::string torch_version() {
 
 constexpr int64_t kGradientBucketBytes = 25 << 20;
 
-// CUDA: the device of this local rank (one process per GPU).
-c10::Device training_device(const std::string& name, int local_rank) {
+// CUDA: the device of this local rank (one process per GPU; see cuda_device_index).
+c10::Device training_device(const std::string& name, const LaunchEnvironment& launch) {
   if (name == "cuda") {
     if (!torch::cuda::is_available())
       throw UnavailableError("--device cuda: no CUDA device is available (this build or machine has none)");
-    const auto count = static_cast<int>(torch::cuda::device_count());
-    if (local_rank >= count)
-      throw UnavailableError(fmt::format("local rank {} needs CUDA device {}, this machine has {}", local_rank, local_rank, count));
-    return c10::Device(c10::DeviceType::CUDA, static_cast<c10::DeviceIndex>(local_rank));
+    const int index = cuda_device_index(launch, static_cast<int>(torch::cuda::device_count()));
+    if (index != launch.local_rank)
+      log_info("local rank {} trains on CUDA device {} of the {} this task sees (one task per GPU share, {} launcher)",
+               launch.local_rank, index, torch::cuda::device_count(), launch.launcher);
+    return c10::Device(c10::DeviceType::CUDA, static_cast<c10::DeviceIndex>(index));
   }
   return c10::Device(c10::DeviceType::CPU);
 }
@@ -173,7 +175,7 @@ TrainReport run_train(const TrainJob& job, ProgressSink& progress) {
   validate_train_config(config);
   if (job.grad_compression != "none" && job.grad_compression != "bf16")
     throw ConfigError(fmt::format("--grad-compression {}: use none or bf16", job.grad_compression));
-  const c10::Device device = training_device(config.device, job.launch.local_rank);
+  const c10::Device device = training_device(config.device, job.launch);
   const bool cuda = device.is_cuda();
   if (config.deterministic && !cuda) at::globalContext().setDeterministicAlgorithms(true, false);
   if (cuda) at::globalContext().setBenchmarkCuDNN(true);
@@ -548,7 +550,13 @@ TrainReport run_train(const TrainJob& job, ProgressSink& progress) {
     ++window_steps;
     optimizer->step();
     ++step;
-    if (writer) progress.update(step);
+    if (writer) {
+      // Against whichever limit will stop this run first: --max-steps, --max-time, or both.
+      if (const auto toward = limit_progress(step, config.max_steps, session_seconds(), config.max_time_s))
+        progress.update_fraction(step, toward->fraction, toward->limit);
+      else
+        progress.update(step);
+    }
 
     const bool log_now = step % config.log_every == 0 || step == config.max_steps;
     const bool checkpoint_now = step % config.checkpoint_every == 0;

@@ -54,8 +54,10 @@ TEST_CASE("facetrain's own workers and plain RANK/WORLD_SIZE", "[unit][dist]") {
 }
 
 TEST_CASE("Slurm's variables", "[unit][dist]") {
+  // As srun sets them for task 3 of a 4-task step over two nodes (2 tasks each), node 1.
   const auto env = parse({{"SLURM_PROCID", "3"}, {"SLURM_NTASKS", "8"}, {"SLURM_STEP_NUM_TASKS", "4"}, {"SLURM_LOCALID", "1"},
-                          {"SLURM_NTASKS_PER_NODE", "2(x2)"}, {"MASTER_ADDR", "node01"}, {"MASTER_PORT", "29500"}});
+                          {"SLURM_STEP_TASKS_PER_NODE", "2(x2)"}, {"SLURM_NODEID", "1"}, {"SLURM_NTASKS_PER_NODE", "4"},
+                          {"MASTER_ADDR", "node01"}, {"MASTER_PORT", "29500"}});
   CHECK(env.launcher == "slurm");
   CHECK(env.rank == 3);
   CHECK(env.world_size == 4);
@@ -71,6 +73,50 @@ TEST_CASE("Slurm's variables", "[unit][dist]") {
   const auto batch_shell = parse({{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "4"}, {"SLURM_LOCALID", "0"}});
   CHECK_FALSE(batch_shell.distributed());
   CHECK(batch_shell.launcher == "none");
+}
+
+TEST_CASE("Slurm: the step's tasks on this node come from SLURM_STEP_TASKS_PER_NODE and SLURM_NODEID", "[unit][dist]") {
+  auto on_node = [](const char* list, const char* node) {
+    return parse({{"SLURM_PROCID", "0"}, {"SLURM_STEP_NUM_TASKS", "1"}, {"SLURM_STEP_TASKS_PER_NODE", list},
+                  {"SLURM_NODEID", node}})
+        .local_world_size;
+  };
+  CHECK(on_node("8", "0") == 8);
+  CHECK(on_node("2(x3),1", "0") == 2);
+  CHECK(on_node("2(x3),1", "2") == 2);
+  CHECK(on_node("2(x3),1", "3") == 1);
+  CHECK(on_node("4,3(x2),1", "2") == 3);
+  using Catch::Matchers::Contains;
+  CHECK_THROWS_WITH(on_node("2(x3),1", "4"), Contains("SLURM_NODEID=4"));
+  CHECK_THROWS_WITH(on_node("2(x3", "0"), Contains("SLURM_STEP_TASKS_PER_NODE='2(x3'"));
+  CHECK_THROWS_WITH(on_node("two", "0"), Contains("SLURM_STEP_TASKS_PER_NODE"));
+}
+
+TEST_CASE("the CUDA device of a rank: its local rank, or its own share under Slurm's GPU binding", "[unit][dist]") {
+  facetrain::LaunchEnvironment env;
+  env.launcher = "slurm";
+  env.local_world_size = 8;
+  // --gpus-per-node=8, no binding: every task sees all 8, SLURM_LOCALID picks one.
+  for (int local = 0; local < 8; ++local) {
+    env.local_rank = local;
+    CHECK(facetrain::cuda_device_index(env, 8) == local);
+  }
+  // --gpus-per-task=1: every task sees only its own GPU, whatever its SLURM_LOCALID.
+  for (int local = 0; local < 8; ++local) {
+    env.local_rank = local;
+    CHECK(facetrain::cuda_device_index(env, 1) == 0);
+  }
+  // --gpus-per-task=2, 4 tasks: each uses one of its own two.
+  env.local_world_size = 4;
+  env.local_rank = 3;
+  CHECK(facetrain::cuda_device_index(env, 2) == 1);
+  // facetrain's own launcher or torchrun with more workers than GPUs: 69 naming the rank.
+  env.launcher = "facetrain";
+  env.local_rank = 2;
+  CHECK(facetrain::cuda_device_index(env, 4) == 2);
+  CHECK_THROWS_AS(facetrain::cuda_device_index(env, 2), facetrain::UnavailableError);
+  CHECK_THROWS_WITH(facetrain::cuda_device_index(env, 2), Catch::Matchers::Contains("local rank 2"));
+  CHECK_THROWS_AS(facetrain::cuda_device_index(env, 0), facetrain::UnavailableError);
 }
 
 TEST_CASE("malformed or inconsistent launcher variables are configuration errors naming them", "[unit][dist]") {
