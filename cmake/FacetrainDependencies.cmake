@@ -12,6 +12,11 @@ find_package(PNG REQUIRED)
 find_package(ZLIB REQUIRED)
 pkg_check_modules(FFMPEG REQUIRED IMPORTED_TARGET libavformat libavcodec libavutil libswscale)
 pkg_check_modules(OCIO REQUIRED IMPORTED_TARGET OpenColorIO)
+# TensorBoard event files (src/facetrain/tensorboard): protobuf (lite) for the Event messages, ISA-L's
+# CRC-32C for the record checksums. Report pages (src/facetrain/report): libjpeg for thumbnails.
+find_package(Protobuf REQUIRED)
+pkg_check_modules(ISAL REQUIRED IMPORTED_TARGET libisal)
+find_package(JPEG REQUIRED)
 if(TARGET yaml-cpp AND NOT TARGET yaml-cpp::yaml-cpp)
   add_library(yaml-cpp::yaml-cpp ALIAS yaml-cpp)
 endif()

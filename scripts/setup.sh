@@ -47,6 +47,9 @@ packages=(
   hyperfine
   # the Slurm examples run live on a one-node cluster in tests/e2e/farm_slurm.sh
   slurmctld slurmd slurm-client munge
+  # TensorBoard event files (protobuf-lite messages, ISA-L's CRC-32C), report pages (JPEG thumbnails),
+  # and the headless browser the report tests open them in
+  libprotobuf-dev protobuf-compiler libisal-dev libjpeg-dev chromium
 )
 python="${PYTHON:-python3}"
 command -v "$python" >/dev/null 2>&1 || packages+=(python3)
@@ -122,8 +125,9 @@ fi
 
 # ---- Python packages the tests use, pinned, in the same venv --------------------------------------
 # opencue-pyoutline: tests/e2e/farm_opencue.sh checks the job spec PyOutline serializes (1.37.0 does
-# not declare its `packaging` dependency).
-TEST_PYTHON_PACKAGES=(opencue-pyoutline==1.37.0 packaging==24.2)
+# not declare its `packaging` dependency). tensorboard: tests/e2e/report_run.sh reads RUN/tensorboard/
+# with TensorBoard's own event reader.
+TEST_PYTHON_PACKAGES=(opencue-pyoutline==1.37.0 packaging==24.2 tensorboard==2.21.0)
 missing_python=()
 for requirement in "${TEST_PYTHON_PACKAGES[@]}"; do
   name="${requirement%%==*}" version="${requirement#*==}"

@@ -6,6 +6,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <cmath>
+#include <utility>
+
 namespace facetrain {
 
 namespace fs = std::filesystem;
@@ -17,6 +20,15 @@ fs::path swap_manifest_path(const fs::path& output_directory, int64_t first_fram
 void write_swap_manifest(const fs::path& path, const SwapManifest& manifest) {
   nlohmann::json frames = nlohmann::json::array();
   for (const auto& f : manifest.frames) frames.push_back({{"frame", f.frame}, {"file", f.file}, {"sha256", f.sha256}});
+  nlohmann::json quality = nlohmann::json::array();
+  for (const auto& q : manifest.quality) {
+    nlohmann::json entry = {{"frame", q.frame}, {"faces", q.faces}};
+    for (const auto& [key, value] : {std::pair<const char*, double>{"detection_score", q.detection_score},
+                                     {"mask_agreement", q.mask_agreement}, {"color_shift", q.color_shift},
+                                     {"face_px", q.face_px}})
+      if (std::isfinite(value)) entry[key] = value;
+    quality.push_back(std::move(entry));
+  }
   const nlohmann::json json = {{"format_version", manifest.format_version},
                                {"facetrain", manifest.tool_version},
                                {"plate", manifest.plate},
@@ -25,7 +37,8 @@ void write_swap_manifest(const fs::path& path, const SwapManifest& manifest) {
                                {"checkpoint_sha256", manifest.checkpoint_sha256},
                                {"output_kind", manifest.output_kind},
                                {"missing_frames", manifest.missing_frames},
-                               {"frames", frames}};
+                               {"frames", frames},
+                               {"quality", quality}};
   write_file_atomic(path, json.dump(1) + "\n");
 }
 
@@ -65,6 +78,18 @@ SwapManifest read_swap_manifest(const fs::path& path) {
                                          frame.frame, frame.file));
       manifest.frames.push_back(std::move(frame));
     }
+    key = "quality";
+    if (json.contains(key))
+      for (const auto& q : json.at(key)) {
+        SwapFrameQuality quality;
+        quality.frame = q.at("frame").get<int64_t>();
+        quality.faces = q.at("faces").get<int>();
+        quality.detection_score = q.value("detection_score", SwapFrameQuality::kNone);
+        quality.mask_agreement = q.value("mask_agreement", SwapFrameQuality::kNone);
+        quality.color_shift = q.value("color_shift", SwapFrameQuality::kNone);
+        quality.face_px = q.value("face_px", SwapFrameQuality::kNone);
+        manifest.quality.push_back(quality);
+      }
   } catch (const nlohmann::json::exception& e) {
     throw InputDataError(fmt::format("{}: key '{}': {}", path.string(), key, e.what()));
   }

@@ -5,6 +5,7 @@
 // collide; a re-run of a chunk replaces its own manifest.
 #include <cstdint>
 #include <filesystem>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,20 @@ struct SwapManifestFrame {
   std::string sha256;   // of the file as written
 };
 
+// How one rendered frame went, for review (`facetrain report` charts it per frame). The scores
+// describe the frame's worst face and are NaN (absent from the JSON) on a frame without a face.
+struct SwapFrameQuality {
+  static constexpr double kNone = std::numeric_limits<double>::quiet_NaN();
+  int64_t frame = 0;
+  int faces = 0;                   // faces swapped in this frame
+  double detection_score = kNone;  // the face set's detector score (dlib HOG/mmod: higher is surer), lowest
+  double mask_agreement = kNone;   // IoU of the network's mask and the landmark hull, 0..1, lowest: a low
+                                   // value means the model does not see the face where the landmarks are
+  double color_shift = kNone;      // mean change colour matching made under the matte (network encoding,
+                                   // 0..1), highest: a large shift means the model's colours were far off
+  double face_px = kNone;          // the face's width on the plate in pixels, smallest
+};
+
 struct SwapManifest {
   int format_version = kSwapManifestFormatVersion;
   std::string tool_version;
@@ -28,6 +43,8 @@ struct SwapManifest {
   std::string output_kind;         // "full-frame" or "element" ("" in manifests written before it existed)
   std::string missing_frames;      // frames of the chunk the plate did not have (--on-missing skip), farm syntax
   std::vector<SwapManifestFrame> frames;
+  std::vector<SwapFrameQuality> quality;  // frames this run rendered (not those kept by --skip-existing);
+                                          // optional in the file (older manifests have none)
 };
 
 // OUTPUT_DIR/swap-manifest.<first>-<last>.json for a chunk owning frames first..last.

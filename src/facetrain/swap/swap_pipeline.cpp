@@ -14,6 +14,7 @@
 #include "facetrain/swap/color_transfer.h"
 #include "facetrain/swap/face_composite.h"
 #include "facetrain/swap/swap_output.h"
+#include "facetrain/swap/swap_quality.h"
 #include "facetrain/swap/swap_writer.h"
 #include "facetrain/train/model_checkpoint.h"
 
@@ -170,6 +171,7 @@ AskedFrames asked_frames(const SwapJob& job, const SourceInfo& plate) {
 
 struct FaceWork {
   int track = 0;                 // the face set's track id (colour statistics follow it over frames)
+  double detection_score = 0;    // the face set's, for the render's quality record
   Affine2d aligned_from_frame;   // at the model's resolution
   CropImage crop;                // encoded for the network, unclamped
   std::vector<float> hull;       // landmark hull, crop space, 0..1
@@ -295,6 +297,7 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
     to_read.erase(std::unique(to_read.begin(), to_read.end()), to_read.end());
   }
   std::map<int64_t, std::vector<NeighbourCrop>> neighbour_crops;  // frame -> its faces' crops
+  std::vector<SwapFrameQuality> quality;                           // per rendered frame, for the manifest
 
   // --- output encoding: the plate's own precision
   const bool float_plate = info.scene_linear || info.codec == "openexr";
@@ -359,7 +362,10 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
       element.height = frame.base.height;
       element.pixels.assign(frame.base.pixels.size(), 0.f);
     }
+    SwapFrameQuality frame_quality;
+    frame_quality.frame = frame.number;
     for (FaceWork& w : frame.faces) {
+      const double agreement = mask_agreement(w.mask, w.hull);
       PlacedFace placed;
       placed.aligned_from_frame = w.aligned_from_frame;
       switch (job.matte) {
@@ -371,7 +377,9 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
           break;
       }
       placed.rgb = std::move(w.predicted);
+      double shift = 0;
       if (job.color != ColorMode::none) {
+        const std::vector<float> before = placed.rgb.rgb;
         // Temporal smoothing: the PLATE face's statistics (the transfer's target) are averaged over
         // the frames within +-color_window holding the same face (same_face), each one's crop weighted by
         // THIS frame's matte (the crops are aligned, so its pixels cover the same part of the face).
@@ -392,7 +400,10 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
         }
         apply_color_transfer(placed.rgb, measure_color(placed.rgb, placed.matte, job.color),
                              average_color(plate_statistics));
+        shift = color_shift(before, placed.rgb.rgb, placed.matte);
       }
+      add_face_quality(frame_quality, w.detection_score, agreement, shift,
+                       placement_of(w.aligned_from_frame, resolution).width);
       for (float& v : placed.rgb.rgb) {
         if (plate_encoding == PlateEncoding::display) v = std::clamp(v, 0.f, 1.f);
         else v = decode_from_network(v, plate_encoding);
@@ -402,6 +413,7 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
       ++report.faces_swapped;
     }
     writer.write(frame.number, plate, frame.base, alpha, element);
+    quality.push_back(frame_quality);
     ++report.frames_written;
   };
 
@@ -466,6 +478,7 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
         for (const FaceRecord& face : it->second->faces) {
           FaceWork w;
           w.track = face.track;
+          w.detection_score = face.score;
           w.aligned_from_frame = rescale_alignment(face.aligned_from_frame, faceset.manifest.size, resolution);
           w.crop = crop_for_network(crop_source, w.aligned_from_frame, resolution, plate_encoding);
           if (color_window > 0)
@@ -527,6 +540,7 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
     provenance.checkpoint_sha256 = loaded.model_sha256;
     provenance.output_kind = output_kind_name(job.output_kind);
     provenance.missing_frames = report.frames_missing.to_string();
+    provenance.quality = std::move(quality);
     writer.write_manifest(chunk.front(), chunk.back(), std::move(provenance));
   }
   if (!undelivered.empty())

@@ -418,6 +418,7 @@ TrainReport run_train(const TrainJob& job, ProgressSink& progress) {
     image.pixels.assign(sheet.data_ptr<uint8_t>(), sheet.data_ptr<uint8_t>() + sheet.numel());
     const fs::path path = run->previews() / fmt::format("{}.png", CheckpointStore::step_name(step));
     write_png(path, image);
+    run->add_preview(step, path);  // TensorBoard image, report.html rewritten
     progress.event("preview", {{"step", step}, {"path", path.string()}});
     return path;
   };
