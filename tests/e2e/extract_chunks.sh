@@ -6,8 +6,9 @@
 #     lists both sources (no lost update); crops are all there.
 #  2. Re-running a finished range: exit 0, no alignment or crop changes, and it is quick (under half
 #     the time the first run of that range took, and it does not redo the frames).
-#  3. A run killed with SIGKILL midway leaves only complete records (every line one whole JSON object,
-#     every referenced crop present); a rerun of the same range completes it: frames 1-1337 of the
+#  3. A run killed with SIGKILL midway (after its first committed chunk, before its last) leaves only
+#     complete records (every line one whole JSON object, every referenced crop present); a rerun of
+#     the same range completes it, processing only the frames not yet recorded: frames 1-1337 of the
 #     clip exactly once each.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 e2e_begin
@@ -71,40 +72,41 @@ EOF
 fi
 
 # ---- 3. SIGKILL midway, then resume --------------------------------------------------------------
+# The kill lands once the first chunk of records (250 frames) is committed and the run is still going:
+# what is on disk must be whole records only, and the rerun must finish the rest.
 KFS="$T/killed"
 count_records() { cat "$KFS"/alignments/*.jsonl 2>/dev/null | grep -c '^{' || true; }
 # Started directly (not under `timeout`), so that the SIGKILL reaches facetrain itself.
 "$FACETRAIN" extract "$CAP12" -o "$KFS" --size $SIZE >"$T/killed.out" 2>"$T/killed.err" </dev/null &
 pid_k=$!
-# Kill once some records are on disk (or after 20 s); never after it finished.
 records=0
-for _ in $(seq 1 200); do
-  sleep 0.1
+for _ in $(seq 1 $((FT_TIMEOUT * 20))); do
+  sleep 0.05
   kill -0 $pid_k 2>/dev/null || break
   records=$(count_records)
-  [ "$records" -lt 300 ] || break
+  [ "$records" -eq 0 ] || break
 done
-if kill -0 $pid_k 2>/dev/null; then
+if kill -0 $pid_k 2>/dev/null && [ "$records" -gt 0 ]; then
   kill -KILL $pid_k
-  wait $pid_k 2>/dev/null || true
+  set +e; wait $pid_k; rc_k=$?; set -e
   records=$(count_records)
-  note "killed with SIGKILL after $records records reached disk"
-  [ "$records" -gt 0 ] || note "(no record was on disk yet: records are not written as frames finish)"
+  note "killed with SIGKILL (exit $rc_k) after $records records reached disk"
+  [ "$rc_k" = 137 ] || fail "killed: the run ended with exit $rc_k before the SIGKILL reached it"
   [ "$records" -lt "$CAP12_FRAMES" ] || fail "killed: every frame was already recorded, the kill was not midway"
   # Only complete records: the validator rejects half lines, duplicates and missing crops.
-  if [ -d "$KFS/alignments" ] || [ -f "$KFS/faceset.json" ]; then
-    validate "$KFS" --size $SIZE && pass "killed: what is on disk is complete and valid ($records records)"
-  else
-    pass "killed: nothing on disk yet"
-  fi
-  ft resume extract "$CAP12" -o "$KFS" --size $SIZE
+  validate "$KFS" --size $SIZE && pass "killed: what is on disk is complete and valid ($records records)"
+  ft resume extract "$CAP12" -o "$KFS" --size $SIZE --json
   if expect_rc 0 resume; then
     validate "$KFS" --size $SIZE --expect-frames "$CAP12=1-$CAP12_FRAMES" --min-face-ratio 0.95 &&
       pass "resume: frames 1-$CAP12_FRAMES exactly once each after a SIGKILL and a rerun"
+    # The rerun did only what the killed run had not committed.
+    redone="$(python3 -c 'import json,sys; d=[json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]; print(sum(s.get("frames", 0) for s in d[-1].get("sources", [])))' "$T/resume.out" || echo "?")"
+    [ "$redone" = $((CAP12_FRAMES - records)) ] && pass "resume: processed the $redone frames the killed run had not committed" ||
+      fail "resume: processed $redone frames; $((CAP12_FRAMES - records)) were not committed by the killed run"
   fi
 else
-  set +e; wait $pid_k; rc_k=$?; set -e
-  fail "killed: the run ended (exit $rc_k) before it could be killed midway"
+  set +e; kill -KILL $pid_k 2>/dev/null; wait $pid_k; rc_k=$?; set -e
+  fail "killed: no record was committed while the run was going (exit $rc_k, $records records): cannot test a SIGKILL after a commit"
 fi
 
 e2e_end

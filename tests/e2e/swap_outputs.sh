@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # facetrain swap outputs end to end, on a tiny model trained a few steps: a ProRes 4444 .mov (decoded
 # back: codec, profile, frame count, size, alpha == the matte sequence beside it, picture == the PNG
-# render), an H.264 .mp4 (when libx264 is there), --chunk with a movie (64), --skip-existing with a
+# render), an H.264 .mp4 (case h264: skipped without libx264), --chunk with a movie (64), --skip-existing with a
 # finished movie, --review frames (3 x plate width) and review movie, --bits, EXR compression and
 # plate metadata in the header, a movie's timecode and rate from an EXR plate, unwritable outputs (73,
 # no partial file), examples/farm/swap_chunks.sh (N=2 in parallel) == a whole render, and comp-ready
 # outputs read back raw (tests/e2e/image_raw.py, ffmpeg) and through OpenImageIO (associated alpha):
 # full frame (EXR: alpha 1, matte in matte.A; PNG/TIFF/ProRes 4444: straight matte, declared) and
 # element (the face premultiplied by the matte, 0 outside; element over plate == full frame).
+# e2e-cases: h264
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/train_helpers.sh"
 e2e_begin
@@ -26,6 +27,21 @@ probe() { ffprobe -v error -select_streams v:0 -show_entries "$2" -of default=no
 has() { local text="$1" kv; shift; for kv in "$@"; do grep -qx "$kv" <<<"$text" || return 1; done; }
 # png_size FILE: "WIDTHxHEIGHT" from the PNG header.
 png_size() { python3 -c "import struct,sys; d=open(sys.argv[1],'rb').read(24); print('%dx%d' % struct.unpack('>II', d[16:24]))" "$1"; }
+
+# Case h264: an H.264 .mp4 (the .mp4 default); skipped where this FFmpeg has no libx264.
+if e2e_case h264; then
+  if [ "$have_x264" = 1 ]; then
+    swap mp4 -o "$T/mp4/shot.mp4" --frames 1-6 --crf 12
+    expect_rc 0 mp4 && {
+      info="$(probe "$T/mp4/shot.mp4" stream=codec_name,pix_fmt,width,height,nb_frames)"
+      has "$info" codec_name=h264 pix_fmt=yuv420p width=400 height=300 nb_frames=6 && pass "H.264 .mp4: 6 frames 400x300" ||
+        fail "H.264 .mp4: $(tr '\n' ' ' <<<"$info")"
+    }
+  else
+    skip_case "this FFmpeg has no libx264 encoder: .mp4 output not tested"
+  fi
+fi
+e2e_main
 
 # 1. ProRes 4444 .mov with the matte sequence and a review movie; the same frames as PNG for reference.
 swap png -o "$T/png/swap.####.png" --frames 1-8
@@ -89,18 +105,6 @@ PY
     [ "$(ls "$T/mov/review" | grep -c '^shot\.review\.[0-9]*\.png$')" = 8 ] && grep -q 'libx264' "$T/mov.err" &&
       pass "no libx264: 8 review frames instead of a review movie" || fail "no libx264: review frames missing"
   fi
-fi
-
-# 2. H.264 .mp4 (the .mp4 default) when this FFmpeg has libx264.
-if [ "$have_x264" = 1 ]; then
-  swap mp4 -o "$T/mp4/shot.mp4" --frames 1-6 --crf 12
-  expect_rc 0 mp4 && {
-    info="$(probe "$T/mp4/shot.mp4" stream=codec_name,pix_fmt,width,height,nb_frames)"
-    has "$info" codec_name=h264 pix_fmt=yuv420p width=400 height=300 nb_frames=6 && pass "H.264 .mp4: 6 frames 400x300" ||
-      fail "H.264 .mp4: $(tr '\n' ' ' <<<"$info")"
-  }
-else
-  note "this FFmpeg has no libx264: .mp4 not tested"
 fi
 
 # 3. Movies and chunks, --skip-existing, option misuse.

@@ -60,9 +60,11 @@ grep -q "WARNING: checkpoint .*step-00000020 is unusable (model.pt does not matc
   && grep -q "resumed from .*step-00000010 at step 10" "$T/fb.err" \
   && pass "damaged step-20 skipped with a warning; resumed from step 10" || { fail "no fallback"; tail -5 "$T/fb.err" >&2; }
 
-# 4. A non-finite loss stops training, names the step, and writes no checkpoint after it.
+# 4. A non-finite loss stops training, names the step, and writes no checkpoint after it. The loss
+#    of step 15 is poisoned (FACETRAIN_FAULT_NAN_STEP counts steps done); losses are read at the
+#    step-20 checkpoint, which is the step named, with the last checkpoint written (10).
 FACETRAIN_FAULT_NAN_STEP=14 ft nan train "${common[@]}" -o "$T/nan" --max-steps 40
-expect_error nan 65 "not finite" "step 2"
+expect_error nan 65 "ERROR: step 20: " "not finite" "no checkpoint written after step 10"
 ls "$T/nan/checkpoints" | grep -q step-00000010 || fail "the checkpoint before the NaN is missing"
 if ls "$T/nan/checkpoints" | grep -qE 'step-000000(2|3|4)'; then fail "a checkpoint was written after the NaN"; else pass "no checkpoint after the NaN"; fi
 
@@ -100,7 +102,8 @@ assert done['reason'] == 'target_loss' and done['steps'] == 5 and 'seconds_to_ta
 
 # 8. --base: a new run starts from another run's weights; a model of another shape is refused (78).
 ft base train "${common[@]}" -o "$T/based" --base "$T/whole" --max-steps 2
-expect_rc 0 base && grep -q "base model: .*whole/checkpoints/step-00000030" "$T/base.err" && pass "base model loaded"
+expect_rc 0 base && { grep -q "base model: .*whole/checkpoints/step-00000030" "$T/base.err" && pass "base model loaded" ||
+  fail "base: no 'base model: .../whole/checkpoints/step-00000030' line: $(grep 'base model' "$T/base.err")"; }
 # (no --preset flag here: a flag would override the file's model keys)
 printf 'preset: tiny\nmodel:\n  ae_dims: 32\n' >"$T/narrow.yaml"
 ft base_mismatch train --actor "$T/actor" --double "$T/double" --batch-size 4 -o "$T/based2" --config "$T/narrow.yaml" \

@@ -7,6 +7,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/train_helpers.sh"
 e2e_begin
 make_train_facesets 40
 
+# clean_summary NAME: run NAME's last stdout line is verify's summary with 0 mismatches.
+clean_summary() { tail -n 1 "$T/$1.out" | grep -qE '^(face set|run|swap output) .*: [0-9]+ .*, 0 mismatch\(es\)$'; }
+
 # expect_mismatch NAME TEXT: the run failed with 65 and its stdout lists a MISMATCH naming TEXT.
 expect_mismatch() {
   local name="$1" text="$2"
@@ -16,13 +19,15 @@ expect_mismatch() {
 
 # --- face sets ---
 ft fs_clean verify "$T/double"
-expect_rc 0 fs_clean && grep -q "face set .*0 mismatch" "$T/fs_clean.out" && pass "a fresh face set verifies"
+expect_rc 0 fs_clean && { clean_summary fs_clean && ! grep -q '^MISMATCH' "$T/fs_clean.out" &&
+  pass "a fresh face set verifies ($(tail -n 1 "$T/fs_clean.out"))" || fail "fs_clean: $(tail -n 1 "$T/fs_clean.out")"; }
 
 cp -a "$T/double" "$T/fs"
 crops=( "$T"/fs/faces/*.png )
 rm "${crops[0]}"                                           # an artist deletes a crop: allowed
 ft fs_deleted verify "$T/fs"
-expect_rc 0 fs_deleted && grep -q "1 of 40 crops deleted" "$T/fs_deleted.out" && pass "a deleted crop is a note, not damage"
+expect_rc 0 fs_deleted && { grep -q "^note: 1 of 40 crops deleted" "$T/fs_deleted.out" && clean_summary fs_deleted &&
+  pass "a deleted crop is a note, not damage" || fail "fs_deleted: $(grep -v '^note: [0-9]* frame records' "$T/fs_deleted.out" | head -n 3)"; }
 
 before="$(tree_hash "$T/fs")"
 head -c 300 "${crops[1]}" > "$T/trunc" && cat "$T/trunc" > "${crops[1]}"   # truncated crop

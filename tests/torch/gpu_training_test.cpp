@@ -2,6 +2,7 @@
 // Without a CUDA device each case warns "SKIP" and returns, unless FACETRAIN_REQUIRE_GPU=1, which
 // turns the skip into a failure (so a GPU run cannot pass vacuously).
 #include <catch2/catch.hpp>
+#include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 
 #ifdef FACETRAIN_WITH_CUDA
@@ -110,8 +111,13 @@ TEST_CASE("gpu: df-256 forward and backward on CUDA under bf16 autocast", "[gpu]
   }
   // Both decoders and the shared encoder/inter learn from the two identities.
   CHECK(with_gradient == static_cast<int64_t>(model.parameters().size()));
-  // Outside the guard autocast is off again.
-  CHECK_FALSE(AutocastGuard(kCuda, false).active());
+  // Outside the guard autocast is off again: the same layers now compute in float32.
+  CHECK_FALSE(at::autocast::is_autocast_enabled(at::kCUDA));
+  torch::NoGradGuard no_grad;
+  const TrainingOutput fp32 = model.forward_training(a.input.contiguous(at::MemoryFormat::ChannelsLast),
+                                                     d.input.contiguous(at::MemoryFormat::ChannelsLast));
+  CHECK(fp32.actor.rgb.scalar_type() == torch::kFloat32);
+  CHECK(fp32.double_.mask.scalar_type() == torch::kFloat32);
 }
 
 TEST_CASE("gpu: augmentation on CUDA has the statistics of the CPU augmentation", "[gpu]") {

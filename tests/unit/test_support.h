@@ -10,12 +10,23 @@
 #include <memory>
 #include <string>
 
-// FACETRAIN_SKIP(reason); return;  -- this case cannot run here. Call it before any assertion. ctest
-// registers every case with SKIP_REGULAR_EXPRESSION "SKIPPED:", so the case is counted as Skipped,
-// never as Passed (Catch2 2 has no SKIP of its own; -w NoAssertions fails a case that checks nothing).
-#define FACETRAIN_SKIP(reason) WARN("SKIPPED: " << reason)
+// FACETRAIN_SKIP(reason); return;  -- this case cannot run here. ctest registers every case with
+// SKIP_REGULAR_EXPRESSION "SKIPPED:", so the case is counted as Skipped, never as Passed (Catch2 2
+// has no SKIP of its own; -w NoAssertions fails a case that checks nothing). A case skips before it
+// checks anything: after an assertion (which may have failed, and a skip would hide that) the skip
+// is a failure instead (tests/unit/main.cpp counts the assertions).
+#define FACETRAIN_SKIP(reason)                                                                        \
+  do {                                                                                                \
+    if (::facetrain::testing::assertions_so_far() > 0)                                                \
+      FAIL("a case may skip only before its first check; this one had "                              \
+           << ::facetrain::testing::assertions_so_far() << " already");                               \
+    WARN("SKIPPED: " << reason);                                                                      \
+  } while (false)
 
 namespace facetrain::testing {
+
+// The running test case's assertions so far (tests/unit/main.cpp).
+int assertions_so_far();
 
 // TMPDIR/facetrain-<name>-<pid>, created on first use and removed when the process exits.
 inline const std::filesystem::path& scratch_dir(const std::string& name) {

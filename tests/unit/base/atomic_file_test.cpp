@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <string>
+#include <vector>
 
 namespace fs = std::filesystem;
 
@@ -25,12 +27,20 @@ TEST_CASE("atomic writes replace whole files, owner-only, leaving no temporaries
   int entries = 0;
   for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir / "a" / "b")) ++entries;
   CHECK(entries == 1);
+  // An output abandoned before commit (an exception midway) leaves neither the file nor its temporary.
+  fs::path abandoned_temp;
   {
     facetrain::AtomicOutput abandoned(dir / "abandoned.png");
-    CHECK(fs::exists(abandoned.temp_path()));
+    abandoned_temp = abandoned.temp_path();
+    REQUIRE(fs::exists(abandoned_temp));
+    CHECK(abandoned_temp.parent_path() == dir);  // beside its final name, so the rename cannot cross file systems
+    facetrain::write_file_atomic(abandoned_temp, "half an image");
   }
+  CHECK_FALSE(fs::exists(abandoned_temp));
   CHECK_FALSE(fs::exists(dir / "abandoned.png"));
-  CHECK(fs::is_empty(dir / "a" / "b") == false);
+  std::vector<std::string> left;
+  for (const auto& e : fs::directory_iterator(dir)) left.push_back(e.path().filename().string());
+  CHECK(left == std::vector<std::string>{"a"});
   CHECK_THROWS_AS(facetrain::write_file_atomic("/proc/facetrain-cannot-write/x", "x"), facetrain::OutputError);
   CHECK_THROWS_AS(facetrain::read_file(dir / "missing"), facetrain::MissingInputError);
   fs::remove_all(dir);

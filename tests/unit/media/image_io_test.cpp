@@ -4,11 +4,13 @@
 
 #include <catch2/catch.hpp>
 
+#include "../figures.h"
 #include "../test_support.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -120,43 +122,70 @@ TEST_CASE("image io: bad images and paths are reported with the file name", "[un
   }
 }
 
-// Not run by default: `facetrain_unit_tests "[.bench][png]"`. Time and size per 256x256 crop.
-TEST_CASE("image io: PNG compression level speed", "[.bench][png]") {
-  const fs::path dir = io_dir() / "bench";
-  fs::create_directories(dir);
-  constexpr int kCrops = 200;
+// A figure for the README (tests/unit/figures.h; scripts/bench.sh --sections figures): encode time
+// and size per crop at each PNG level, and a crop's atomic write with its own fsync against what
+// extract does (renamed without one, made durable by one syncfs per chunk), on the face crops that
+// extract wrote from the sample clips.
+TEST_CASE("figures: PNG levels and per-crop fsync on face crops of the sample clips", "[.figures][png]") {
+  const fs::path dir = facetrain::testing::figures_dir();
+  constexpr size_t kCrops = 60;
+  constexpr int kPasses = 3;
+  std::vector<fs::path> files;
+  for (const auto& set : fs::directory_iterator(dir)) {
+    if (set.path().extension() != ".default") continue;
+    std::vector<fs::path> faces;
+    for (const auto& f : fs::directory_iterator(set.path() / "faces")) faces.push_back(f.path());
+    std::sort(faces.begin(), faces.end());
+    for (size_t i = 0; i < faces.size() && i < kCrops / 2; ++i) files.push_back(faces[i * faces.size() / (kCrops / 2)]);
+  }
+  REQUIRE(files.size() >= kCrops / 2);
   std::vector<Rgb8Image> crops;
-  for (int i = 0; i < 8; ++i) crops.push_back(synthetic_crop(256, 100 + i));
-  for (int level : {0, 1, 3, 6, 9}) {
-    auto start = std::chrono::steady_clock::now();
-    size_t bytes = 0;
-    for (int i = 0; i < kCrops; ++i) bytes += encode_png(crops[i % 8], level).size();
-    const double encode_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    start = std::chrono::steady_clock::now();
-    for (int i = 0; i < kCrops; ++i) write_png(dir / ("crop" + std::to_string(i % 8) + ".png"), crops[i % 8], level);
-    const double write_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    WARN("level " << level << ": encode " << encode_s * 1000.0 / kCrops << " ms, atomic write "
-                  << write_s * 1000.0 / kCrops << " ms per 256x256 crop, " << bytes / kCrops / 1024.0 << " KiB");
-  }
-  // Decoded real faces, when the dlib example photos are installed (libdlib-data's docs).
-  const fs::path photo = "/usr/share/doc/libdlib19.1/examples/faces/2008_002506.jpg";
-  if (fs::exists(photo)) {
-    const Rgb8Image image = read_rgb8(photo);
-    Rgb8Image crop;
-    crop.width = crop.height = 256;
-    crop.pixels.resize(256 * 256 * 3);
-    for (int y = 0; y < 256; ++y)
-      for (int x = 0; x < 256; ++x)
-        for (int c = 0; c < 3; ++c)
-          crop.pixels[(y * 256 + x) * 3 + c] =
-              image.pixels[((y * image.height / 256) * image.width + x * image.width / 256) * 3 + c];
-    for (int level : {1, 3, 6}) {
+  for (const auto& f : files) crops.push_back(read_rgb8(f));
+  const int size = crops[0].width;
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  auto ms_per_crop = [&](const auto& body) {
+    std::vector<double> passes;
+    for (int pass = 0; pass < kPasses; ++pass) {
       const auto start = std::chrono::steady_clock::now();
-      size_t bytes = 0;
-      for (int i = 0; i < kCrops; ++i) bytes += encode_png(crop, level).size();
-      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      WARN("photo, level " << level << ": encode " << seconds * 1000.0 / kCrops << " ms, " << bytes / kCrops / 1024.0
-                           << " KiB");
+      body(pass);
+      passes.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count() /
+                       static_cast<double>(crops.size()));
     }
+    return median(passes);
+  };
+  nlohmann::json levels = nlohmann::json::object();
+  for (int level : {1, 3, 6, 9}) {
+    size_t bytes = 0;
+    const double ms = ms_per_crop([&](int) {
+      bytes = 0;
+      for (const auto& crop : crops) bytes += encode_png(crop, level).size();
+    });
+    levels[std::to_string(level)] = {{"encode_ms_per_crop", ms},
+                                     {"kib_per_crop", static_cast<double>(bytes) / crops.size() / 1024.0}};
   }
+  const fs::path out = dir / "writes";
+  fs::create_directories(out);
+  const double immediate_ms = ms_per_crop([&](int pass) {
+    for (size_t i = 0; i < crops.size(); ++i)
+      write_png(out / ("i" + std::to_string(pass) + "-" + std::to_string(i) + ".png"), crops[i]);
+  });
+  const double deferred_ms = ms_per_crop([&](int pass) {
+    for (size_t i = 0; i < crops.size(); ++i)
+      write_png(out / ("d" + std::to_string(pass) + "-" + std::to_string(i) + ".png"), crops[i],
+                kDefaultPngCompressionLevel, Durability::deferred);
+    sync_filesystem(out);
+  });
+  facetrain::testing::record_figures(
+      "png_crops",
+      {{"crops", crops.size()}, {"crop_size_px", size}, {"passes", kPasses}, {"statistic", "median of the passes"},
+       {"levels", levels},
+       {"write_level", kDefaultPngCompressionLevel},
+       {"write_fsync_each_ms_per_crop", immediate_ms},
+       {"write_deferred_then_one_syncfs_ms_per_crop", deferred_ms},
+       {"fsync_ms_per_crop", immediate_ms - deferred_ms}});
+  // What the README and kDefaultPngCompressionLevel rest on: level 3 encodes faster than level 6.
+  CHECK(levels["3"]["encode_ms_per_crop"].get<double>() < levels["6"]["encode_ms_per_crop"].get<double>());
 }
