@@ -384,12 +384,14 @@ PY
 # ---- start-up (issue 16) -----------------------------------------------------------------------------
 section_startup() {
   command -v hyperfine >/dev/null 2>&1 || die "hyperfine is not installed (scripts/setup.sh installs it)"
-  local fs="$WORK/startup_fs" builds=("this=$FACETRAIN") entries=() build name bin cmd
-  "$FACETRAIN" extract "$CLIP_SD" -o "$fs" --frames 1-10 >/dev/null 2>&1 || die "cannot make the face set for verify"
+  local fs builds=("this=$FACETRAIN") entries=() build name bin cmd
   [ -n "${BENCH_BASELINE:-}" ] && builds+=("baseline=$BENCH_BASELINE")
   for build in "${builds[@]}"; do
     name="${build%%=*}" bin="${build#*=}"
     [ -x "$bin" ] || die "no executable at $bin"
+    # Each build verifies a face set it wrote itself (an older build cannot read a newer format).
+    fs="$WORK/startup_fs_$name"
+    "$bin" extract "$CLIP_SD" -o "$fs" --frames 1-10 >/dev/null 2>&1 || die "$bin cannot make the face set for verify"
     # Each extract run writes a fresh face set (removed before each run by --prepare).
     hyperfine --warmup 2 --min-runs 10 --style none --export-json "$WORK/startup-$name.json" \
       -n version "$bin --version" -n help "$bin --help" -n verify_faceset "$bin verify $fs" \
