@@ -339,13 +339,14 @@ bool FaceSetWriter::register_source(const FaceSetSource& source) {
     if (it->sha256 != source.sha256)
       throw InputDataError(fmt::format("{}: the face set already holds faces from a different file at this path "
                                        "(SHA-256 {} recorded, {} now)", source.path, it->sha256, source.sha256));
-    if (it->frame_last >= it->frame_first) {
-      it->frame_first = std::min(it->frame_first, source.frame_first);
-      it->frame_last = std::max(it->frame_last, source.frame_last);
-    } else {
-      it->frame_first = source.frame_first;
-      it->frame_last = source.frame_last;
-    }
+    const bool recorded = it->frame_last >= it->frame_first;
+    const int64_t first = recorded ? std::min(it->frame_first, source.frame_first) : source.frame_first;
+    const int64_t last = recorded ? std::max(it->frame_last, source.frame_last) : source.frame_last;
+    // A chunk inside the recorded range (farm chunks of one plate, a rerun) changes nothing: no
+    // rewrite, no fsync.
+    if (first == it->frame_first && last == it->frame_last) return false;
+    it->frame_first = first;
+    it->frame_last = last;
   }
   write_file_atomic(manifest_path, manifest_to_json(manifest).dump(2) + "\n");
   return added;
