@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `facetrain train` learns on real face sets with the tiny preset on CPU: the loss falls clearly,
 # the run directory has the documented layout, the preview sheet has its layout, --json events.
+export FT_TIMEOUT="${FT_TIMEOUT:-600}"  # 400 CPU steps took 283 s alone and over 300 s beside other tests on 2 cores
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/train_helpers.sh"
 e2e_begin
