@@ -10,7 +10,7 @@
 # super-whites included; the encoding's measured round trip is within half a 16-bit code; inside the
 # face, the matte-weighted mean colour of the swapped face against the plate face's, taken in the
 # plate's own values and compared as display code values (bounds below: as close as the video
-# chain's for the DPX chain, 5 codes for the ACEScg chain); face sets of different encodings are refused by train
+# chain's); face sets of different encodings are refused by train
 # (78, naming both), a display view (not invertible) by swap (78, naming an invertible encoding), a
 # model trained on another encoding and an edited config by swap (78).
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -227,14 +227,14 @@ import json, sys
 r = json.load(open(sys.argv[1]))
 # The face means are compared as display code values (above); the video chain is the reference (the
 # 8-bit video swap as it was before).
-# - The ACEScct DPX chain, whose plate values are the network's encoding, must be as close as the
-#   video chain's (within twice its error, for the tiny model's noise: 8 steps on 12 frames, or one
-#   8-bit code).
+# - Both managed chains (the ACEScg EXR, whose colours are matched in ACEScct and then given the
+#   plate face's mean as light, and the ACEScct DPX) must be as close as the video chain's (within
+#   twice its error, for the tiny model's noise: 8 steps on 12 frames, or one 8-bit code).
+#   Measured: ACEScg 0.0016, DPX 0.0024, video 0.0034; before swap matched the mean in the plate's
+#   own values, the ACEScg chain was off by 0.0106 (2.7 times the video's, in blue).
 # - Every managed chain's plate face must look like the video's face (the plates were made from it:
 #   within 0.03), and its swapped face mean must be within 0.02 of its plate's (5 8-bit codes): a
-#   missing or wrong inverse is off by 0.1 or more. The ACEScg chain is held to this bound only:
-#   colours are matched in the network's encoding (ACEScct), and the tiny model's flatter face then
-#   has another mean as light (measured: 2.7 times the video chain's error, in the blue channel).
+#   missing or wrong inverse is off by 0.1 or more.
 video = max(r["video"]["mean_display_error"])
 failed = False
 for chain in ("aces", "dpx"):
@@ -244,7 +244,7 @@ for chain in ("aces", "dpx"):
           "(video %.2f %%); plate face %.3f from the video's as displayed; %d super-white px outside the face untouched"
           % (chain, worst, video, 100 * max(r[chain]["relative_mean_error"]), 100 * max(r["video"]["relative_mean_error"]),
              looks, r[chain]["superwhite_px_outside"]))
-    failed = failed or worst > 0.02 or looks > 0.03 or (chain == "dpx" and worst > max(2 * video, 1 / 255))
+    failed = failed or worst > 0.02 or looks > 0.03 or worst > max(2 * video, 1 / 255)
 sys.exit(1 if failed else 0)
 PY
     fail "a managed chain's face mean is out of bounds: $(cat "$T/figures.json")"

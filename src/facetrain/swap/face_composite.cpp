@@ -105,13 +105,21 @@ Affine2d rescale_alignment(const std::array<double, 6>& m, int faceset_size_px, 
   return Affine2d{m[0] * s, m[1] * s, m[2] * s + shift, m[3] * s, m[4] * s, m[5] * s + shift};
 }
 
-CropImage crop_for_network(const FloatImage& plate, const Affine2d& aligned_from_frame, int size_px,
-                           const NetworkEncoding& encoding) {
+CropImage crop_plate_values(const FloatImage& plate, const Affine2d& aligned_from_frame, int size_px) {
   CropImage out;
   out.size = size_px;
   out.rgb = warp_rgb_to_aligned(plate, aligned_from_frame, size_px);
-  encoding.encode(out.rgb.data(), static_cast<size_t>(size_px) * size_px);
   return out;
+}
+
+CropImage encoded_for_network(CropImage plate_values, const NetworkEncoding& encoding) {
+  encoding.encode(plate_values.rgb.data(), static_cast<size_t>(plate_values.size) * plate_values.size);
+  return plate_values;
+}
+
+CropImage crop_for_network(const FloatImage& plate, const Affine2d& aligned_from_frame, int size_px,
+                           const NetworkEncoding& encoding) {
+  return encoded_for_network(crop_plate_values(plate, aligned_from_frame, size_px), encoding);
 }
 
 void composite_face(FloatImage& image, std::vector<float>& alpha, const PlacedFace& face,

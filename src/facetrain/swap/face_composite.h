@@ -25,8 +25,12 @@ struct CropImage {
 };
 
 // Bilinear crop of the plate's RGB (channels 3 or 4; extra channels ignored) in the plate's own
-// values, then encoded for the network (network_encoding.h) and NOT clamped (callers clamp what the
-// network sees). Outside the plate is black (0 in the plate's space, encoded).
+// values. Outside the plate is black (0).
+CropImage crop_plate_values(const FloatImage& plate, const Affine2d& aligned_from_frame, int size_px);
+
+// The same crop encoded for the network (network_encoding.h) and NOT clamped (callers clamp what
+// the network sees).
+CropImage encoded_for_network(CropImage plate_values, const NetworkEncoding& encoding);
 CropImage crop_for_network(const FloatImage& plate, const Affine2d& aligned_from_frame, int size_px,
                            const NetworkEncoding& encoding);
 

@@ -14,6 +14,7 @@
 #include "facetrain/model/face_swap_model.h"
 #include "facetrain/swap/color_transfer.h"
 #include "facetrain/swap/face_composite.h"
+#include "facetrain/swap/plate_mean.h"
 #include "facetrain/swap/swap_output.h"
 #include "facetrain/swap/swap_quality.h"
 #include "facetrain/swap/swap_writer.h"
@@ -112,7 +113,8 @@ FacePlacement placement_of(const Affine2d& aligned_from_frame, int size_px) {
 struct NeighbourCrop {
   int track = 0;
   FacePlacement placement;
-  ColorSamples samples;
+  ColorSamples samples;       // in the network's encoding
+  CropImage plate_values;     // the crop in the plate's own values (plate_mean.h)
 };
 
 // Whether `n` is the face (track, placement) in a nearby frame: the same track id and, since face
@@ -178,6 +180,7 @@ struct FaceWork {
   int track = 0;                 // the face set's track id (colour statistics follow it over frames)
   double detection_score = 0;    // the face set's, for the render's quality record
   Affine2d aligned_from_frame;   // at the model's resolution
+  CropImage plate_values;        // the crop in the plate's own values
   CropImage crop;                // encoded for the network, unclamped
   std::vector<float> hull;       // landmark hull, crop space, 0..1
   CropImage predicted;           // network output (encoded)
@@ -414,6 +417,7 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
       }
       placed.rgb = std::move(w.predicted);
       double shift = 0;
+      PlateMean plate_mean;
       if (job.color != ColorMode::none) {
         const std::vector<float> before = placed.rgb.rgb;
         // Temporal smoothing: the PLATE face's statistics (the transfer's target) are averaged over
@@ -424,24 +428,34 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
         // frame-to-frame variation reaches it, and no neighbour needs the network. Neighbours are
         // read from the plate whatever the chunk, so a frame's result depends only on (frame,
         // model, job).
+        // The same frames' plate faces in the plate's own values, for the mean matched after decoding.
         std::vector<ColorStatistics> plate_statistics;
+        std::vector<PlateMean> plate_means;
         if (color_window == 0) {
           plate_statistics.push_back(measure_color(w.crop, placed.matte, job.color));
+          plate_means.push_back(measure_plate_mean(w.plate_values, placed.matte));
         } else {
           const FacePlacement placement = placement_of(w.aligned_from_frame, resolution);
           for (auto it = neighbour_crops.lower_bound(frame.number - color_window);
                it != neighbour_crops.end() && it->first <= frame.number + color_window; ++it)
             for (const NeighbourCrop& n : it->second)
-              if (same_face(n, w.track, placement)) plate_statistics.push_back(measure_color(n.samples, placed.matte));
+              if (same_face(n, w.track, placement)) {
+                plate_statistics.push_back(measure_color(n.samples, placed.matte));
+                plate_means.push_back(measure_plate_mean(n.plate_values, placed.matte));
+              }
         }
         apply_color_transfer(placed.rgb, measure_color(placed.rgb, placed.matte, job.color),
                              average_color(plate_statistics));
         shift = color_shift(before, placed.rgb.rgb, placed.matte);
+        plate_mean = average_plate_mean(plate_means);
       }
       add_face_quality(frame_quality, w.detection_score, agreement, shift,
                        placement_of(w.aligned_from_frame, resolution).width);
-      // Back into the plate's own values, by the exact inverse of the crop's encoding.
+      // Back into the plate's own values, by the exact inverse of the crop's encoding, and there
+      // given the plate face's mean (plate_mean.h).
       encoding.decode(placed.rgb.rgb.data(), static_cast<size_t>(placed.rgb.size) * placed.rgb.size);
+      if (job.color != ColorMode::none)
+        match_plate_mean(placed.rgb, placed.matte, plate_mean, info.scene_linear ? MeanMatch::gain : MeanMatch::offset);
       if (encoding.record().kind == EncodingKind::plate)
         for (float& v : placed.rgb.rgb) v = std::clamp(v, 0.f, 1.f);
       composite_face(frame.base, alpha, placed, composite_options);
@@ -516,9 +530,11 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
           w.track = face.track;
           w.detection_score = face.score;
           w.aligned_from_frame = rescale_alignment(face.aligned_from_frame, faceset.manifest.size, resolution);
-          w.crop = crop_for_network(crop_source, w.aligned_from_frame, resolution, encoding);
+          w.plate_values = crop_plate_values(crop_source, w.aligned_from_frame, resolution);
+          w.crop = encoded_for_network(w.plate_values, encoding);
           if (color_window > 0)
-            crops.push_back({w.track, placement_of(w.aligned_from_frame, resolution), prepare_color_samples(w.crop, job.color)});
+            crops.push_back({w.track, placement_of(w.aligned_from_frame, resolution), prepare_color_samples(w.crop, job.color),
+                             w.plate_values});
           if (!wanted) continue;
           Landmarks68 landmarks{};
           for (size_t p = 0; p < landmarks.size() && p < face.landmarks.size(); ++p)
