@@ -62,6 +62,11 @@ CLI::App* setup_swap(CLI::App& app, SwapArgs& args) {
   cmd->add_flag("--review", job.review,
                 "Also write plate | swap | matte side by side (8-bit, at most 1920 wide) to DIR/review/NAME.review.####.png, "
                 "or with a movie output an H.264 DIR/NAME.review.mp4");
+  cmd->add_flag("!--no-quality", job.quality_scores,
+                "Do not score the render (identity, expression, flicker, seam: in the swap manifest and printed)");
+  cmd->add_option("--identity-model", job.identity_model,
+                  "dlib's face-recognition model for the identity scores (default: $FACETRAIN_MODELS or the build's "
+                  "models folder, where scripts/fetch-models.sh puts it)");
   cmd->add_flag("--json", args.json, "Machine-readable JSON events on stdout");
   return cmd;
 }
@@ -86,6 +91,11 @@ int run_swap_command(SwapArgs& args, ConsoleReporter& reporter) {
   log_info("wrote {} frame(s) ({} swapped faces, {} without a record, {} without faces, {} skipped as existing) in {:.1f} s",
            report.frames_written, report.faces_swapped, report.frames_without_record, report.frames_without_faces,
            report.frames_skipped_existing, report.seconds);
+  nlohmann::json quality = nullptr;
+  if (report.quality) {
+    quality = report.quality->to_json();
+    log_info("{}", describe_swap_quality(*report.quality, report.seconds));
+  }
   reporter.event("done", {{"frames", report.frames_selected},
                           {"frames_written", report.frames_written},
                           {"frames_skipped_existing", report.frames_skipped_existing},
@@ -95,7 +105,8 @@ int run_swap_command(SwapArgs& args, ConsoleReporter& reporter) {
                           {"missing_frames", report.frames_missing.to_string()},
                           {"seconds", report.seconds},
                           {"checkpoint", report.checkpoint.string()},
-                          {"movies", movies}});
+                          {"movies", movies},
+                          {"quality", quality}});
   return 0;
 }
 

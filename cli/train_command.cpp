@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 
@@ -50,6 +51,11 @@ CLI::App* setup_train(CLI::App& app, TrainArgs& args) {
   cmd->add_option("--grad-compression", args.grad_compression, "none, or bf16 (all-reduce bf16 gradients; CUDA only)")
       ->check(CLI::IsMember({"none", "bf16"}));
   cmd->add_flag("--dump-config", args.dump_config, "Print the effective configuration, parameters and FLOPs, then exit");
+  cmd->add_flag("!--no-quality", args.job.quality_scores,
+                "Do not score the model (reconstruction SSIM/PSNR at validations, identity at previews)");
+  cmd->add_option("--identity-model", args.job.identity_model,
+                  "dlib's face-recognition model for the identity scores (default: $FACETRAIN_MODELS or the build's "
+                  "models folder, where scripts/fetch-models.sh puts it)");
   cmd->add_flag("--json", args.json, "Machine-readable JSON events on stdout");
   return cmd;
 }
@@ -144,6 +150,17 @@ int run_train_command(TrainArgs& args, ConsoleReporter& reporter) {
                          {"checkpoint", report.last_checkpoint.string()},
                          {"preview", report.last_preview.string()}};
   if (report.seconds_to_target >= 0) done["seconds_to_target"] = report.seconds_to_target;
+  if (!report.quality.empty()) {
+    done["quality"] = report.quality;
+    const nlohmann::json& q = report.quality;
+    auto value = [&](const char* key) { return q.contains(key) ? q[key].get<double>() : std::nan(""); };
+    log_info("quality: held-out faces through their own decoder: actor SSIM {:.3f} PSNR {:.2f} dB, double SSIM {:.3f} "
+             "PSNR {:.2f} dB; swapped double faces {:.3f} from the actor, {:.3f} from the double ({:.0f} % closer to the "
+             "actor, {:.0f} % within 0.6)",
+             value("validation_actor_ssim"), value("validation_actor_psnr_db"), value("validation_double_ssim"),
+             value("validation_double_psnr_db"), value("identity_to_actor"), value("identity_to_double"),
+             100 * value("identity_closer_to_actor"), 100 * value("identity_same_as_actor"));
+  }
   reporter.event("done", done);
   return 0;
 }

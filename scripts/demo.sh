@@ -11,6 +11,7 @@ out="${DEMO_OUT:-$repo/out/demo}"
 "$repo/scripts/setup.sh"
 "$repo/scripts/build.sh"
 samples="$("$repo/scripts/fetch-samples.sh" | tail -n 1)"
+export FACETRAIN_MODELS="$("$repo/scripts/fetch-models.sh" | tail -n 1)"   # identity scores
 facetrain="$repo/build/facetrain"
 mkdir -p "$out"
 

@@ -29,8 +29,10 @@ packages=(
   # gloo's headers, which the torch wheel lacks: ProcessGroupGloo.hpp includes them. Headers only;
   # libgloo is never linked (see cmake/FacetrainTorch.cmake for why that is sound).
   libgloo-dev
-  # faces
-  libdlib-dev libdlib-data libdlib19.1
+  # faces. dlib's networks (the face-recognition ResNet of the quality scores, the CNN detector)
+  # multiply through libblas.so.3: OpenBLAS takes that alternative from the reference BLAS (50 face
+  # descriptors: 14.0 s -> 1.6 s measured here)
+  libdlib-dev libdlib-data libdlib19.1 libopenblas0-pthread
   # media
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev
   libopenimageio-dev libopenexr-dev libopencolorio-dev
@@ -128,7 +130,8 @@ fi
 # not declare its `packaging` dependency). tensorboard: tests/e2e/report_run.sh reads RUN/tensorboard/
 # with TensorBoard's own event reader. opencolorio: tests/e2e/color_managed.sh writes the ACES CG config
 # for OpenColorIO 2.1 from its built-in configs (Debian 12's OpenColorIO 2.1 has none; nothing is fetched).
-TEST_PYTHON_PACKAGES=(opencue-pyoutline==1.37.0 packaging==24.2 tensorboard==2.21.0 opencolorio==2.6.0)
+# scikit-image: tests/e2e/quality_agreement.sh compares facetrain's SSIM and PSNR with skimage.metrics'.
+TEST_PYTHON_PACKAGES=(opencue-pyoutline==1.37.0 packaging==24.2 tensorboard==2.21.0 opencolorio==2.6.0 scikit-image==0.26.0)
 missing_python=()
 for requirement in "${TEST_PYTHON_PACKAGES[@]}"; do
   name="${requirement%%==*}" version="${requirement#*==}"

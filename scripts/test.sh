@@ -7,6 +7,7 @@ build_dir="${BUILD_DIR:-$repo/build}"
 "$repo/scripts/setup.sh"
 "$repo/scripts/build.sh"
 "$repo/scripts/fetch-samples.sh" >/dev/null
+"$repo/scripts/fetch-models.sh" >/dev/null   # dlib's face-recognition and CNN detector models
 cd "$build_dir"
 start=$(date +%s)
 # ctest runs TEST_JOBS tests at once; LibTorch's OpenMP pool would start one thread per core in each,

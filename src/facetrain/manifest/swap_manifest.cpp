@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <array>
 #include <cmath>
 #include <utility>
 
@@ -25,11 +26,13 @@ void write_swap_manifest(const fs::path& path, const SwapManifest& manifest) {
     nlohmann::json entry = {{"frame", q.frame}, {"faces", q.faces}};
     for (const auto& [key, value] : {std::pair<const char*, double>{"detection_score", q.detection_score},
                                      {"mask_agreement", q.mask_agreement}, {"color_shift", q.color_shift},
-                                     {"face_px", q.face_px}})
+                                     {"face_px", q.face_px}, {"identity_to_actor", q.identity_to_actor},
+                                     {"identity_to_double", q.identity_to_double}, {"landmark_error", q.landmark_error},
+                                     {"flicker_ratio", q.flicker_ratio}, {"seam_ratio", q.seam_ratio}})
       if (std::isfinite(value)) entry[key] = value;
     quality.push_back(std::move(entry));
   }
-  const nlohmann::json json = {{"format_version", manifest.format_version},
+  nlohmann::json json = {{"format_version", manifest.format_version},
                                {"facetrain", manifest.tool_version},
                                {"plate", manifest.plate},
                                {"plate_sha256", manifest.plate_sha256},
@@ -40,6 +43,7 @@ void write_swap_manifest(const fs::path& path, const SwapManifest& manifest) {
                                {"encoding", manifest.encoding},
                                {"frames", frames},
                                {"quality", quality}};
+  if (manifest.quality_summary) json["quality_summary"] = manifest.quality_summary->to_json();
   write_file_atomic(path, json.dump(1) + "\n");
 }
 
@@ -91,12 +95,69 @@ SwapManifest read_swap_manifest(const fs::path& path) {
         quality.mask_agreement = q.value("mask_agreement", SwapFrameQuality::kNone);
         quality.color_shift = q.value("color_shift", SwapFrameQuality::kNone);
         quality.face_px = q.value("face_px", SwapFrameQuality::kNone);
+        quality.identity_to_actor = q.value("identity_to_actor", SwapFrameQuality::kNone);
+        quality.identity_to_double = q.value("identity_to_double", SwapFrameQuality::kNone);
+        quality.landmark_error = q.value("landmark_error", SwapFrameQuality::kNone);
+        quality.flicker_ratio = q.value("flicker_ratio", SwapFrameQuality::kNone);
+        quality.seam_ratio = q.value("seam_ratio", SwapFrameQuality::kNone);
         manifest.quality.push_back(quality);
       }
+    key = "quality_summary";
+    if (json.contains(key)) manifest.quality_summary = SwapQualitySummary::from_json(json.at(key));
   } catch (const nlohmann::json::exception& e) {
     throw InputDataError(fmt::format("{}: key '{}': {}", path.string(), key, e.what()));
   }
   return manifest;
+}
+
+namespace {
+
+// The summary's scores by their JSON names.
+template <typename Summary>
+auto summary_scores(Summary& s) {
+  return std::array<std::pair<const char*, decltype(&s.identity_to_actor)>, 10>{{
+      {"identity_to_actor", &s.identity_to_actor}, {"identity_to_double", &s.identity_to_double},
+      {"closer_to_actor", &s.closer_to_actor}, {"same_as_actor", &s.same_as_actor},
+      {"landmark_error", &s.landmark_error}, {"landmark_error_worst", &s.landmark_error_worst},
+      {"flicker_ratio", &s.flicker_ratio}, {"flicker_ratio_worst", &s.flicker_ratio_worst},
+      {"seam_ratio", &s.seam_ratio}, {"scoring_seconds", &s.scoring_seconds}}};
+}
+
+}  // namespace
+
+nlohmann::json SwapQualitySummary::to_json() const {
+  nlohmann::json out = {{"faces_scored", faces_scored}, {"identity_faces", identity_faces}};
+  for (const auto& [key, value] : summary_scores(*this))
+    if (std::isfinite(*value)) out[key] = *value;
+  return out;
+}
+
+SwapQualitySummary SwapQualitySummary::from_json(const nlohmann::json& json) {
+  SwapQualitySummary out;
+  out.faces_scored = json.value("faces_scored", 0);
+  out.identity_faces = json.value("identity_faces", 0);
+  for (const auto& [key, value] : summary_scores(out)) *value = json.value(key, *value);
+  return out;
+}
+
+std::string describe_swap_quality(const SwapQualitySummary& summary, double render_seconds) {
+  std::string text = "quality:";
+  if (summary.identity_faces > 0)
+    text += fmt::format(" identity: {:.0f} % of {} faces closer to the actor than to the double, {:.0f} % within 0.6 of the "
+                        "actor (mean distance {:.3f} to the actor, {:.3f} to the double);",
+                        100 * summary.closer_to_actor, summary.identity_faces, 100 * summary.same_as_actor,
+                        summary.identity_to_actor, summary.identity_to_double);
+  else
+    text += " identity: not scored;";
+  if (std::isfinite(summary.landmark_error))
+    text += fmt::format(" expression: landmark error {:.3f} of the eye distance (worst {:.3f});", summary.landmark_error,
+                        summary.landmark_error_worst);
+  if (std::isfinite(summary.flicker_ratio))
+    text += fmt::format(" flicker {:.2f}x the plate's (worst {:.2f}x);", summary.flicker_ratio, summary.flicker_ratio_worst);
+  if (std::isfinite(summary.seam_ratio)) text += fmt::format(" seam {:.2f}x the plate's edges;", summary.seam_ratio);
+  text += fmt::format(" scoring took {:.1f} s", summary.scoring_seconds);
+  if (render_seconds > 0) text += fmt::format(" ({:.0f} % of the render)", 100 * summary.scoring_seconds / render_seconds);
+  return text;
 }
 
 }  // namespace facetrain

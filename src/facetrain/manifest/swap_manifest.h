@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,7 +34,38 @@ struct SwapFrameQuality {
   double color_shift = kNone;      // mean change colour matching made under the matte (network encoding,
                                    // 0..1), highest: a large shift means the model's colours were far off
   double face_px = kNone;          // the face's width on the plate in pixels, smallest
+  // Issue 12's scores (absent when swap ran with --no-quality, or without a face-recognition model
+  // or the checkpoint's identity references, for the identity ones):
+  double identity_to_actor = kNone;   // descriptor distance to the actor's reference, highest (< 0.6: the actor)
+  double identity_to_double = kNone;  // ... to the double's reference, lowest
+  double landmark_error = kNone;      // landmarks on the swapped face vs the plate's, RMS / inter-ocular distance, highest
+  double flicker_ratio = kNone;       // frame-to-frame change inside the matte vs the plate's (1 = no extra flicker);
+                                      // absent when the previous frame was not rendered in this run
+  double seam_ratio = kNone;          // edge strength along the matte boundary vs the plate's (1 = no seam)
 };
+
+// The scores of a whole chunk: over faces (identity, expression) or frames (stability); NaN
+// (absent from the JSON) when nothing was scored.
+struct SwapQualitySummary {
+  static constexpr double kNone = std::numeric_limits<double>::quiet_NaN();
+  int faces_scored = 0;
+  int identity_faces = 0;
+  double identity_to_actor = kNone;      // mean distance
+  double identity_to_double = kNone;     // mean distance
+  double closer_to_actor = kNone;        // share of faces closer to the actor than to the double, 0..1
+  double same_as_actor = kNone;          // share of faces within dlib's same-person distance (0.6) of the actor
+  double landmark_error = kNone;         // mean, RMS / inter-ocular distance
+  double landmark_error_worst = kNone;
+  double flicker_ratio = kNone;          // mean over pairs of consecutive rendered frames
+  double flicker_ratio_worst = kNone;
+  double seam_ratio = kNone;             // mean over frames
+  double scoring_seconds = 0;            // what computing the scores took
+  nlohmann::json to_json() const;
+  static SwapQualitySummary from_json(const nlohmann::json& json);
+};
+
+// One line for the log: "quality: identity: 92 % of 100 faces closer to the actor ...".
+std::string describe_swap_quality(const SwapQualitySummary& summary, double render_seconds);
 
 struct SwapManifest {
   int format_version = kSwapManifestFormatVersion;
@@ -50,6 +82,7 @@ struct SwapManifest {
   std::vector<SwapManifestFrame> frames;
   std::vector<SwapFrameQuality> quality;  // frames this run rendered (not those kept by --skip-existing);
                                           // optional in the file (older manifests have none)
+  std::optional<SwapQualitySummary> quality_summary;  // "quality_summary"; absent in older manifests
 };
 
 // OUTPUT_DIR/swap-manifest.<first>-<last>.json for a chunk owning frames first..last.

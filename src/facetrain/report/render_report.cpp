@@ -52,6 +52,16 @@ const Score kScores[] = {
     {"detection_score", "Detection score of the face set's tracked face (low = uncertain alignment)", "score",
      &SwapFrameQuality::detection_score, true, {}},
     {"face_px", "Face width on the plate (small = an upscaled, softer swap)", "pixels", &SwapFrameQuality::face_px, true, {0.0}},
+    {"identity_to_actor", "Identity: distance of the swapped face to the actor (below 0.6 = the actor, by dlib's face "
+     "recognition)", "distance", &SwapFrameQuality::identity_to_actor, false, {0.0, 0.6}},
+    {"identity_to_double", "Identity: distance of the swapped face to the double (low = the double shows through)",
+     "distance", &SwapFrameQuality::identity_to_double, true, {0.0, 0.6}},
+    {"landmark_error", "Expression: landmarks on the swapped face against the plate's (RMS / eye distance; high = the "
+     "performance changed)", "RMS / IOD", &SwapFrameQuality::landmark_error, false, {0.0}},
+    {"flicker_ratio", "Flicker: frame-to-frame change inside the matte against the plate's (1 = no extra flicker)", "ratio",
+     &SwapFrameQuality::flicker_ratio, false, {0.0, 1.0}},
+    {"seam_ratio", "Seam: edge strength along the matte boundary against the plate's (1 = no visible seam)", "ratio",
+     &SwapFrameQuality::seam_ratio, false, {0.0, 1.0}},
 };
 
 }  // namespace
@@ -167,6 +177,7 @@ std::string render_render_report(const fs::path& directory, const fs::path& outp
         s.x.push_back(static_cast<double>(frame));
         s.y.push_back(q.*(score.member));
       }
+      if (std::none_of(s.y.begin(), s.y.end(), [](double v) { return std::isfinite(v); })) continue;  // not scored
       s.dots = s.x.size() <= 200;
       chart.series.push_back(std::move(s));
       body += fmt::format("<figure class=\"chart\"><figcaption>{}</figcaption>{}</figure>\n", html_escape(score.title),

@@ -1,6 +1,7 @@
 #pragma once
 // What `facetrain swap` is asked to do (DESIGN.md §5), as plain data; no LibTorch.
 #include "facetrain/base/frame_range.h"
+#include "facetrain/manifest/swap_manifest.h"
 #include "facetrain/media/frame_source.h"
 #include "facetrain/swap/output_kind.h"
 
@@ -44,6 +45,8 @@ struct SwapJob {
   std::string codec;                  // movies: prores_4444 | prores_hq | h264; "" = prores_hq (.mov), h264 (.mp4)
   int crf = -1;                       // H.264 constant rate factor 0..51; -1 = 18
   bool review = false;                // also write plate | swap | matte review frames (or an H.264 review movie)
+  bool quality_scores = true;         // identity, expression, flicker and seam scores (issue 12)
+  std::string identity_model;         // dlib's face-recognition model; "" = default_identity_model_path()
 };
 
 struct SwapReport {
@@ -57,6 +60,7 @@ struct SwapReport {
   double seconds = 0;
   std::filesystem::path checkpoint;
   std::vector<std::filesystem::path> movies;   // movies completed (the output, the review movie)
+  std::optional<SwapQualitySummary> quality;   // the chunk's scores (absent with --no-quality)
 };
 
 }  // namespace facetrain

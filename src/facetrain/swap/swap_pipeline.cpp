@@ -12,8 +12,11 @@
 #include "facetrain/base/version.h"
 #include "facetrain/faceset/faceset.h"
 #include "facetrain/model/face_swap_model.h"
+#include "facetrain/module/face_scorer_loader.h"
+#include "facetrain/quality/temporal_stability.h"
 #include "facetrain/swap/color_transfer.h"
 #include "facetrain/swap/face_composite.h"
+#include "facetrain/swap/face_scores.h"
 #include "facetrain/swap/plate_mean.h"
 #include "facetrain/swap/swap_output.h"
 #include "facetrain/swap/swap_quality.h"
@@ -44,6 +47,7 @@ struct LoadedModel {
   std::string model_sha256;  // of checkpoint/model.pt, verified when the checkpoint was resolved
   std::string face_type;
   std::optional<NetworkEncodingRecord> encoding;  // what it was trained on (absent in older checkpoints)
+  std::optional<IdentityReference> identity;      // the identities' reference descriptors (absent in older checkpoints)
   std::unique_ptr<FaceSwapModel> model;
 };
 
@@ -80,6 +84,8 @@ LoadedModel load_model(const fs::path& path, c10::Device device) {
   out.face_type = state.value("face_type", std::string());
   if (state.contains("encoding"))
     out.encoding = network_encoding_from_json(state["encoding"], (out.checkpoint / "state.json").string());
+  if (state.contains("identity_reference"))
+    out.identity = identity_reference_from_json(state["identity_reference"], (out.checkpoint / "state.json").string());
   out.model = std::make_unique<FaceSwapModel>(config);
   const NamedTensors wanted = out.model->named_parameters();
   const fs::path weights = out.checkpoint / "model.pt";
@@ -107,6 +113,17 @@ FacePlacement placement_of(const Affine2d& aligned_from_frame, int size_px) {
   const Affine2d f = invert(aligned_from_frame);
   const double c = (size_px - 1) / 2.0;
   return {f.a * c + f.b * c + f.tx, f.c * c + f.d * c + f.ty, size_px * std::sqrt(std::abs(f.a * f.d - f.b * f.c))};
+}
+
+// The face set's box of a face (frame pixels) in crop pixels: its centre mapped, its size scaled (the
+// box stays upright: the crop's rotation is small, and the landmark predictor wants an upright box).
+FaceBox box_in_crop(const std::array<double, 4>& bbox, const Affine2d& aligned_from_frame) {
+  const Affine2d& a = aligned_from_frame;
+  const double scale = std::sqrt(std::abs(a.a * a.d - a.b * a.c));
+  const Point2f centre = a.apply({static_cast<float>((bbox[0] + bbox[2]) / 2), static_cast<float>((bbox[1] + bbox[3]) / 2)});
+  const float half_width = static_cast<float>((bbox[2] - bbox[0]) * scale / 2);
+  const float half_height = static_cast<float>((bbox[3] - bbox[1]) * scale / 2);
+  return {centre.x - half_width, centre.y - half_height, centre.x + half_width, centre.y + half_height, 0.f};
 }
 
 // One face of a frame near the ones being finished, prepared for its colour statistics.
@@ -180,6 +197,7 @@ struct FaceWork {
   int track = 0;                 // the face set's track id (colour statistics follow it over frames)
   double detection_score = 0;    // the face set's, for the render's quality record
   Affine2d aligned_from_frame;   // at the model's resolution
+  FaceBox box_in_crop;           // the face set's box of the face, in crop pixels (quality scores)
   CropImage plate_values;        // the crop in the plate's own values
   CropImage crop;                // encoded for the network, unclamped
   std::vector<float> hull;       // landmark hull, crop space, 0..1
@@ -297,6 +315,33 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
   log_info("network encoding: {} from '{}' (round trip within {:.2g})", encoding.record().describe(),
            matched->colorspace, round_trip.max_error);
 
+  // --- quality scores (issue 12): identity against the references train recorded in the checkpoint,
+  // expression (landmarks), stability (flicker, seam)
+  std::unique_ptr<FaceScorer> scorer;
+  std::optional<IdentityReference> identity_reference = loaded.identity;
+  if (job.quality_scores) {
+    scorer = open_face_scorer(job.identity_model);
+    if (scorer->has_identity() && !identity_reference)
+      log_warning("--model {}: its checkpoint records no identity references (trained before facetrain measured identity): "
+                  "identity scores are off", loaded.checkpoint.string());
+    if (scorer->has_identity() && identity_reference && identity_reference->model_sha256 != scorer->identity_model_sha256()) {
+      log_warning("--model {}: its identity references were made with another face-recognition model (SHA-256 {}, this one "
+                  "{}): identity scores are off", loaded.checkpoint.string(), identity_reference->model_sha256,
+                  scorer->identity_model_sha256());
+      identity_reference.reset();
+    }
+  }
+  const FaceScoring scoring(scorer.get(), identity_reference);
+  std::vector<IdentityScore> identity_scores;   // per swapped face
+  std::vector<double> landmark_errors, flicker_ratios, seam_ratios;
+  double scoring_seconds = 0;
+  struct RenderedFrame {  // the last frame rendered, for the flicker score of the next
+    int64_t number = 0;
+    FloatImage plate, output;
+    std::vector<float> alpha;
+  };
+  std::optional<RenderedFrame> previous_frame;
+
   std::map<int64_t, const FrameRecord*> records;
   for (const auto& r : faceset.frames)
     if (r.source == matched->path) records[r.frame] = &r;
@@ -390,8 +435,8 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
 
   auto finish = [&](PendingFrame& frame) {
     std::vector<float> alpha(static_cast<size_t>(frame.base.width) * frame.base.height, 0.f);
-    FloatImage plate;  // before compositing, for the review
-    if (writer.wants_plate()) plate = frame.base;
+    FloatImage plate;  // before compositing, for the review and the stability scores
+    if (writer.wants_plate() || scoring.enabled()) plate = frame.base;
     // The face alone: the same faces composited over nothing, which is the face premultiplied by
     // the matte (zero outside it); over the plate it gives the full frame again.
     FloatImage element;
@@ -451,6 +496,15 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
       }
       add_face_quality(frame_quality, w.detection_score, agreement, shift,
                        placement_of(w.aligned_from_frame, resolution).width);
+      if (scoring.enabled()) {  // on the crops as the network sees them: the swapped face over the plate's
+        const auto scoring_started = std::chrono::steady_clock::now();
+        const SwappedFaceScores scores =
+            scoring.score(w.crop, face_over_plate(placed.rgb, w.crop, placed.matte), w.box_in_crop);
+        add_face_scores(frame_quality, scores);
+        if (std::isfinite(scores.identity_to_actor)) identity_scores.push_back({scores.identity_to_actor, scores.identity_to_double});
+        if (std::isfinite(scores.landmark_error)) landmark_errors.push_back(scores.landmark_error);
+        scoring_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - scoring_started).count();
+      }
       // Back into the plate's own values, by the exact inverse of the crop's encoding, and there
       // given the plate face's mean (plate_mean.h).
       encoding.decode(placed.rgb.rgb.data(), static_cast<size_t>(placed.rgb.size) * placed.rgb.size);
@@ -461,6 +515,20 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
       composite_face(frame.base, alpha, placed, composite_options);
       if (writer.wants_element()) composite_face(element, element_alpha, placed, composite_options);
       ++report.faces_swapped;
+    }
+    if (scoring.enabled() && !frame.faces.empty()) {
+      const auto scoring_started = std::chrono::steady_clock::now();
+      frame_quality.seam_ratio = seam_ratio(plate, frame.base, alpha);
+      if (std::isfinite(frame_quality.seam_ratio)) seam_ratios.push_back(frame_quality.seam_ratio);
+      if (previous_frame && previous_frame->number == frame.number - 1) {
+        frame_quality.flicker_ratio = flicker_ratio(previous_frame->plate, plate, previous_frame->output, frame.base,
+                                                    previous_frame->alpha, alpha);
+        if (std::isfinite(frame_quality.flicker_ratio)) flicker_ratios.push_back(frame_quality.flicker_ratio);
+      }
+      previous_frame = RenderedFrame{frame.number, plate, frame.base, alpha};
+      scoring_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - scoring_started).count();
+    } else {
+      previous_frame.reset();
     }
     writer.write(frame.number, plate, frame.base, alpha, element);
     quality.push_back(frame_quality);
@@ -530,6 +598,7 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
           w.track = face.track;
           w.detection_score = face.score;
           w.aligned_from_frame = rescale_alignment(face.aligned_from_frame, faceset.manifest.size, resolution);
+          w.box_in_crop = box_in_crop(face.bbox, w.aligned_from_frame);
           w.plate_values = crop_plate_values(crop_source, w.aligned_from_frame, resolution);
           w.crop = encoded_for_network(w.plate_values, encoding);
           if (color_window > 0)
@@ -597,6 +666,10 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
     provenance.encoding["round_trip_max_error"] = round_trip.max_error;
     provenance.encoding["round_trip_probes"] = round_trip.probes_in_range;
     provenance.quality = std::move(quality);
+    if (scoring.enabled()) {
+      report.quality = summarize_swap_quality(identity_scores, landmark_errors, flicker_ratios, seam_ratios, scoring_seconds);
+      provenance.quality_summary = report.quality;
+    }
     writer.write_manifest(chunk.front(), chunk.back(), std::move(provenance));
   }
   if (!undelivered.empty())

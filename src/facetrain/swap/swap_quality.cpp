@@ -40,4 +40,44 @@ void add_face_quality(SwapFrameQuality& frame, double detection_score, double ma
   frame.face_px = lowest(frame.face_px, face_px);
 }
 
+void add_face_scores(SwapFrameQuality& frame, const SwappedFaceScores& scores) {
+  auto keep = [](double& current, double value, bool highest) {
+    if (!std::isfinite(value)) return;
+    current = std::isnan(current) ? value : highest ? std::max(current, value) : std::min(current, value);
+  };
+  keep(frame.identity_to_actor, scores.identity_to_actor, true);
+  keep(frame.identity_to_double, scores.identity_to_double, false);
+  keep(frame.landmark_error, scores.landmark_error, true);
+}
+
+SwapQualitySummary summarize_swap_quality(const std::vector<IdentityScore>& identity, const std::vector<double>& landmark_errors,
+                                          const std::vector<double>& flicker_ratios, const std::vector<double>& seam_ratios,
+                                          double scoring_seconds) {
+  auto mean = [](const std::vector<double>& v) {
+    double sum = 0;
+    for (double x : v) sum += x;
+    return v.empty() ? SwapQualitySummary::kNone : sum / static_cast<double>(v.size());
+  };
+  auto worst = [](const std::vector<double>& v) {
+    return v.empty() ? SwapQualitySummary::kNone : *std::max_element(v.begin(), v.end());
+  };
+  SwapQualitySummary out;
+  out.faces_scored = static_cast<int>(landmark_errors.size());
+  out.identity_faces = static_cast<int>(identity.size());
+  if (!identity.empty()) {
+    const IdentitySummary s = summarize_identity(identity);
+    out.identity_to_actor = s.mean_to_actor;
+    out.identity_to_double = s.mean_to_double;
+    out.closer_to_actor = s.closer_to_actor;
+    out.same_as_actor = s.same_as_actor;
+  }
+  out.landmark_error = mean(landmark_errors);
+  out.landmark_error_worst = worst(landmark_errors);
+  out.flicker_ratio = mean(flicker_ratios);
+  out.flicker_ratio_worst = worst(flicker_ratios);
+  out.seam_ratio = mean(seam_ratios);
+  out.scoring_seconds = scoring_seconds;
+  return out;
+}
+
 }  // namespace facetrain

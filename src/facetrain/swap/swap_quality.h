@@ -3,6 +3,8 @@
 // already has in hand for each face: the network's mask, the landmark hull, the face before and
 // after colour matching. No LibTorch.
 #include "facetrain/manifest/swap_manifest.h"
+#include "facetrain/quality/identity_scores.h"
+#include "facetrain/swap/face_scores.h"
 
 #include <vector>
 
@@ -19,5 +21,17 @@ double color_shift(const std::vector<float>& before, const std::vector<float>& a
 // mask agreement and face size, highest colour shift).
 void add_face_quality(SwapFrameQuality& frame, double detection_score, double mask_agreement, double color_shift,
                       double face_px);
+
+// Counts one face's identity and expression scores into its frame's (the worst face's: farthest from
+// the actor, nearest the double, largest landmark error).
+void add_face_scores(SwapFrameQuality& frame, const SwappedFaceScores& scores);
+
+// The chunk's summary: identity over faces (mean distances, shares closer to the actor and within
+// 0.6 of it), landmark error (mean, worst), flicker (mean, worst over consecutive frame pairs), seam
+// (mean over frames).
+SwapQualitySummary summarize_swap_quality(const std::vector<IdentityScore>& identity,
+                                          const std::vector<double>& landmark_errors,
+                                          const std::vector<double>& flicker_ratios,
+                                          const std::vector<double>& seam_ratios, double scoring_seconds);
 
 }  // namespace facetrain

@@ -11,6 +11,7 @@
 #include "facetrain/dist/process_group.h"
 #include "facetrain/model/autocast_guard.h"
 #include "facetrain/model/face_swap_model.h"
+#include "facetrain/module/face_scorer_loader.h"
 #include "facetrain/train/augment.h"
 #include "facetrain/train/face_pack.h"
 #include "facetrain/train/gradient_clip.h"
@@ -18,6 +19,7 @@
 #include "facetrain/train/model_checkpoint.h"
 #include "facetrain/train/run_directory.h"
 #include "facetrain/train/tensor_file.h"
+#include "facetrain/train/training_scores.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>  // fmt::join (fmt >= 11 keeps it here)
@@ -355,6 +357,36 @@ TrainReport run_train(const TrainJob& job, ProgressSink& progress) {
   const auto validation_actor = held_out(actor, 64);
   const auto validation_double = held_out(dbl, 64);
 
+  // --- quality scores (issue 12), rank 0: reconstruction at every validation; identity of swapped
+  // held-out faces at every preview, against references made here from the training faces
+  std::unique_ptr<FaceScorer> scorer;
+  std::optional<IdentityReference> identity_reference;
+  nlohmann::json identity_check;  // how the references separate the identities (the done event)
+  const auto identity_double = held_out(dbl, 16);
+  if (writer && job.quality_scores) {
+    scorer = open_face_scorer(job.identity_model);
+    if (scorer->has_identity()) {
+      const auto started = Clock::now();
+      identity_reference = make_identity_reference(*scorer, actor, dbl, 64);
+      // Each face set's held-out faces against both references: the actor's near the actor, the double's far.
+      const auto identity_actor = held_out(actor, 16);
+      identity_check = identity_metrics(face_descriptors(*scorer, actor.images.index_select(0, identity_actor),
+                                                         actor.landmarks.index_select(0, identity_actor)),
+                                        *identity_reference, "actor_faces_");
+      identity_check.update(identity_metrics(face_descriptors(*scorer, dbl.images.index_select(0, identity_double),
+                                                              dbl.landmarks.index_select(0, identity_double)),
+                                             *identity_reference, "double_faces_"));
+      log_info("identity references from {} actor and {} double faces ({:.1f} s): held-out actor faces {:.3f} from the "
+               "actor, {:.3f} from the double; held-out double faces {:.3f} from the actor, {:.3f} from the double",
+               identity_reference->actor_faces, identity_reference->double_faces,
+               std::chrono::duration<double>(Clock::now() - started).count(), identity_check.value("actor_faces_to_actor", 0.0),
+               identity_check.value("actor_faces_to_double", 0.0), identity_check.value("double_faces_to_actor", 0.0),
+               identity_check.value("double_faces_to_double", 0.0));
+      progress.event("identity_reference", identity_check);
+    }
+  }
+  nlohmann::json last_reconstruction = nlohmann::json::object();
+
   const auto session_start = Clock::now();
   auto session_seconds = [&] { return std::chrono::duration<double>(Clock::now() - session_start).count(); };
 
@@ -397,12 +429,30 @@ TrainReport run_train(const TrainJob& job, ProgressSink& progress) {
     const auto& d = f.double_;
     const auto& out = f.out;
     const double loss = (losses_for(out.actor, a).total.item<double>() + losses_for(out.double_, d).total.item<double>()) / 2;
+    if (job.quality_scores) {
+      last_reconstruction = reconstruction_metrics(out.actor.rgb.to(torch::kFloat32), a.target, a.target_mask, "validation_actor_");
+      last_reconstruction.update(
+          reconstruction_metrics(out.double_.rgb.to(torch::kFloat32), d.target, d.target_mask, "validation_double_"));
+    }
     validation_history.push_back(loss);
     while (static_cast<int64_t>(validation_history.size()) > config.target_loss_window) validation_history.pop_front();
     double sum = 0;
     for (double v : validation_history) sum += v;
     return sum / static_cast<double>(validation_history.size());
   };
+
+  // The double's held-out faces through the actor's decoder, against the identity references.
+  auto preview_identity = [&]() -> nlohmann::json {
+    if (!identity_reference) return nlohmann::json::object();
+    torch::NoGradGuard no_grad;
+    AutocastGuard autocast(device, cuda && config.bf16);
+    const AugmentedBatch d = unaugmented(dbl, identity_double);
+    const SwapOutput swapped = model.swap_double_to_actor(d.input);
+    return identity_metrics(face_descriptors(*scorer, swapped.rgb.to(torch::kFloat32), d.landmarks), *identity_reference,
+                            "identity_");
+  };
+  nlohmann::json last_identity = nlohmann::json::object();
+  int64_t last_metrics_step = -1;
 
   auto write_preview = [&]() {
     torch::NoGradGuard no_grad;
@@ -450,6 +500,7 @@ TrainReport run_train(const TrainJob& job, ProgressSink& progress) {
                             {"validation_history", std::vector<double>(validation_history.begin(), validation_history.end())},
                             {"base_model_sha256", base_sha256},
                             {"facetrain", version_string()}};
+    if (identity_reference) state["identity_reference"] = identity_reference_to_json(*identity_reference);
     const fs::path dir = store.save(step, state, [&](const fs::path& tmp) {
       save_named(model.named_parameters(), tmp / "model.pt");
       save_optimizer(*optimizer, tmp / "optimizer.pt");
@@ -593,6 +644,7 @@ TrainReport run_train(const TrainJob& job, ProgressSink& progress) {
       if (writer && (step % config.validate_every == 0 || (config.target_loss > 0 && log_now))) {
         validation_average = validate();
         line["validation_loss"] = validation_average;
+        line.update(last_reconstruction);
       }
       bool target_reached = writer && config.target_loss > 0 &&
                             static_cast<int64_t>(validation_history.size()) >= config.target_loss_window &&
@@ -605,9 +657,14 @@ TrainReport run_train(const TrainJob& job, ProgressSink& progress) {
         validation_average = decided[0].item<double>();
         target_reached = decided[1].item<double>() > 0;
       }
+      if (writer && identity_reference && step % config.preview_every == 0) {
+        last_identity = preview_identity();
+        line.update(last_identity);
+      }
       if (writer) {
         run->append_metrics(line);
         progress.event("metrics", line);
+        last_metrics_step = step;
       }
       report.last_loss = mean_loss;
       window_loss = torch::zeros({}, torch::TensorOptions().device(device));
@@ -622,7 +679,17 @@ TrainReport run_train(const TrainJob& job, ProgressSink& progress) {
         break;
       }
     }
-    if (writer && step % config.preview_every == 0) report.last_preview = write_preview();
+    if (writer && step % config.preview_every == 0) {
+      report.last_preview = write_preview();
+      if (identity_reference && last_metrics_step != step) {  // a preview step without a metrics line
+        last_identity = preview_identity();
+        nlohmann::json line = {{"step", step}, {"elapsed_s", elapsed_before + session_seconds()}};
+        line.update(last_identity);
+        run->append_metrics(line);
+        progress.event("metrics", line);
+        last_metrics_step = step;
+      }
+    }
     if (writer && checkpoint_now) report.last_checkpoint = save_checkpoint();
   }
   if (writer) progress.end();
@@ -651,6 +718,19 @@ TrainReport run_train(const TrainJob& job, ProgressSink& progress) {
   report.seconds = session_seconds();
   report.device_hours = report.seconds * world / 3600.0;
   report.validation_loss = validation_history.empty() ? validate() : validation_average;
+  if (job.quality_scores) {  // the final model's scores, for the done event
+    {
+      torch::NoGradGuard no_grad;
+      AutocastGuard autocast(device, cuda && config.bf16);
+      const FixedForward f = forward_fixed(validation_actor, validation_double);
+      report.quality = reconstruction_metrics(f.out.actor.rgb.to(torch::kFloat32), f.actor.target, f.actor.target_mask,
+                                              "validation_actor_");
+      report.quality.update(reconstruction_metrics(f.out.double_.rgb.to(torch::kFloat32), f.double_.target,
+                                                   f.double_.target_mask, "validation_double_"));
+    }
+    report.quality.update(preview_identity());
+    report.quality.update(identity_check);
+  }
   if (group) {
     auto done = torch::zeros({1}, torch::TensorOptions().device(device));
     group->allreduce_sum(done);

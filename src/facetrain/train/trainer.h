@@ -6,6 +6,8 @@
 #include "facetrain/base/progress.h"
 #include "facetrain/train/train_config.h"
 
+#include <nlohmann/json.hpp>
+
 #include <filesystem>
 #include <string>
 
@@ -23,6 +25,8 @@ struct TrainJob {
   LaunchEnvironment launch;
   double dist_timeout_s = 600;              // a lost or frozen rank ends every rank within this
   std::string grad_compression = "none";    // none | bf16 (CUDA only)
+  bool quality_scores = true;               // reconstruction and identity scores (issue 12), rank 0
+  std::string identity_model;               // dlib's face-recognition model; "" = default_identity_model_path()
 };
 
 enum class StopReason { max_steps, max_time, target_loss, signal };
@@ -47,6 +51,10 @@ struct TrainReport {
   double seconds_to_target = -1;     // wall time at which target_loss was reached (this session)
   std::filesystem::path last_checkpoint;
   std::filesystem::path last_preview;
+  // The final model's scores (empty with --no-quality): validation_{actor,double}_{ssim,ms_ssim,psnr_db},
+  // identity_{to_actor,to_double,closer_to_actor,same_as_actor} (the double's held-out faces swapped),
+  // {actor,double}_faces_{...} (each face set's own held-out faces against the references).
+  nlohmann::json quality = nlohmann::json::object();
 };
 
 // Throws ConfigError (78) for bad configs and base-model shape mismatches, InputDataError (65) for

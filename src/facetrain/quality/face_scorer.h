@@ -1,0 +1,65 @@
+#pragma once
+// What the quality scores of issue 12 need from a face-recognition network and a landmark model,
+// behind an interface free of dlib (the implementation, dlib_face_scorer.cpp in data_prep, lives in
+// libfacetrain-extract.so: `swap` and `train` reach it through extract_module().make_face_scorer).
+//
+// Identity: dlib's face-recognition ResNet (dlib_face_recognition_resnet_model_v1.dat, from PyPI's
+// face-recognition-models; scripts/fetch-models.sh) maps a face, cut out as dlib's own pipeline cuts
+// it (get_face_chip_details(landmarks, 150 px, padding 0.25)), to a 128-d descriptor; two faces whose
+// descriptors are less than 0.6 apart are the same person by dlib's threshold (99.38 % on LFW).
+// Expression and pose: dlib's 68-point landmarks, refitted on a face (landmark_predictor.h).
+#include "facetrain/face/face_types.h"
+#include "facetrain/media/image.h"
+
+#include <array>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace facetrain {
+
+inline constexpr int kFaceDescriptorSize = 128;
+using FaceDescriptor = std::array<float, kFaceDescriptorSize>;
+
+// dlib's same-person threshold on the distance between two descriptors.
+inline constexpr double kSamePersonDistance = 0.6;
+
+// The model file as scripts/fetch-models.sh delivers it (face-recognition-models 0.3.0).
+inline constexpr const char* kIdentityModelFile = "dlib_face_recognition_resnet_model_v1.dat";
+inline constexpr const char* kDefaultIdentityModelSha256 =
+    "55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30";
+
+struct FaceScorerOptions {
+  std::string identity_model_path;     // empty: no identity (descriptors() throws)
+  std::string identity_model_sha256 = kDefaultIdentityModelSha256;  // empty: not checked
+  std::string landmark_model_path;     // empty: Debian libdlib-data's (landmark_predictor.h)
+  std::string landmark_model_sha256;   // empty: the default model's when the path is the default
+};
+
+// One face to score: an 8-bit RGB image (a crop, usually) and the face's 68 landmarks in it.
+struct FaceToScore {
+  const Rgb8Image* image = nullptr;
+  Landmarks68 landmarks{};
+};
+
+class FaceScorer {
+ public:
+  virtual ~FaceScorer() = default;
+  // 68 landmarks refitted in `image` inside `box` (image pixels). Thread-safe.
+  virtual Landmarks68 refit_landmarks(const Rgb8Image& image, const FaceBox& box) const = 0;
+  // One descriptor per face, computed as one batch. Not thread-safe (one scorer per thread).
+  virtual std::vector<FaceDescriptor> descriptors(const std::vector<FaceToScore>& faces) = 0;
+  virtual bool has_identity() const = 0;
+  virtual const std::string& identity_model_sha256() const = 0;
+};
+
+}  // namespace facetrain
+
+namespace facetrain {
+
+// Where the face-recognition model is looked for when no --identity-model is given:
+// $FACETRAIN_MODELS/<kIdentityModelFile>, else the build's FACETRAIN_MODELS_DIR (the checkout's
+// .cache/models, where scripts/fetch-models.sh puts it, unless the build was told otherwise).
+std::string default_identity_model_path();
+
+}  // namespace facetrain

@@ -1,0 +1,51 @@
+#include "facetrain/swap/face_scores.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace facetrain {
+
+Rgb8Image rgb8_from_crop(const CropImage& crop) {
+  Rgb8Image out;
+  out.width = out.height = crop.size;
+  out.pixels.resize(crop.rgb.size());
+  for (size_t i = 0; i < crop.rgb.size(); ++i) {
+    const float v = crop.rgb[i];
+    out.pixels[i] = static_cast<uint8_t>(std::lround(std::clamp(std::isfinite(v) ? v : 0.f, 0.f, 1.f) * 255.f));
+  }
+  return out;
+}
+
+CropImage face_over_plate(const CropImage& face, const CropImage& plate, const std::vector<float>& matte) {
+  CropImage out = plate;
+  const size_t pixels = static_cast<size_t>(plate.size) * plate.size;
+  if (face.size != plate.size || matte.size() != pixels || face.rgb.size() != pixels * 3) return out;
+  for (size_t p = 0; p < pixels; ++p) {
+    const float m = std::clamp(matte[p], 0.f, 1.f);
+    for (int c = 0; c < 3; ++c) out.rgb[p * 3 + c] = plate.rgb[p * 3 + c] * (1 - m) + face.rgb[p * 3 + c] * m;
+  }
+  return out;
+}
+
+FaceScoring::FaceScoring(FaceScorer* scorer, std::optional<IdentityReference> reference)
+    : scorer_(scorer), reference_(std::move(reference)) {}
+
+SwappedFaceScores FaceScoring::score(const CropImage& plate_crop, const CropImage& swapped_crop,
+                                     const FaceBox& box) const {
+  SwappedFaceScores out;
+  if (!scorer_) return out;
+  const Rgb8Image plate = rgb8_from_crop(plate_crop);
+  const Rgb8Image swapped = rgb8_from_crop(swapped_crop);
+  // Both refitted the same way in the same box, so the predictor's own error cancels.
+  const Landmarks68 on_plate = scorer_->refit_landmarks(plate, box);
+  const Landmarks68 on_swapped = scorer_->refit_landmarks(swapped, box);
+  out.landmark_error = landmark_error_iod(on_plate, on_swapped);
+  if (scores_identity()) {
+    const IdentityScore identity = score_identity(scorer_->descriptors({{&swapped, on_swapped}}).front(), *reference_);
+    out.identity_to_actor = identity.to_actor;
+    out.identity_to_double = identity.to_double;
+  }
+  return out;
+}
+
+}  // namespace facetrain

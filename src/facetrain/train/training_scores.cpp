@@ -1,0 +1,96 @@
+#include "facetrain/train/training_scores.h"
+
+#include "facetrain/quality/image_similarity.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+
+namespace facetrain {
+
+namespace {
+
+// [N,C,R,R] -> N interleaved images (R*R*C floats), on the CPU.
+std::vector<std::vector<float>> interleaved(const at::Tensor& nchw) {
+  const at::Tensor t = nchw.detach().to(torch::kCPU, torch::kFloat32).permute({0, 2, 3, 1}).contiguous();
+  const int64_t n = t.size(0), per_image = t.numel() / std::max<int64_t>(1, n);
+  const float* data = t.data_ptr<float>();
+  std::vector<std::vector<float>> out(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) out[i].assign(data + i * per_image, data + (i + 1) * per_image);
+  return out;
+}
+
+}  // namespace
+
+nlohmann::json reconstruction_metrics(const at::Tensor& output, const at::Tensor& target, const at::Tensor& mask,
+                                      const std::string& prefix) {
+  const int height = static_cast<int>(target.size(2)), width = static_cast<int>(target.size(3));
+  const auto out = interleaved(output.clamp(0, 1)), reference = interleaved(target), weights = interleaved(mask);
+  double ssim_sum = 0, ms_ssim_sum = 0, psnr_sum = 0;
+  int ssim_n = 0, ms_ssim_n = 0, psnr_n = 0;
+  for (size_t i = 0; i < out.size(); ++i) {
+    const ReconstructionScores s = reconstruction_scores(out[i], reference[i], width, height, weights[i]);
+    if (std::isfinite(s.ssim)) ssim_sum += s.ssim, ++ssim_n;
+    if (std::isfinite(s.ms_ssim)) ms_ssim_sum += s.ms_ssim, ++ms_ssim_n;
+    if (std::isfinite(s.psnr_db)) psnr_sum += s.psnr_db, ++psnr_n;
+  }
+  nlohmann::json metrics = nlohmann::json::object();
+  if (ssim_n > 0) metrics[prefix + "ssim"] = ssim_sum / ssim_n;
+  if (ms_ssim_n > 0) metrics[prefix + "ms_ssim"] = ms_ssim_sum / ms_ssim_n;
+  if (psnr_n > 0) metrics[prefix + "psnr_db"] = psnr_sum / psnr_n;
+  return metrics;
+}
+
+std::vector<FaceDescriptor> face_descriptors(FaceScorer& scorer, const at::Tensor& images, const at::Tensor& landmarks) {
+  at::Tensor rgb = images.detach().to(torch::kCPU);
+  if (rgb.scalar_type() != torch::kUInt8) rgb = rgb.to(torch::kFloat32).clamp(0, 1).mul(255).round().to(torch::kUInt8);
+  rgb = rgb.permute({0, 2, 3, 1}).contiguous();
+  const at::Tensor points = landmarks.detach().to(torch::kCPU, torch::kFloat32).contiguous();
+  const int64_t n = rgb.size(0);
+  std::vector<Rgb8Image> crops(static_cast<size_t>(n));
+  std::vector<FaceToScore> faces(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    Rgb8Image& crop = crops[i];
+    crop.height = static_cast<int>(rgb.size(1));
+    crop.width = static_cast<int>(rgb.size(2));
+    const uint8_t* data = rgb[i].data_ptr<uint8_t>();
+    crop.pixels.assign(data, data + rgb[i].numel());
+    faces[i].image = &crop;
+    const float* p = points[i].data_ptr<float>();
+    for (size_t k = 0; k < faces[i].landmarks.size(); ++k) faces[i].landmarks[k] = {p[2 * k], p[2 * k + 1]};
+  }
+  return scorer.descriptors(faces);
+}
+
+IdentityReference make_identity_reference(FaceScorer& scorer, const FacePack& actor, const FacePack& double_,
+                                          int max_faces) {
+  auto reference_of = [&](const FacePack& pack, int& count) {
+    const int64_t available = pack.train_count > 0 ? pack.train_count : pack.size();
+    const int64_t n = std::min<int64_t>(max_faces, available);
+    count = static_cast<int>(n);
+    if (n <= 0) return FaceDescriptor{};
+    const at::Tensor index = torch::linspace(0, static_cast<double>(available - 1), n, torch::kFloat64).round().to(torch::kLong);
+    const at::Tensor cpu_index = index.to(pack.images.device());
+    return mean_descriptor(face_descriptors(scorer, pack.images.index_select(0, cpu_index),
+                                            pack.landmarks.index_select(0, cpu_index)));
+  };
+  IdentityReference out;
+  out.actor = reference_of(actor, out.actor_faces);
+  out.double_ = reference_of(double_, out.double_faces);
+  out.model_sha256 = scorer.identity_model_sha256();
+  return out;
+}
+
+nlohmann::json identity_metrics(const std::vector<FaceDescriptor>& faces, const IdentityReference& reference,
+                                const std::string& prefix) {
+  std::vector<IdentityScore> scores;
+  for (const FaceDescriptor& d : faces) scores.push_back(score_identity(d, reference));
+  const IdentitySummary s = summarize_identity(scores);
+  if (s.faces == 0) return nlohmann::json::object();
+  return {{prefix + "to_actor", s.mean_to_actor},
+          {prefix + "to_double", s.mean_to_double},
+          {prefix + "closer_to_actor", s.closer_to_actor},
+          {prefix + "same_as_actor", s.same_as_actor}};
+}
+
+}  // namespace facetrain

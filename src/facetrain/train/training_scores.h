@@ -1,0 +1,39 @@
+#pragma once
+// Quality scores while training (issue 12), for metrics.jsonl, TensorBoard and the report page:
+//   reconstruction  each identity's held-out faces through its own decoder against the faces
+//                   themselves, inside their masks: SSIM (multi-scale too at >= 256 px) and PSNR;
+//   identity        the swapped preview faces (the double's faces through the actor's decoder)
+//                   against the actor's and the double's reference descriptors, which are made once
+//                   per run from the training faces of each face set and recorded in checkpoints
+//                   (state.json "identity_reference"), so that swap scores against the same ones.
+#include "facetrain/quality/face_scorer.h"
+#include "facetrain/quality/identity_scores.h"
+#include "facetrain/train/face_pack.h"
+
+#include <ATen/core/Tensor.h>
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+namespace facetrain {
+
+// Mean scores of output vs target (float [N,3,R,R] in 0..1) weighted by mask (float [N,1,R,R]),
+// under keys prefix + "ssim", "ms_ssim" (resolution >= 256 only), "psnr_db".
+nlohmann::json reconstruction_metrics(const at::Tensor& output, const at::Tensor& target, const at::Tensor& mask,
+                                      const std::string& prefix);
+
+// Descriptors of faces (float [N,3,R,R] in 0..1 or uint8) with their landmarks (float [N,68,2],
+// crop pixels), as dlib's pipeline cuts them.
+std::vector<FaceDescriptor> face_descriptors(FaceScorer& scorer, const at::Tensor& images, const at::Tensor& landmarks);
+
+// The two references: the mean descriptor of up to `max_faces` training faces of each pack, spread
+// over its training slice.
+IdentityReference make_identity_reference(FaceScorer& scorer, const FacePack& actor, const FacePack& double_,
+                                          int max_faces);
+
+// Identity of faces against the references, as metrics: prefix + "to_actor", "to_double" (mean
+// distances), "closer_to_actor", "same_as_actor" (shares).
+nlohmann::json identity_metrics(const std::vector<FaceDescriptor>& faces, const IdentityReference& reference,
+                                const std::string& prefix);
+
+}  // namespace facetrain
