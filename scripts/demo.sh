@@ -54,3 +54,25 @@ echo "demo: swapped     $out/swap/cap12_swap.0001.png ... 0100.png  (RGBA, matte
 echo "demo: review      $out/side-by-side-0050.png  (plate | swap)"
 echo "demo: review      $out/swap/review/cap12_swap.review.0001.png ... 0100.png  (plate | swap | matte, --review)"
 echo "demo: report      $out/swap/report.html  (quality per frame, review strip, verify)"
+# The scores (README: Quality scores): the final model's, and the render's.
+python3 - "$out/run" "$out/swap/swap-manifest.1-100.json" <<'PY' || true
+import glob, json, sys
+rows = [json.loads(l) for l in open(sys.argv[1] + "/metrics.jsonl")]
+last = {}
+for r in rows:
+    last.update({k: (r["step"], v) for k, v in r.items() if k.startswith(("validation_", "identity_"))})
+def show(key, fmt="%.3f"):
+    return (fmt % last[key][1]) + " (step %d)" % last[key][0] if key in last else "n/a"
+print("demo: train scores  reconstruction of held-out faces: actor SSIM %s, PSNR %s dB; double SSIM %s, PSNR %s dB"
+      % (show("validation_actor_ssim"), show("validation_actor_psnr_db", "%.2f"), show("validation_double_ssim"),
+         show("validation_double_psnr_db", "%.2f")))
+print("demo:               swapped held-out double faces: %s from the actor, %s from the double"
+      % (show("identity_to_actor"), show("identity_to_double")))
+s = json.load(open(sys.argv[2])).get("quality_summary")
+if s:
+    print("demo: swap scores   %d faces: %.0f %% closer to the actor (mean distance %.3f, double %.3f), landmark error %.3f,"
+          " flicker %.2fx, seam %.2fx the plate's; scoring took %.1f s"
+          % (s["faces_scored"], 100 * s.get("closer_to_actor", float("nan")), s.get("identity_to_actor", float("nan")),
+             s.get("identity_to_double", float("nan")), s["landmark_error"], s["flicker_ratio"], s["seam_ratio"],
+             s["scoring_seconds"]))
+PY

@@ -322,7 +322,8 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
   if (job.quality_scores) {
     scorer = open_face_scorer(job.identity_model);
     if (scorer->has_identity() && !identity_reference)
-      log_warning("--model {}: its checkpoint records no identity references (trained before facetrain measured identity): "
+      log_warning("--model {}: its checkpoint records no identity references (trained with --no-quality, without the "
+                  "face-recognition model, or before facetrain measured identity): "
                   "identity scores are off", loaded.checkpoint.string());
     if (scorer->has_identity() && identity_reference && identity_reference->model_sha256 != scorer->identity_model_sha256()) {
       log_warning("--model {}: its identity references were made with another face-recognition model (SHA-256 {}, this one "
