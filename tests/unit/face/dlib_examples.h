@@ -72,4 +72,12 @@ inline std::map<std::string, std::vector<ReferenceFace>> read_reference(const st
   return out;
 }
 
+// Intersection over union of two boxes.
+inline float iou(const FaceBox& a, const FaceBox& b) {
+  const float w = std::min(a.x1, b.x1) - std::max(a.x0, b.x0);
+  const float h = std::min(a.y1, b.y1) - std::max(a.y0, b.y0);
+  if (w <= 0 || h <= 0) return 0.f;
+  return w * h / (a.width() * a.height() + b.width() * b.height() - w * h);
+}
+
 }  // namespace facetrain::testing

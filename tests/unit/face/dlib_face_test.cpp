@@ -21,17 +21,11 @@
 using namespace facetrain;
 using facetrain::testing::kFacesDir;
 using facetrain::testing::load_rgb;
+using facetrain::testing::iou;
 using facetrain::testing::read_reference;
 using facetrain::testing::ReferenceFace;
 
 namespace {
-
-float iou(const FaceBox& a, const FaceBox& b) {
-  const float w = std::min(a.x1, b.x1) - std::max(a.x0, b.x0);
-  const float h = std::min(a.y1, b.y1) - std::max(a.y0, b.y0);
-  if (w <= 0 || h <= 0) return 0.f;
-  return w * h / (a.width() * a.height() + b.width() * b.height() - w * h);
-}
 
 // dlib's own RGB -> grey conversion (the channel mean), which made the reference landmarks.
 Gray8Image to_gray_dlib(const Rgb8Image& rgb) {
