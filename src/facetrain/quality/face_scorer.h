@@ -53,10 +53,6 @@ class FaceScorer {
   virtual const std::string& identity_model_sha256() const = 0;
 };
 
-}  // namespace facetrain
-
-namespace facetrain {
-
 // Where the face-recognition model is looked for when no --identity-model is given:
 // $FACETRAIN_MODELS/<kIdentityModelFile>, else the build's FACETRAIN_MODELS_DIR (the checkout's
 // .cache/models, where scripts/fetch-models.sh puts it, unless the build was told otherwise).

@@ -1,7 +1,8 @@
 #include "facetrain/swap/face_scores.h"
 
+#include "facetrain/media/srgb.h"
+
 #include <algorithm>
-#include <cmath>
 
 namespace facetrain {
 
@@ -9,10 +10,7 @@ Rgb8Image rgb8_from_crop(const CropImage& crop) {
   Rgb8Image out;
   out.width = out.height = crop.size;
   out.pixels.resize(crop.rgb.size());
-  for (size_t i = 0; i < crop.rgb.size(); ++i) {
-    const float v = crop.rgb[i];
-    out.pixels[i] = static_cast<uint8_t>(std::lround(std::clamp(std::isfinite(v) ? v : 0.f, 0.f, 1.f) * 255.f));
-  }
+  float_to_rgb8(crop.rgb.data(), 3, crop.rgb.size() / 3, /*scene_linear=*/false, out.pixels.data());
   return out;
 }
 

@@ -526,13 +526,15 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
                                                     previous_frame->alpha, alpha);
         if (std::isfinite(frame_quality.flicker_ratio)) flicker_ratios.push_back(frame_quality.flicker_ratio);
       }
-      previous_frame = RenderedFrame{frame.number, plate, frame.base, alpha};
       scoring_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - scoring_started).count();
-    } else {
-      previous_frame.reset();
     }
     writer.write(frame.number, plate, frame.base, alpha, element);
     quality.push_back(frame_quality);
+    // This frame is done: the next one's flicker score takes it over (moved, not copied).
+    if (scoring.enabled() && !frame.faces.empty())
+      previous_frame = RenderedFrame{frame.number, std::move(plate), std::move(frame.base), std::move(alpha)};
+    else
+      previous_frame.reset();
     ++report.frames_written;
   };
 

@@ -451,7 +451,6 @@ TrainReport run_train(const TrainJob& job, ProgressSink& progress) {
     return identity_metrics(face_descriptors(*scorer, swapped.rgb.to(torch::kFloat32), d.landmarks), *identity_reference,
                             "identity_");
   };
-  nlohmann::json last_identity = nlohmann::json::object();
   int64_t last_metrics_step = -1;
 
   auto write_preview = [&]() {
@@ -658,8 +657,7 @@ TrainReport run_train(const TrainJob& job, ProgressSink& progress) {
         target_reached = decided[1].item<double>() > 0;
       }
       if (writer && identity_reference && step % config.preview_every == 0) {
-        last_identity = preview_identity();
-        line.update(last_identity);
+        line.update(preview_identity());
       }
       if (writer) {
         run->append_metrics(line);
@@ -682,9 +680,8 @@ TrainReport run_train(const TrainJob& job, ProgressSink& progress) {
     if (writer && step % config.preview_every == 0) {
       report.last_preview = write_preview();
       if (identity_reference && last_metrics_step != step) {  // a preview step without a metrics line
-        last_identity = preview_identity();
         nlohmann::json line = {{"step", step}, {"elapsed_s", elapsed_before + session_seconds()}};
-        line.update(last_identity);
+        line.update(preview_identity());
         run->append_metrics(line);
         progress.event("metrics", line);
         last_metrics_step = step;
