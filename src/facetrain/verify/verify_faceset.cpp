@@ -5,6 +5,7 @@
 #include "facetrain/base/sequence_pattern.h"
 #include "facetrain/base/sha256.h"
 #include "facetrain/faceset/faceset.h"
+#include "facetrain/faceset/visible_mattes.h"
 #include "facetrain/verify/verify.h"
 
 #include <fmt/format.h>
@@ -13,6 +14,7 @@
 
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 
 namespace facetrain {
@@ -43,6 +45,61 @@ std::string source_sha256(const std::string& source) {
   return fs::is_regular_file(source, ec) ? sha256_file_hex(source) : std::string();
 }
 
+// The visible-face mattes (faceset/visible_mattes.h), when the face set has them: the index parses,
+// every matte it names decodes at the face set's size with the SHA-256 recorded, every face it names
+// is recorded, and its folder holds nothing else.
+void verify_visible_mattes(const fs::path& directory, const FaceSetManifest& manifest,
+                           const std::set<std::string>& recorded_crops, VerifyReport& report) {
+  std::optional<VisibleMatteIndex> index;
+  try {
+    index = read_visible_matte_index(directory);
+  } catch (const Error& e) {
+    report.problems.push_back(e.what());
+    return;
+  }
+  if (!index) return;
+  ++report.files_checked;
+  const std::string where = (directory / kVisibleMatteIndex).string();
+  if (index->size != manifest.size)
+    report.problems.push_back(fmt::format("{}: mattes of {} px, the face set's crops are {} px", where, index->size, manifest.size));
+  std::set<std::string> named;
+  std::error_code ec;
+  for (const auto& [crop, file] : index->faces) {
+    named.insert(file.matte);
+    if (!recorded_crops.count(crop)) {
+      report.problems.push_back(fmt::format("{}: matte for {}, which no alignments record names", where, crop));
+      continue;
+    }
+    const fs::path path = directory / file.matte;
+    if (!fs::exists(path, ec)) {
+      report.problems.push_back(fmt::format("{}: the visible-face matte {} of {} is missing", where, file.matte, crop));
+      continue;
+    }
+    ++report.files_checked;
+    if (auto problem = check_image(path, manifest.size); !problem.empty()) {
+      report.problems.push_back(problem);
+    } else if (const std::string sha = sha256_file_hex(path); sha != file.sha256) {
+      report.problems.push_back(fmt::format("{}: SHA-256 {} differs from the {} recorded in {}", path.string(), sha,
+                                            file.sha256, where));
+    }
+  }
+  size_t faces_with_crop = 0;
+  for (const auto& crop : recorded_crops)
+    if (fs::exists(directory / crop, ec)) ++faces_with_crop;
+  report.notes.push_back(fmt::format("visible-face mattes: {} of {} faces (model {})", index->faces.size(), faces_with_crop,
+                                     index->model_sha256.substr(0, 12)));
+  std::set<fs::path> folders;
+  for (const auto& m : named) folders.insert((directory / m).parent_path());
+  for (const auto& folder : folders)
+    for (const auto& entry : fs::directory_iterator(folder, ec)) {
+      const std::string relative = fs::relative(entry.path(), directory, ec).generic_string();
+      if (is_atomic_temp_name(entry.path().filename().string()))
+        report.notes.push_back(fmt::format("{}: leftover temporary file of an interrupted write", entry.path().string()));
+      else if (!named.count(relative))
+        report.problems.push_back(fmt::format("{}: not named by {}", entry.path().string(), where));
+    }
+}
+
 }  // namespace
 
 VerifyReport verify_faceset(const fs::path& directory) {
@@ -60,6 +117,7 @@ VerifyReport verify_faceset(const fs::path& directory) {
 
   // Every alignments line, every face it holds.
   std::set<std::string> named_files;
+  std::set<std::string> recorded_crops;  // every crop a record names, deleted or not
   std::set<std::pair<std::string, int64_t>> frames_seen;
   int64_t records = 0, faces = 0, deleted_crops = 0, duplicate_records = 0;
   std::error_code ec;
@@ -103,6 +161,7 @@ VerifyReport verify_faceset(const fs::path& directory) {
       for (const FaceRecord& face : record.faces) {
         ++faces;
         named_files.insert(face.crop);
+        recorded_crops.insert(face.crop);
         if (!face.mask.empty()) named_files.insert(face.mask);
         if (!fs::exists(directory / face.crop, ec)) {
           ++deleted_crops;  // an artist's way of excluding a face: not damage
@@ -139,6 +198,8 @@ VerifyReport verify_faceset(const fs::path& directory) {
       }
     }
   }
+
+  verify_visible_mattes(directory, manifest, recorded_crops, report);
 
   // The sources, where they can still be found at the path recorded.
   for (const auto& s : manifest.sources) {
