@@ -1,4 +1,5 @@
 #include "facetrain/swap/face_composite.h"
+#include "facetrain/swap/visible_face_matte.h"
 
 #include "facetrain/face/alignment.h"
 
@@ -157,12 +158,19 @@ void composite_face(FloatImage& image, std::vector<float>& alpha, const PlacedFa
   feather(matte, bw, bh, options.feather_px);
 
   const float levels = static_cast<float>(options.matte_levels);
+  const bool has_visible =
+      face.visible_size > 0 && face.visible.size() == static_cast<size_t>(face.visible_size) * face.visible_size;
   for (int y = 0; y < bh; ++y)
     for (int x = 0; x < bw; ++x) {
       float m = matte[static_cast<size_t>(y) * bw + x];
+      const int px = bx0 + x, py = by0 + y;
+      if (has_visible && m > 0.f) {
+        const Affine2d& va = face.visible_from_frame;
+        const double vu = va.a * px + va.b * py + va.tx, vv = va.c * px + va.d * py + va.ty;
+        m *= visible_weight(sample_plane(face.visible, face.visible_size, vu, vv));
+      }
       if (levels > 0) m = std::round(m * levels) / levels;
       if (!(m > 0.f)) continue;  // outside the matte: the plate stays exactly as decoded
-      const int px = bx0 + x, py = by0 + y;
       const double u = a.a * px + a.b * py + a.tx, v = a.c * px + a.d * py + a.ty;
       float rgb[3];
       sample_rgb_clamped(face.rgb, u, v, rgb);

@@ -39,6 +39,12 @@ struct PlacedFace {
   CropImage rgb;
   std::vector<float> matte;        // size * size, in [0, 1], crop space
   Affine2d aligned_from_frame;     // for crops of rgb.size
+  // The visible-face matte (issue 24), when the face set has one: visible_size^2 in [0, 1], in the
+  // crop space of visible_from_frame. It is applied in plate pixels after erosion and feathering,
+  // through visible_weight(): where it says "occluder", the plate stays exactly as decoded.
+  std::vector<float> visible;
+  int visible_size = 0;
+  Affine2d visible_from_frame;
 };
 
 struct CompositeOptions {

@@ -1,0 +1,178 @@
+// The torch-free half of the visible-face matte (issue 24): synthetic occluders and their exact
+// ground truth, label mattes warped into aligned space, temporal smoothing, the face set's matte
+// index, and the composite keeping occluders bit for bit.
+#include "facetrain/base/error.h"
+#include "facetrain/faceset/visible_mattes.h"
+#include "facetrain/occlusion/label_mattes.h"
+#include "facetrain/occlusion/occluder_synthesis.h"
+#include "facetrain/occlusion/temporal_matte.h"
+#include "facetrain/swap/face_composite.h"
+#include "facetrain/swap/visible_face_matte.h"
+#include "../test_support.h"
+
+#include <cmath>
+#include <fstream>
+#include <random>
+
+using namespace facetrain;
+
+namespace {
+
+// A 64 px crop: a textured background and an elliptic "face" region in the middle.
+struct TestCrop {
+  int size = 64;
+  std::vector<float> rgb, region;
+  explicit TestCrop(unsigned seed) {
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<float> u(0, 1);
+    rgb.resize(size * size * 3);
+    region.resize(size * size);
+    for (int y = 0; y < size; ++y)
+      for (int x = 0; x < size; ++x) {
+        const float dx = (x - 32) / 20.f, dy = (y - 34) / 25.f;
+        const bool inside = dx * dx + dy * dy < 1;
+        region[y * size + x] = inside ? 1.f : 0.f;
+        for (int c = 0; c < 3; ++c) rgb[(y * size + x) * 3 + c] = inside ? 0.6f + 0.1f * c * u(rng) : u(rng) * 0.3f;
+      }
+  }
+  CropSample sample() const { return {size, rgb.data(), region.data()}; }
+};
+
+}  // namespace
+
+TEST_CASE("synthetic occluders come with their exact ground truth", "[unit][occlusion]") {
+  const TestCrop face(1), other(2);
+  std::mt19937_64 rng(7);
+  for (int kind = 0; kind < kOccluderKindCount; ++kind) {
+    int overlapping = 0;
+    for (int trial = 0; trial < 20; ++trial) {
+      const SynthesizedOcclusion s = synthesize_occlusion(face.sample(), other.sample(), static_cast<OccluderKind>(kind), rng);
+      REQUIRE(s.rgb.size() == face.rgb.size());
+      double covered = 0;
+      for (size_t p = 0; p < s.visible.size(); ++p) {
+        const float a = s.occluder[p];
+        REQUIRE(a >= 0.f);
+        REQUIRE(a <= 1.f);
+        // visible = region * (1 - A), exactly; where A is 0 the crop is untouched.
+        REQUIRE(s.visible[p] == face.region[p] * (1 - a));
+        if (a == 0.f)
+          for (int c = 0; c < 3; ++c) REQUIRE(s.rgb[p * 3 + c] == face.rgb[p * 3 + c]);
+        covered += a * face.region[p];
+      }
+      overlapping += covered >= 4;  // at least a few pixels of face covered
+    }
+    INFO(to_string(static_cast<OccluderKind>(kind)));
+    CHECK(overlapping >= 18);
+  }
+  // The same rng state gives the same occluder.
+  std::mt19937_64 a(3), b(3);
+  CHECK(synthesize_occlusion(face.sample(), other.sample(), OccluderKind::hand, a).occluder ==
+        synthesize_occlusion(face.sample(), other.sample(), OccluderKind::hand, b).occluder);
+}
+
+TEST_CASE("temporal smoothing holds a still matte and follows a moving occluder", "[unit][occlusion]") {
+  const size_t n = 16 * 16;
+  std::mt19937 rng(5);
+  std::normal_distribution<float> noise(0, 0.1f);
+  // A still plate: the matte jitters around 0.8 from frame to frame.
+  std::vector<std::vector<float>> mattes(9, std::vector<float>(n)), lumas(9, std::vector<float>(n, 0.5f));
+  for (auto& m : mattes)
+    for (float& v : m) v = std::clamp(0.8f + noise(rng), 0.f, 1.f);
+  // From frame 4 on, the left half of the crop is an occluder: the plate's luma and the matte change.
+  for (size_t t = 4; t < 9; ++t)
+    for (size_t p = 0; p < n; ++p)
+      if (p % 16 < 8) lumas[t][p] = 0.1f, mattes[t][p] = 0.f;
+  std::vector<TrackMatte> track;
+  for (size_t t = 0; t < 9; ++t) track.push_back({&mattes[t], &lumas[t]});
+  const auto smoothed = smooth_mattes_over_track(track, 2);
+  std::vector<TrackMatte> after;
+  for (size_t t = 0; t < 9; ++t) after.push_back({&smoothed[t], &lumas[t]});
+  // The occluder's pixels switch off at once (no lag, no smear into the frames before).
+  for (size_t p = 0; p < n; ++p)
+    if (p % 16 < 8) {
+      CHECK(smoothed[4][p] < 0.01f);
+      CHECK(smoothed[3][p] > 0.5f);
+    }
+  // The still half flickers less.
+  double before = 0, later = 0;
+  for (size_t t = 1; t < 9; ++t)
+    for (size_t p = 0; p < n; ++p)
+      if (p % 16 >= 8) before += std::abs(mattes[t][p] - mattes[t - 1][p]), later += std::abs(smoothed[t][p] - smoothed[t - 1][p]);
+  CHECK(later < 0.6 * before);
+  CHECK(std::isfinite(matte_flicker_ratio(track)));
+}
+
+TEST_CASE("label mattes warp into the aligned crop", "[unit][occlusion]") {
+  FloatImage label;
+  label.width = 40;
+  label.height = 30;
+  label.channels = 1;
+  label.pixels.assign(40 * 30, 0.f);
+  for (int y = 10; y < 20; ++y)
+    for (int x = 20; x < 30; ++x) label.pixels[y * 40 + x] = 1.f;  // an occluder painted white
+  // aligned = frame shifted by (-10, -5): crop (u, v) is frame (u + 10, v + 5).
+  const Affine2d aligned{1, 0, -10, 0, 1, -5};
+  const std::vector<float> region(20 * 20, 1.f);
+  const auto visible = visible_matte_from_label(label, aligned, 20, LabelWhite::occluder, region);
+  const auto painted = visible_matte_from_label(label, aligned, 20, LabelWhite::visible, region);
+  CHECK(visible[(12 - 5) * 20 + (25 - 10)] == 0.f);  // frame (25, 12) is occluded
+  CHECK(visible[2 * 20 + 2] == 1.f);
+  CHECK(painted[(12 - 5) * 20 + (25 - 10)] == 1.f);
+  CHECK(painted[2 * 20 + 2] == 0.f);
+  CHECK_THROWS_AS(parse_label_white("black"), UsageError);
+}
+
+TEST_CASE("the visible-matte index round-trips and refuses what it cannot trust", "[unit][occlusion][faceset]") {
+  const auto dir = facetrain::testing::scratch_dir("visible-matte-index");
+  std::filesystem::create_directories(dir / "mattes");
+  CHECK_FALSE(read_visible_matte_index(dir).has_value());  // an older face set: no mattes
+  VisibleMatteIndex index;
+  index.size = 128;
+  index.model = "shot.matte";
+  index.model_sha256 = std::string(64, 'a');
+  index.window = 2;
+  index.faces["faces/a.png"] = {"mattes/visible-1/a.png", std::string(64, 'b')};
+  write_visible_matte_index(dir, index);
+  const auto back = read_visible_matte_index(dir);
+  REQUIRE(back.has_value());
+  CHECK(back->faces.at("faces/a.png").matte == "mattes/visible-1/a.png");
+  CHECK(back->content_sha256() == index.content_sha256());
+  index.faces["faces/b.png"] = {"../outside.png", std::string(64, 'c')};
+  write_visible_matte_index(dir, index);
+  CHECK_THROWS_AS(read_visible_matte_index(dir), InputDataError);
+  std::ofstream(dir / kVisibleMatteIndex) << R"({"format_version": 9, "kind": "visible-face"})";
+  CHECK_THROWS_AS(read_visible_matte_index(dir), InputDataError);
+}
+
+TEST_CASE("the composite leaves an occluder in the visible-face matte exactly the plate", "[unit][occlusion][swap]") {
+  FloatImage plate;
+  plate.width = plate.height = 48;
+  plate.pixels.resize(48 * 48 * 3);
+  for (size_t i = 0; i < plate.pixels.size(); ++i) plate.pixels[i] = 0.001f * static_cast<float>(i % 997);
+  const FloatImage original = plate;
+  PlacedFace face;
+  face.rgb.size = 32;
+  face.rgb.rgb.assign(32 * 32 * 3, 0.9f);
+  face.matte.assign(32 * 32, 1.f);
+  face.aligned_from_frame = Affine2d{1, 0, -8, 0, 1, -8};  // crop (u, v) = frame (u + 8, v + 8)
+  face.visible_size = 64;                                   // at twice the model's size
+  face.visible_from_frame = Affine2d{2, 0, -16, 0, 2, -16};
+  face.visible.assign(64 * 64, 1.f);
+  for (int v = 0; v < 64; ++v)
+    for (int u = 20; u < 40; ++u) face.visible[v * 64 + u] = 0.f;  // a bar: frame x in [18, 28)
+  std::vector<float> alpha;
+  CompositeOptions options;
+  options.feather_px = 3;
+  composite_face(plate, alpha, face, options);
+  int changed_inside = 0, changed_face = 0;
+  for (int y = 8; y < 40; ++y)
+    for (int x = 8; x < 40; ++x) {
+      const size_t i = (static_cast<size_t>(y) * 48 + x) * 3;
+      const bool differs = plate.pixels[i] != original.pixels[i];
+      if (x >= 19 && x <= 26) changed_inside += differs;  // the bar, less the bilinear edge
+      else if (x < 16 || x > 30) changed_face += differs;
+    }
+  CHECK(changed_inside == 0);
+  CHECK(changed_face > 200);  // the rest of the face was composited
+  CHECK(resample_square_matte(face.visible, 64, 32).size() == 32 * 32);
+}
