@@ -2,6 +2,7 @@
 // under one handler that maps every failure to the documented exit code (DESIGN.md §5).
 #include "console_reporter.h"
 #include "extract_command.h"
+#include "matte_command.h"
 #include "report_command.h"
 #include "swap_command.h"
 #include "train_command.h"
@@ -76,6 +77,8 @@ int main(int argc, char** argv) {
   CLI::App* verify = cli::setup_verify(app, verify_args);
   cli::ReportArgs report_args;
   CLI::App* report = cli::setup_report(app, report_args);
+  cli::MatteArgs matte_args;
+  CLI::App* matte = cli::setup_matte(app, matte_args);
 
   try {
     app.parse(argc, argv);
@@ -87,7 +90,8 @@ int main(int argc, char** argv) {
   }
 
   const bool json = (extract->parsed() && extract_args.json) || (train->parsed() && train_args.json) ||
-                    (swap->parsed() && swap_args.json) || (verify->parsed() && verify_args.json) || (report->parsed() && report_args.json);
+                    (swap->parsed() && swap_args.json) || (verify->parsed() && verify_args.json) || (report->parsed() && report_args.json) ||
+                    (matte->parsed() && matte_args.json);
   cli::ConsoleReporter reporter(json, log_level_from_env(quiet, verbose));
   cli::install_stop_handlers(reporter);
   int code = 0;
@@ -98,6 +102,7 @@ int main(int argc, char** argv) {
     if (swap->parsed()) code = cli::run_swap_command(swap_args, reporter);
     if (verify->parsed()) code = cli::run_verify_command(verify_args, reporter);
     if (report->parsed()) code = cli::run_report_command(report_args, reporter);
+    if (matte->parsed()) code = cli::run_matte_command(matte_args, reporter);
     return exit_code_after(code);
   } catch (const Error& e) {
     code = static_cast<int>(e.code());

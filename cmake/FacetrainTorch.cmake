@@ -39,6 +39,7 @@ function(facetrain_add_torch_library)
   file(GLOB facetrain_torch_sources CONFIGURE_DEPENDS
     ${PROJECT_SOURCE_DIR}/src/facetrain/model/*.cpp
     ${PROJECT_SOURCE_DIR}/src/facetrain/train/*.cpp
+    ${PROJECT_SOURCE_DIR}/src/facetrain/matte/*.cpp
     ${PROJECT_SOURCE_DIR}/src/facetrain/swap/swap_pipeline.cpp
     ${PROJECT_SOURCE_DIR}/src/facetrain/dist/*.cpp)
   # The torch-free job descriptions are facetrain_jobs' (src/facetrain/CMakeLists.txt).

@@ -2,6 +2,7 @@
 // The API of libfacetrain-torch.so (see module_loader.h): training and swapping, behind LibTorch,
 // CUDA, cuDNN and NCCL, which only `train` and `swap` need (and load once).
 #include "facetrain/module/module_loader.h"
+#include "facetrain/matte/matte_job.h"
 #include "facetrain/swap/swap_job.h"
 #include "facetrain/train/trainer.h"
 
@@ -11,6 +12,8 @@ struct TorchModuleApi {
   ModuleHeader header;
   TrainReport (*run_train)(const TrainJob& job, ProgressSink& progress);
   SwapReport (*run_swap)(const SwapJob& job, ProgressSink& progress);
+  MatteTrainReport (*run_matte_train)(const MatteTrainJob& job, ProgressSink& progress);
+  MatteApplyReport (*run_matte_apply)(const MatteApplyJob& job, ProgressSink& progress);
 };
 
 #define FACETRAIN_TORCH_MODULE_ENTRY "facetrain_torch_module_api"

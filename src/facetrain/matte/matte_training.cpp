@@ -1,0 +1,314 @@
+#include "facetrain/matte/matte_training.h"
+
+#include "facetrain/base/error.h"
+#include "facetrain/base/log.h"
+#include "facetrain/base/sha256.h"
+#include "facetrain/faceset/usable_faces.h"
+#include "facetrain/matte/matte_faces.h"
+#include "facetrain/matte/visible_matte_net.h"
+#include "facetrain/occlusion/label_mattes.h"
+#include "facetrain/occlusion/occluder_synthesis.h"
+#include "facetrain/swap/face_composite.h"
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <numeric>
+#include <random>
+#include <set>
+#include <map>
+
+namespace facetrain {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+torch::Device matte_device(const std::string& name) {
+  if (name == "cpu") return torch::kCPU;
+  if (name == "cuda") {
+    if (!torch::cuda::is_available()) throw UnavailableError("--device cuda: no CUDA device is available (this build or machine has none)");
+    return torch::kCUDA;
+  }
+  throw UsageError(fmt::format("--device {}: use cpu or cuda", name));
+}
+
+// Faces an artist labelled: their crops and the visible-face matte the label gives.
+struct LabelledFaces {
+  std::vector<size_t> faces;           // into usable.faces
+  torch::Tensor target;                // float [L,R,R]
+  std::vector<int64_t> frames;
+};
+
+LabelledFaces read_labels(const MatteTrainJob& job, const UsableFaces& usable, const MatteFaces& all, int resolution) {
+  LabelledFaces out;
+  if (job.labels.empty()) return out;
+  const LabelWhite white_is = parse_label_white(job.labels_white);
+  const auto& sources = usable.set.manifest.sources;
+  if (sources.size() != 1)
+    throw UsageError(fmt::format("--labels: {} holds faces of {} plates; label mattes need a face set of one plate",
+                                 job.faces.string(), sources.size()));
+  const auto labels = read_label_frames(job.labels, sources[0].width, sources[0].height);
+  std::map<int64_t, std::vector<size_t>> faces_by_frame;
+  for (size_t i = 0; i < usable.faces.size(); ++i) faces_by_frame[usable.faces[i].record->frame].push_back(i);
+  std::vector<int64_t> unknown;
+  for (const auto& [frame, label] : labels)
+    if (!faces_by_frame.count(frame)) unknown.push_back(frame);
+  if (!unknown.empty()) {
+    std::string list;
+    for (int64_t f : unknown) list += (list.empty() ? "" : ", ") + std::to_string(f);
+    throw InputDataError(fmt::format("--labels {}: frame(s) {} have no face in {} (label only frames the face set holds, "
+                                     "with the plate's own frame numbers)", job.labels, list, job.faces.string()));
+  }
+  std::vector<torch::Tensor> targets;
+  const int crop_px = usable.set.manifest.size;
+  for (const auto& [frame, label] : labels) {
+    out.frames.push_back(frame);
+    for (size_t i : faces_by_frame[frame]) {
+      const auto& face = *usable.faces[i].face;
+      const torch::Tensor hull = all.hull[static_cast<int64_t>(i)].contiguous();
+      const std::vector<float> region(hull.data_ptr<float>(), hull.data_ptr<float>() + hull.numel());
+      std::vector<float> matte = visible_matte_from_label(label.matte, rescale_alignment(face.aligned_from_frame, crop_px, resolution),
+                                                          resolution, white_is, region);
+      targets.push_back(torch::from_blob(matte.data(), {resolution, resolution}, torch::kFloat32).clone());
+      out.faces.push_back(i);
+    }
+  }
+  out.target = torch::stack(targets);
+  return out;
+}
+
+// Per-sample loss: binary cross-entropy plus soft Dice, [B].
+torch::Tensor matte_loss(const torch::Tensor& logits, const torch::Tensor& target) {
+  namespace F = torch::nn::functional;
+  const torch::Tensor bce =
+      F::binary_cross_entropy_with_logits(logits, target, F::BinaryCrossEntropyWithLogitsFuncOptions().reduction(torch::kNone))
+          .mean({1, 2, 3});
+  const torch::Tensor p = torch::sigmoid(logits);
+  const torch::Tensor intersection = (p * target).sum({1, 2, 3});
+  const torch::Tensor dice = 1 - (2 * intersection + 1) / (p.sum({1, 2, 3}) + target.sum({1, 2, 3}) + 1);
+  return bce + dice;
+}
+
+double iou(const float* predicted, const float* target, size_t n) {
+  double inter = 0, uni = 0;
+  for (size_t p = 0; p < n; ++p) {
+    const bool a = predicted[p] > 0.5f, b = target[p] > 0.5f;
+    inter += a && b;
+    uni += a || b;
+  }
+  return uni > 0 ? inter / uni : 1.0;
+}
+
+CropSample sample_of(const MatteFaces& faces, int64_t i, int resolution) {
+  return {resolution, faces.rgb[i].data_ptr<float>(), faces.hull[i].data_ptr<float>()};
+}
+
+class BatchMaker {
+ public:
+  BatchMaker(const MatteFaces& faces, const std::vector<int64_t>& pool, const LabelledFaces& labelled,
+             const std::vector<int64_t>& labelled_rows, int resolution, double label_weight, uint64_t seed)
+      : faces_(faces), pool_(pool), labelled_(labelled), labelled_rows_(labelled_rows), r_(resolution),
+        label_weight_(label_weight), rng_(seed) {}
+
+  // images [B,3,R,R], targets [B,1,R,R], weights [B]
+  std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> make(int batch) {
+    const size_t plane = static_cast<size_t>(r_) * r_;
+    torch::Tensor images = torch::empty({batch, r_, r_, 3}, torch::kFloat32);
+    torch::Tensor targets = torch::empty({batch, 1, r_, r_}, torch::kFloat32);
+    torch::Tensor weights = torch::ones({batch}, torch::kFloat32);
+    std::uniform_real_distribution<double> u(0, 1);
+    for (int b = 0; b < batch; ++b) {
+      const bool use_label = !labelled_rows_.empty() && u(rng_) < 0.4;
+      int64_t row = 0;
+      std::vector<float> rgb, target;
+      if (use_label) {
+        const size_t k = std::uniform_int_distribution<size_t>(0, labelled_rows_.size() - 1)(rng_);
+        row = labelled_rows_[k];
+        const torch::Tensor t = labelled_.target[static_cast<int64_t>(k)].contiguous();
+        target.assign(t.data_ptr<float>(), t.data_ptr<float>() + plane);
+        weights[b] = label_weight_;
+      } else {
+        row = pool_[std::uniform_int_distribution<size_t>(0, pool_.size() - 1)(rng_)];
+        const float* hull = faces_.hull[row].data_ptr<float>();
+        target.assign(hull, hull + plane);
+      }
+      const float* source = faces_.rgb[row].data_ptr<float>();
+      rgb.assign(source, source + plane * 3);
+      // Synthetic occluders on most faces (on labelled ones too: the label stays exact under them).
+      const double chance = use_label ? 0.3 : 0.85;
+      const int count = u(rng_) < chance ? (u(rng_) < 0.25 ? 2 : 1) : 0;
+      for (int k = 0; k < count; ++k) {
+        const int64_t other = pool_[std::uniform_int_distribution<size_t>(0, pool_.size() - 1)(rng_)];
+        const CropSample face{r_, rgb.data(), target.data()};
+        const auto kind = static_cast<OccluderKind>(std::uniform_int_distribution<int>(0, kOccluderKindCount - 1)(rng_));
+        SynthesizedOcclusion occlusion = synthesize_occlusion(face, sample_of(faces_, other, r_), kind, rng_);
+        rgb = std::move(occlusion.rgb);
+        target = std::move(occlusion.visible);
+      }
+      // Mirror half of them, and vary exposure a little.
+      const bool flip = u(rng_) < 0.5;
+      const float gain = static_cast<float>(0.8 + 0.4 * u(rng_));
+      float* image_out = images[b].data_ptr<float>();
+      float* target_out = targets[b].data_ptr<float>();
+      for (int y = 0; y < r_; ++y)
+        for (int x = 0; x < r_; ++x) {
+          const size_t from = static_cast<size_t>(y) * r_ + (flip ? r_ - 1 - x : x);
+          const size_t to = static_cast<size_t>(y) * r_ + x;
+          target_out[to] = target[from];
+          for (int c = 0; c < 3; ++c) image_out[to * 3 + c] = std::clamp(rgb[from * 3 + c] * gain, 0.f, 1.f);
+        }
+    }
+    return {planar(images), targets, weights};
+  }
+
+ private:
+  const MatteFaces& faces_;
+  const std::vector<int64_t>& pool_;
+  const LabelledFaces& labelled_;
+  const std::vector<int64_t>& labelled_rows_;
+  int r_;
+  double label_weight_;
+  std::mt19937_64 rng_;
+};
+
+// IoU of the network's matte and of the landmark hull against exact ground truth, by occluder kind,
+// on held-out faces with synthetic occluders (a fixed seed: the same occluders for every model).
+void measure_holdout(VisibleMatteNet& net, const MatteFaces& faces, const std::vector<int64_t>& holdout, int r,
+                     torch::Device device, MatteTrainReport& report) {
+  if (holdout.empty()) return;
+  net->eval();
+  torch::NoGradGuard no_grad;
+  std::mt19937_64 rng(20241206);
+  const size_t plane = static_cast<size_t>(r) * r;
+  std::map<std::string, std::vector<double>> model_scores, hull_scores;
+  double forward_seconds = 0;
+  int64_t forwarded = 0;
+  for (int kind = 0; kind < kOccluderKindCount; ++kind) {
+    const auto k = static_cast<OccluderKind>(kind);
+    std::vector<SynthesizedOcclusion> samples;
+    for (size_t i = 0; i < holdout.size(); ++i)
+      for (int repeat = 0; repeat < 3; ++repeat) {
+        const int64_t row = holdout[i], other = holdout[(i + 1 + repeat) % holdout.size()];
+        samples.push_back(synthesize_occlusion(sample_of(faces, row, r), sample_of(faces, other, r), k, rng));
+        const float* hull = faces.hull[row].data_ptr<float>();
+        hull_scores[to_string(k)].push_back(iou(hull, samples.back().visible.data(), plane));
+      }
+    torch::Tensor images = torch::empty({static_cast<int64_t>(samples.size()), r, r, 3}, torch::kFloat32);
+    for (size_t s = 0; s < samples.size(); ++s)
+      std::copy(samples[s].rgb.begin(), samples[s].rgb.end(), images[static_cast<int64_t>(s)].data_ptr<float>());
+    const auto start = Clock::now();
+    const torch::Tensor predicted = torch::sigmoid(net->forward(planar(images).to(device))).to(torch::kCPU).contiguous();
+    forward_seconds += seconds_since(start);
+    forwarded += static_cast<int64_t>(samples.size());
+    for (size_t s = 0; s < samples.size(); ++s)
+      model_scores[to_string(k)].push_back(iou(predicted[static_cast<int64_t>(s)].data_ptr<float>(), samples[s].visible.data(), plane));
+  }
+  const auto mean = [](const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0) / v.size(); };
+  std::vector<double> all_model, all_hull;
+  for (const auto& [kind, scores] : model_scores) {
+    report.holdout_iou[kind] = mean(scores);
+    report.hull_iou[kind] = mean(hull_scores[kind]);
+    all_model.insert(all_model.end(), scores.begin(), scores.end());
+    all_hull.insert(all_hull.end(), hull_scores[kind].begin(), hull_scores[kind].end());
+  }
+  report.holdout_iou["all"] = mean(all_model);
+  report.hull_iou["all"] = mean(all_hull);
+  report.ms_per_face = forwarded > 0 ? 1000 * forward_seconds / forwarded : 0;
+}
+
+}  // namespace
+
+MatteTrainReport run_matte_train(const MatteTrainJob& job, ProgressSink& progress) {
+  const auto start = Clock::now();
+  if (job.output.empty()) throw UsageError("matte train: -o MATTE_MODEL is required");
+  if (job.resolution_px < 32 || job.resolution_px > 512 || job.resolution_px % 8 != 0)
+    throw UsageError(fmt::format("--resolution {}: a multiple of 8 from 32 to 512", job.resolution_px));
+  const torch::Device device = matte_device(job.device);
+  const UsableFaces usable = read_usable_faces(job.faces);
+  const int r = job.resolution_px;
+  std::vector<size_t> every(usable.faces.size());
+  std::iota(every.begin(), every.end(), size_t{0});
+  log_info("{}: reading {} faces at {} px for the visible-face matte", job.faces.string(), every.size(), r);
+  const MatteFaces faces = load_matte_faces(usable, every, r);
+  const LabelledFaces labelled = read_labels(job, usable, faces, r);
+
+  // Held out: the last tenth of the faces in frame order, never trained on. The synthetic pool: the
+  // rest, less the labelled faces and the least confident detections (a real occluder lowers the
+  // detector's score; its hull would teach the network that the occluder is face).
+  const int64_t n = static_cast<int64_t>(every.size());
+  const int64_t held = n >= 10 ? std::max<int64_t>(1, n / 10) : 0;
+  std::vector<int64_t> holdout, pool, labelled_rows;
+  std::set<size_t> is_labelled(labelled.faces.begin(), labelled.faces.end());
+  std::vector<double> scores;
+  for (const auto& f : usable.faces) scores.push_back(f.face->score);
+  std::vector<double> sorted = scores;
+  std::sort(sorted.begin(), sorted.end());
+  const double confident = sorted.empty() ? 0 : sorted[sorted.size() / 5];  // the lowest fifth out
+  for (int64_t i = 0; i < n; ++i) {
+    if (is_labelled.count(static_cast<size_t>(i))) continue;
+    if (i >= n - held) holdout.push_back(i);
+    else if (scores[static_cast<size_t>(i)] >= confident) pool.push_back(i);
+  }
+  for (size_t i : labelled.faces) labelled_rows.push_back(static_cast<int64_t>(i));
+  if (pool.empty()) throw InputDataError(fmt::format("{}: too few faces to learn a matte from ({})", job.faces.string(), n));
+  log_info("matte train: {} faces for synthetic occluders, {} labelled ({} frames), {} held out", pool.size(),
+           labelled_rows.size(), labelled.frames.size(), holdout.size());
+
+  torch::manual_seed(job.seed);
+  if (job.width < 4 || job.width > 128) throw UsageError(fmt::format("--width {}: 4 to 128", job.width));
+  const int64_t w = job.width;
+  VisibleMatteNet net(std::array<int64_t, 4>{w, 2 * w, 3 * w, 4 * w});
+  net->to(device);
+  torch::optim::Adam optimizer(net->parameters(), torch::optim::AdamOptions(job.learning_rate));
+  BatchMaker batches(faces, pool, labelled, labelled_rows, r, job.label_weight, job.seed);
+  MatteTrainReport report;
+  progress.begin("matte train", job.steps);
+  double smoothed_loss = 0;
+  int64_t step = 0;
+  for (; step < job.steps; ++step) {
+    if (progress.stop_requested()) break;
+    if (job.max_seconds > 0 && seconds_since(start) > job.max_seconds) break;
+    // Cosine decay to a tenth over the run.
+    const double lr = job.learning_rate * (0.1 + 0.9 * 0.5 * (1 + std::cos(M_PI * step / std::max<int64_t>(1, job.steps))));
+    for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+    net->train();
+    auto [images, targets, weights] = batches.make(job.batch);
+    const torch::Tensor per_sample = matte_loss(net->forward(images.to(device)), targets.to(device));
+    const torch::Tensor loss = (per_sample * weights.to(device)).sum() / weights.sum().to(device);
+    optimizer.zero_grad();
+    loss.backward();
+    optimizer.step();
+    const double value = loss.item<double>();
+    smoothed_loss = step == 0 ? value : 0.95 * smoothed_loss + 0.05 * value;
+    progress.update(step + 1);
+    if ((step + 1) % 50 == 0)
+      log_info("matte train: step {} loss {:.4f} ({:.0f} ms a step)", step + 1, smoothed_loss, 1000 * seconds_since(start) / (step + 1));
+  }
+  progress.end();
+  if (step == 0) throw TemporaryError("matte train: stopped before the first step; nothing written");
+  report.steps = step;
+  report.final_loss = smoothed_loss;
+  report.faces = static_cast<int>(pool.size());
+  report.labelled_faces = static_cast<int>(labelled_rows.size());
+  report.labelled_frames = labelled.frames;
+  measure_holdout(net, faces, holdout, r, device, report);
+
+  MatteModelInfo info;
+  info.face_type = usable.set.manifest.face_type;
+  info.crop_size_px = usable.set.manifest.size;
+  info.resolution_px = r;
+  info.widths = net->widths;
+  info.trained_on = job.faces.string();
+  info.labelled_faces = report.labelled_faces;
+  save_matte_model(job.output.string(), net, info);
+  report.model_sha256 = sha256_file_hex(job.output);
+  report.seconds = seconds_since(start);
+  return report;
+}
+
+}  // namespace facetrain
