@@ -38,8 +38,11 @@ CLI::App* setup_swap(CLI::App& app, SwapArgs& args) {
   cmd->add_flag("--force", job.force, "Use a plate that is not the face set's source (by SHA-256)");
   cmd->add_option("--device", job.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
   cmd->add_option("--batch", job.batch, "Faces per network call (default 1 on CPU, 8 on CUDA)")->check(CLI::Range(1, 1024));
-  cmd->add_option("--matte", args.matte, "mask (learned), hull (landmarks) or both (the minimum)")
-      ->check(CLI::IsMember({"mask", "hull", "both"}));
+  cmd->add_option("--matte", args.matte,
+                  "visible (both, and only where the face is visible: hands, props and hair in front stay the plate; "
+                  "needs `facetrain matte apply` on the face set), mask (learned), hull (landmarks), both (the minimum), "
+                  "or auto (visible when the face set has visible-face mattes, else both)")
+      ->check(CLI::IsMember({"auto", "visible", "mask", "hull", "both"}))->capture_default_str();
   cmd->add_option("--erode", job.erode_px, "Shrink the matte by this many output pixels (negative grows it)")
       ->check(CLI::Range(-256, 256));
   cmd->add_option("--feather", job.feather_px, "Soften the matte edge over this many output pixels")->check(CLI::Range(0, 256));

@@ -17,7 +17,7 @@ struct SwapArgs {
   std::string chunk;
   std::string on_missing = "error";
   std::string output_kind = "full-frame";
-  std::string matte = "both";
+  std::string matte = "auto";
   std::string color = "rct";
   std::string exr_type;
   bool json = false;

@@ -10,7 +10,9 @@ MatteMode parse_matte_mode(const std::string& text) {
   if (text == "mask") return MatteMode::mask;
   if (text == "hull") return MatteMode::hull;
   if (text == "both") return MatteMode::both;
-  throw UsageError(fmt::format("--matte {}: use mask, hull or both", text));
+  if (text == "visible") return MatteMode::visible;
+  if (text == "auto") return MatteMode::automatic;
+  throw UsageError(fmt::format("--matte {}: use auto, visible, mask, hull or both", text));
 }
 
 ColorMode parse_color_mode(const std::string& text) {

@@ -13,7 +13,9 @@
 
 namespace facetrain {
 
-enum class MatteMode { mask, hull, both };
+// auto: visible when the face set has visible-face mattes (`facetrain matte apply`), else both.
+// visible: both, and only where the face is visible (occluders in front stay the plate).
+enum class MatteMode { mask, hull, both, visible, automatic };
 enum class ColorMode { none, rct, lct, hist };  // color_transfer.h
 
 MatteMode parse_matte_mode(const std::string& text);  // UsageError naming the choices
@@ -34,7 +36,7 @@ struct SwapJob {
   bool force = false;                 // accept a plate that is not the face set's source
   std::string device = "cpu";         // cpu | cuda
   int batch = 0;                      // faces per network call; 0 = 1 on CPU, 8 on CUDA
-  MatteMode matte = MatteMode::both;
+  MatteMode matte = MatteMode::automatic;
   int erode_px = 2;                   // in output pixels; negative grows the matte
   int feather_px = 6;
   ColorMode color = ColorMode::rct;

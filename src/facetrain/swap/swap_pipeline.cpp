@@ -1,4 +1,5 @@
 #include "facetrain/swap/swap_pipeline.h"
+#include "facetrain/swap/visible_face_matte.h"
 
 #include "facetrain/face/alignment.h"
 #include "facetrain/media/frame_selection.h"
@@ -203,6 +204,8 @@ struct FaceWork {
   std::vector<float> hull;       // landmark hull, crop space, 0..1
   CropImage predicted;           // network output (encoded)
   std::vector<float> mask;       // learned mask
+  std::vector<float> visible;    // visible-face matte at the face set's crop size (empty: none)
+  Affine2d visible_from_frame;   // the face set's alignment, for `visible`
 };
 
 struct PendingFrame {
@@ -248,6 +251,17 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
   report.frames_missing = selection.missing;
 
   const FaceSet faceset = FaceSet::read(job.faces);
+  // --- the matte: with the face set's visible-face mattes where it has them (issue 24)
+  const VisibleFaceMattes visible_mattes(job.faces);
+  MatteMode matte_mode = job.matte;
+  if (matte_mode == MatteMode::automatic) matte_mode = visible_mattes.available() ? MatteMode::visible : MatteMode::both;
+  if (matte_mode == MatteMode::visible && !visible_mattes.available())
+    throw ConfigError(fmt::format("--matte visible: {} has no visible-face mattes (make them with facetrain matte train "
+                                  "and facetrain matte apply --faces {})", job.faces.string(), job.faces.string()));
+  if (matte_mode == MatteMode::visible && visible_mattes.size() != faceset.manifest.size)
+    throw InputDataError(fmt::format("{}: visible-face mattes of {} px, the face set's crops are {} px",
+                                     (job.faces / kVisibleMatteIndex).string(), visible_mattes.size(), faceset.manifest.size));
+  int64_t faces_without_visible_matte = 0;
   LoadedModel loaded = load_model(job.model, device);
   report.checkpoint = loaded.checkpoint;
   FaceSwapModel& model = *loaded.model;
@@ -393,6 +407,9 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
   composite_options.erode_px = job.erode_px;
   composite_options.feather_px = job.feather_px;
   composite_options.matte_levels = writer.matte_levels();
+  if (matte_mode == MatteMode::visible)
+    log_info("matte: the face set's visible-face mattes ({}): occluders in front of the face stay the plate",
+             (job.faces / kVisibleMatteIndex).string());
   log_info("swapping {} frame(s) of {} (chunk {}/{}) to {}, batch {} on {}", todo.size(), job.plate,
            job.chunk_index, job.chunk_count, writer.describe(), batch, device.str());
 
@@ -453,13 +470,24 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
       const double agreement = mask_agreement(w.mask, w.hull);
       PlacedFace placed;
       placed.aligned_from_frame = w.aligned_from_frame;
-      switch (job.matte) {
+      switch (matte_mode) {
         case MatteMode::mask: placed.matte = w.mask; break;
         case MatteMode::hull: placed.matte = w.hull; break;
         case MatteMode::both:
+        case MatteMode::visible:
+        case MatteMode::automatic:
           placed.matte.resize(w.mask.size());
           for (size_t i = 0; i < w.mask.size(); ++i) placed.matte[i] = std::min(w.mask[i], w.hull[i]);
           break;
+      }
+      if (!w.visible.empty()) {
+        // The colour statistics and scores see only the visible face; the composite cuts the
+        // occluders out at the plate's resolution (composite_face).
+        const std::vector<float> visible = resample_square_matte(w.visible, faceset.manifest.size, resolution);
+        for (size_t i = 0; i < placed.matte.size(); ++i) placed.matte[i] = std::min(placed.matte[i], visible[i]);
+        placed.visible = std::move(w.visible);
+        placed.visible_size = faceset.manifest.size;
+        placed.visible_from_frame = w.visible_from_frame;
       }
       placed.rgb = std::move(w.predicted);
       double shift = 0;
@@ -614,6 +642,12 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
           const Gray8Image hull = face_hull_mask(landmarks, w.aligned_from_frame, resolution);
           w.hull.resize(hull.pixels.size());
           for (size_t i = 0; i < hull.pixels.size(); ++i) w.hull[i] = hull.pixels[i] / 255.f;
+          if (matte_mode == MatteMode::visible) {
+            w.visible = visible_mattes.load(face.crop);
+            const auto& m = face.aligned_from_frame;
+            w.visible_from_frame = Affine2d{m[0], m[1], m[2], m[3], m[4], m[5]};
+            if (w.visible.empty()) ++faces_without_visible_matte;
+          }
           work.faces.push_back(std::move(w));
         }
         if (!crops.empty()) neighbour_crops[frame.number] = std::move(crops);
@@ -679,6 +713,9 @@ SwapReport run_swap(const SwapJob& job, ProgressSink& progress) {
     throw InputDataError(fmt::format("{}; {}", undelivered,
                                      writer.is_movie() ? "no movie was written"
                                                        : fmt::format("the {} frames before were written", report.frames_written)));
+  if (faces_without_visible_matte > 0)
+    log_warning("{}: {} face(s) have no visible-face matte (extracted after `facetrain matte apply`?): composited with "
+                "the face matte alone; run facetrain matte apply again", job.faces.string(), faces_without_visible_matte);
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return report;
 }

@@ -9,10 +9,12 @@
 #include "facetrain/base/sha256.h"
 #include "facetrain/faceset/faceset.h"
 #include "facetrain/train/tensor_file.h"
+#include "facetrain/swap/visible_face_matte.h"
 
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include <cmath>
 #include <cstring>
 
 namespace facetrain {
@@ -30,8 +32,9 @@ FacePack FacePack::to(c10::Device device) const {
 namespace {
 
 std::string pack_hash(const FaceSet& set, const std::vector<UsableFace>& faces, int resolution_px,
-                      double validation_fraction) {
+                      double validation_fraction, const VisibleFaceMattes& visible) {
   std::string text = fmt::format("pack v1 res={} val={}\n", resolution_px, validation_fraction);
+  if (visible.available()) text += "visible " + visible.content_sha256() + "\n";
   std::error_code ec;
   for (const auto& f : faces) {
     const auto path = set.directory / f.face->crop;
@@ -44,7 +47,8 @@ std::string pack_hash(const FaceSet& set, const std::vector<UsableFace>& faces, 
   return sha256_hex(text);
 }
 
-FacePack pack_faces(const FaceSet& set, const std::vector<UsableFace>& faces, int resolution_px) {
+FacePack pack_faces(const FaceSet& set, const std::vector<UsableFace>& faces, int resolution_px,
+                    const VisibleFaceMattes& visible) {
   const int64_t n = static_cast<int64_t>(faces.size());
   const int crop_px = set.manifest.size;
   const double scale = static_cast<double>(resolution_px) / crop_px;
@@ -81,7 +85,14 @@ FacePack pack_faces(const FaceSet& set, const std::vector<UsableFace>& faces, in
       landmarks[i][static_cast<int64_t>(p)][0] = q.x;
       landmarks[i][static_cast<int64_t>(p)][1] = q.y;
     }
-    const Gray8Image mask = face_hull_mask(in_frame, aligned, resolution_px);
+    Gray8Image mask = face_hull_mask(in_frame, aligned, resolution_px);
+    // With visible-face mattes (issue 24) the mask is the visible face: the losses leave out what is
+    // in front of it, and the learned mask learns to leave it out too.
+    if (const std::vector<float> matte = visible.load(f.face->crop); !matte.empty()) {
+      const std::vector<float> at_resolution = resample_square_matte(matte, crop_px, resolution_px);
+      for (size_t p = 0; p < mask.pixels.size(); ++p)
+        mask.pixels[p] = static_cast<uint8_t>(std::min<float>(mask.pixels[p], std::round(at_resolution[p] * 255.f)));
+    }
     std::memcpy(pack.masks[i].data_ptr<uint8_t>(), mask.pixels.data(), mask.pixels.size());
   }
   return pack;
@@ -96,7 +107,11 @@ FacePack load_face_pack(const UsableFaces& usable, int resolution_px, double val
   const int64_t deleted = usable.crops_deleted;  // an artist deleted the crop: the face is excluded
   const std::filesystem::path& faceset = set.directory;
   std::error_code ec;
-  const std::string hash = pack_hash(set, faces, resolution_px, validation_fraction);
+  const VisibleFaceMattes visible(set.directory);
+  if (visible.available())
+    log_info("{}: visible-face mattes ({}): the losses leave out what is in front of the face", faceset.string(),
+             (faceset / kVisibleMatteIndex).string());
+  const std::string hash = pack_hash(set, faces, resolution_px, validation_fraction, visible);
   const auto cache_path = cache_dir / fmt::format("{}-{}.pt", name, hash.substr(0, 16));
   const int64_t n = static_cast<int64_t>(faces.size());
   const int64_t held_out = n >= 8 ? std::max<int64_t>(1, static_cast<int64_t>(n * validation_fraction)) : 0;
@@ -121,7 +136,7 @@ FacePack load_face_pack(const UsableFaces& usable, int resolution_px, double val
   if (!pack.images.defined()) {
     log_info("{}: packing {} faces at {} px{}", faceset.string(), n, resolution_px,
              deleted ? fmt::format(" ({} deleted crops excluded)", deleted) : "");
-    pack = pack_faces(set, faces, resolution_px);
+    pack = pack_faces(set, faces, resolution_px, visible);
     create_directories_private(cache_dir);
     try {  // the cache only saves time: a full disk here is a warning, not the end of training
       AtomicOutput out(cache_path);

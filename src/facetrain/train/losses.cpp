@@ -122,6 +122,9 @@ LossTerms reconstruction_loss(const at::Tensor& pred_rgb_in, const at::Tensor& p
     if (em.dim() != 4 || em.size(0) != pred.size(0) || em.size(1) != 1 || em.size(2) != pred.size(2) ||
         em.size(3) != pred.size(3))
       throw InternalError("reconstruction_loss: eyes_mouth must be [B,1,H,W] like the images");
+    // Only where the face is visible: with visible-face mattes (issue 24) a hand over the mouth is
+    // not learned as the mouth. With the landmark hull the eyes and mouth lie inside it (weight 1).
+    if (config.masked) em = em * target_mask;
     t.eyes_mouth = (diff.abs() * em).mean();
   } else {
     t.eyes_mouth = torch::zeros({}, pred.options());
