@@ -1,5 +1,5 @@
 #pragma once
-// Where progress, logs and events go (DESIGN.md §5): human-readable logs on stderr; progress as
+// Where progress, logs and events go (docs/design.md §5): human-readable logs on stderr; progress as
 // flushed "Progress: N%" lines on stdout when stdout is not a terminal (a farm's log or pipe: the
 // line a farm's progress handler reads, e.g. the FaceTrain Deadline plugin's), else as a bar on stderr when that is a
 // terminal; with --json, stdout carries JSON lines only (progress as "progress" events).

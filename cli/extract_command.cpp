@@ -44,7 +44,7 @@ CLI::App* setup_extract(CLI::App& app, ExtractArgs& args) {
                   "detection proxy of image sequences uses its default display and view, the crops --encoding");
   cmd->add_option("--ocio-config", c.ocio_config, "OpenColorIO config for --colorspace (default: $OCIO)");
   cmd->add_option("--encoding", c.encoding,
-                  "What the network sees, the face set's one encoding (README, Colour): plate (the code values as "
+                  "What the network sees, the face set's one encoding (docs/colour.md): plate (the code values as "
                   "stored), srgb (the sRGB curve), a colour space of the config (ACEScct) or DISPLAY/VIEW; default: "
                   "srgb for scene-linear plates, plate for others, the config's compositing_log role with --colorspace");
   cmd->add_flag("--decode-only", c.decode_only, "Only decode (benchmarks the reader); writes nothing");

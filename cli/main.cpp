@@ -1,5 +1,5 @@
 // facetrain: one executable, one subcommand per stage. Parsing happens first; the work then runs
-// under one handler that maps every failure to the documented exit code (DESIGN.md §5).
+// under one handler that maps every failure to the documented exit code (docs/design.md §5).
 #include "console_reporter.h"
 #include "extract_command.h"
 #include "matte_command.h"
@@ -24,7 +24,7 @@
 
 namespace {
 
-// Footage is pre-release content (DESIGN.md §8): what a library creates for us (FFmpeg's muxer,
+// Footage is pre-release content (docs/design.md §8): what a library creates for us (FFmpeg's muxer,
 // OpenImageIO) follows the same owner-only default as facetrain's own writers.
 void restrict_created_files() {
   try {

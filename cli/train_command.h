@@ -22,7 +22,7 @@ struct TrainArgs {
   std::optional<double> target_loss;
   std::optional<uint64_t> seed;
   std::string device;
-  // Distributed (DESIGN.md §6): this process launches nproc_per_node local workers.
+  // Distributed (docs/design.md §6): this process launches nproc_per_node local workers.
   int nproc_per_node = 1;
   int nnodes = 1;
   int node_rank = 0;

@@ -63,7 +63,7 @@ struct ExtractReport {
   }
 };
 
-// Throws the documented errors (DESIGN.md §5): MissingInputError for a missing input or model,
+// Throws the documented errors (docs/design.md §5): MissingInputError for a missing input or model,
 // InputDataError for damaged media (after committing what was decoded before the damage), for a
 // source in which no face was found, and for asked frames a plate does not have (media/frame_selection.h:
 // checked for every input before anything is written; a movie that ends before the frames its

@@ -13,7 +13,7 @@
 #   ddp      data-parallel `facetrain train` on CPU/Gloo, world sizes 1, 2, 4: step time = compute + exposed communication;
 #            and exactness: 2 and 3 ranks against one process at the same global batch, the worst relative
 #            difference of the logged losses (the e2e test train_ddp.sh asserts a bound; this records the value)
-#   figures  the README's figures no other section gives, from the hidden Catch2 cases [.figures] of
+#   figures  the figures of docs/ no other section gives, from the hidden Catch2 cases [.figures] of
 #            build/tests/facetrain_unit_tests (tests/unit/figures.h) on face sets extracted here from the
 #            sample clips: crop jitter (defaults, --smoothing 0, whole-pixel landmarks), PNG level encode time
 #            and size per crop, a crop write with its own fsync against one syncfs per chunk
@@ -188,7 +188,7 @@ print('%d/%d' % (f, n))")
 # and identity, one intra-op thread per rank (the 2-core CI machine is oversubscribed at 4 ranks).
 # Per step: wall time, exposed communication (gradient all-reduce waits and the stop-flag
 # all-reduce, as the trainer logs them) and compute (the rest). Also gradient bytes per step
-# (parameters x 4) of tiny and df-256, for the README's scaling model.
+# (parameters x 4) of tiny and df-256, for the scaling model of docs/distributed.md.
 section_ddp() {
   local world entries=() steps=40
   "$FACETRAIN" extract "$SAMPLES/franck.mp4" -o "$WORK/ddp_actor" --frames 1-60 --size 128 >/dev/null 2>&1 || die "extract failed"

@@ -54,7 +54,7 @@ echo "demo: swapped     $out/swap/cap12_swap.0001.png ... 0100.png  (RGBA, matte
 echo "demo: review      $out/side-by-side-0050.png  (plate | swap)"
 echo "demo: review      $out/swap/review/cap12_swap.review.0001.png ... 0100.png  (plate | swap | matte, --review)"
 echo "demo: report      $out/swap/report.html  (quality per frame, review strip, verify)"
-# The scores (README: Quality scores): the final model's, and the render's.
+# The scores (docs/quality-scores.md): the final model's, and the render's.
 python3 - "$out/run" "$out/swap/swap-manifest.1-100.json" <<'PY' || true
 import glob, json, sys
 rows = [json.loads(l) for l in open(sys.argv[1] + "/metrics.jsonl")]

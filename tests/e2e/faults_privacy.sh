@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Pre-release footage stays private and farms' faults do no damage (DESIGN.md §8, issue 7):
+# Pre-release footage stays private and farms' faults do no damage (docs/design.md §8, issue 7):
 #   - every file facetrain creates is 0600 and every directory 0700, unless FACETRAIN_UMASK says
 #     otherwise (a bad mask is a usage error);
 #   - case "audit": single-process extract, train and swap open no network socket and create files

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Data-parallel training over c10d/Gloo on CPU (DESIGN.md §6): N ranks at --batch-size b train like
+# Data-parallel training over c10d/Gloo on CPU (docs/design.md §6): N ranks at --batch-size b train like
 # one process at N*b; a 2-rank run resumes bit-exactly; two separate launchers ("nodes") on
 # loopback train together; ranks that disagree on the configuration all exit 78.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -69,7 +69,7 @@ two_nodes() {  # two_nodes NAME RUN [extra args of node 1...]
     --nnodes 2 --node-rank 0 --nproc-per-node 1 --master-addr 127.0.0.1 --master-port "$port" \
     >"$T/$name-0.out" 2>"$T/$name-0.err" </dev/null &
   local node0=$!
-  # Node 0's rendezvous store, once it listens: on --master-addr only (DESIGN.md §8).
+  # Node 0's rendezvous store, once it listens: on --master-addr only (docs/design.md §8).
   for _ in $(seq 200); do
     ss -Hltn "sport = :$port" >"$T/$name-listen.txt" 2>/dev/null
     [ -s "$T/$name-listen.txt" ] && break

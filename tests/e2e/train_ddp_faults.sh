@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Faults of data-parallel training (DESIGN.md §5-6), Gloo on CPU with --dist-timeout 10:
+# Faults of data-parallel training (docs/design.md §5, §6), Gloo on CPU with --dist-timeout 10:
 # a rank SIGKILLed or SIGSTOPped ends every other rank within the timeout, non-zero, naming the
 # lost rank, with no orphan process; the same command then resumes from the last complete
 # checkpoint. SIGTERM to the launcher stops every rank at one step, rank 0 checkpoints, exit 143.

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Checks a face set (facetrain extract -o FACESET) against the contract in DESIGN.md section 4.
+"""Checks a face set (facetrain extract -o FACESET) against the contract in docs/design.md §4.1.
 
     validate_faceset.py FACESET [--size PX] [--expect-frames SOURCE=RANGE]... [--min-face-ratio R]
                                 [--max-faces N] [--no-orphans] [--owner-only]

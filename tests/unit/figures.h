@@ -1,5 +1,5 @@
 #pragma once
-// Figures the README quotes are measured, not typed: hidden Catch2 cases tagged [.figures] measure
+// Figures docs/ quotes are measured, not typed: hidden Catch2 cases tagged [.figures] measure
 // them on real data and record them here; scripts/bench.sh (section "figures") prepares the data,
 // runs the cases and keeps what they recorded in its results file under bench/results/. Run by
 // hand, they need the two variables bench.sh sets:

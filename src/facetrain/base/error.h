@@ -1,6 +1,6 @@
 #pragma once
 // Errors that reach the user. Each kind carries the sysexits code the command line documents
-// (DESIGN.md §5), so the CLI maps an exception to an exit status in one place.
+// (docs/design.md §5), so the CLI maps an exception to an exit status in one place.
 #include <stdexcept>
 #include <string>
 

@@ -1,5 +1,5 @@
 #pragma once
-// Where this process sits in a distributed `facetrain train` (DESIGN.md §6), read from the
+// Where this process sits in a distributed `facetrain train` (docs/design.md §6), read from the
 // environment a launcher leaves: facetrain's own --nproc-per-node launcher and torchrun (RANK,
 // WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT, TORCHELASTIC_*), or Slurm
 // tasks started by srun (SLURM_PROCID, SLURM_STEP_NUM_TASKS, SLURM_LOCALID, SLURM_STEP_TASKS_PER_NODE

@@ -1,6 +1,6 @@
 #pragma once
 // Progress and machine-readable events flow from pipelines through this interface; the CLI decides
-// whether they become a terminal bar, "Progress: N%" lines or JSON events (DESIGN.md §5).
+// whether they become a terminal bar, "Progress: N%" lines or JSON events (docs/design.md §5).
 #include <nlohmann/json.hpp>
 
 #include <atomic>

@@ -1,5 +1,5 @@
 #pragma once
-// Checkpoint directories that are either complete and verified or ignored (DESIGN.md §8):
+// Checkpoint directories that are either complete and verified or ignored (docs/design.md §4.2, §8):
 //   checkpoints/step-NNNNNNNN/   the files, then state.json (their SHA-256s), then COMPLETE
 //   checkpoints/latest           names the newest complete checkpoint
 // A checkpoint is assembled under a temporary name, every file fsynced, renamed into place, marked

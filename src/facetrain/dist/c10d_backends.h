@@ -1,5 +1,5 @@
 #pragma once
-// The one place that constructs c10d objects (DESIGN.md §6): the TCPStore rendezvous and the
+// The one place that constructs c10d objects (docs/design.md §6): the TCPStore rendezvous and the
 // collective backends, ProcessGroupGloo (CPU) and ProcessGroupNCCL (CUDA). Internal: included only
 // by src/facetrain/dist/*.cpp. Everything else talks to a backend through c10d::Backend.
 //
@@ -16,7 +16,7 @@
 namespace facetrain::dist::c10d_backends {
 
 // A TCPStore client, or (is_server) the server plus a client. The server listens only on `host`
-// (DESIGN.md §8): facetrain binds the socket itself and hands it to the store.
+// (docs/design.md §8): facetrain binds the socket itself and hands it to the store.
 c10::intrusive_ptr<c10d::Store> make_tcp_store(const std::string& host, int port, bool is_server, int world_size,
                                                std::chrono::milliseconds timeout);
 

@@ -1,5 +1,5 @@
 #pragma once
-// Data-parallel gradient averaging (DESIGN.md §6): parameters are grouped into buckets (reverse
+// Data-parallel gradient averaging (docs/design.md §6): parameters are grouped into buckets (reverse
 // registration order, about the order backward produces their gradients); a gradient hook copies
 // each gradient into its bucket's flat buffer, and a full bucket is all-reduced asynchronously
 // while backward still runs. finish() launches what is left, waits, divides by the world size and

@@ -1,5 +1,5 @@
 #pragma once
-// One rank's membership of a distributed `facetrain train` (DESIGN.md §6): the c10d TCPStore
+// One rank's membership of a distributed `facetrain train` (docs/design.md §6): the c10d TCPStore
 // rendezvous and a c10d process group (ProcessGroupGloo on CPU, ProcessGroupNCCL on CUDA).
 //
 // Every failure of the rendezvous or of a collective becomes a facetrain error that names the

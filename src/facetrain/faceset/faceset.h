@@ -1,5 +1,5 @@
 #pragma once
-// The face-set format (DESIGN.md §4): faceset.json, alignments/*.jsonl (one record per processed
+// The face-set format (docs/design.md §4.1): faceset.json, alignments/*.jsonl (one record per processed
 // frame; several files, readers take the union), faces/*.png crops, masks/*.png face-hull masks.
 #include "facetrain/faceset/network_encoding_record.h"
 
@@ -14,7 +14,7 @@
 
 namespace facetrain {
 
-// Version 1: the layout of DESIGN.md §4, plus per-face "track" and "mask" keys.
+// Version 1: the layout of docs/design.md §4.1 without "encoding"; per-face "track" and "mask" keys.
 // Version 2: plus "encoding", how the crops were made (network_encoding_record.h). Version 1 face
 // sets are read with the encoding extract used then (legacy_network_encoding).
 inline constexpr int kFaceSetFormatVersion = 2;

@@ -1,5 +1,5 @@
 #pragma once
-// Which of the frames a command was asked for a plate holds, and the rule that follows (DESIGN.md §5):
+// Which of the frames a command was asked for a plate holds, and the rule that follows (docs/design.md §5):
 // on a render farm an exit status of 0 marks a task done, so every asked frame the plate does not
 // have is an error (InputDataError, 65) naming the plate, the frames asked and the frames it has.
 // OnMissingFrame::skip turns a partial overlap into a warning; a selection that holds no frame of

@@ -1,5 +1,5 @@
 #pragma once
-// The network's encoding (DESIGN.md §7): how plate values become the [0, 1] values the network sees
+// The network's encoding (docs/design.md §7): how plate values become the [0, 1] values the network sees
 // (extract's crops, swap's crops) and how the network's output goes back to the plate's own space
 // (swap). One per face set, recorded in faceset.json (faceset/network_encoding_record.h):
 //   plate         the plate's code values as stored (video, DPX/TIFF/PNG): identity;

@@ -1,5 +1,5 @@
 #pragma once
-// What a swap output holds (DESIGN.md §4), for compositors:
+// What a swap output holds (docs/design.md §4.3), for compositors:
 //   full frame: the finished frame. EXR: RGB, alpha 1 (OpenEXR alpha is associated, so the frame
 //               covers what it is merged over) and the matte in a channel of its own, matte.A (Nuke:
 //               layer "matte", channel matte.alpha). PNG and TIFF: the matte as unassociated

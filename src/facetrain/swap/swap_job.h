@@ -1,5 +1,5 @@
 #pragma once
-// What `facetrain swap` is asked to do (DESIGN.md §5), as plain data; no LibTorch.
+// What `facetrain swap` is asked to do (docs/design.md §5), as plain data; no LibTorch.
 #include "facetrain/base/frame_range.h"
 #include "facetrain/manifest/swap_manifest.h"
 #include "facetrain/media/frame_source.h"

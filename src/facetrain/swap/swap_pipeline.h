@@ -1,6 +1,6 @@
 #pragma once
 // `facetrain swap`: plate frames + their alignments + a trained model -> frames with the actor's
-// face, composited only inside the matte (DESIGN.md §1, §4, §7).
+// face, composited only inside the matte (docs/design.md §1, §4.3, §7).
 #include "facetrain/base/progress.h"
 #include "facetrain/swap/swap_job.h"
 

@@ -1,6 +1,6 @@
 #pragma once
 // One identity's faces packed into tensors that live on the training device for the whole run:
-// no per-step decoding, no CPU augmentation workers (DESIGN.md §1). Packed once from the face set
+// no per-step decoding, no CPU augmentation workers (docs/design.md §1). Packed once from the face set
 // (honouring crops an artist deleted), cached in the run directory under a content hash.
 #include "facetrain/faceset/usable_faces.h"
 

@@ -1,5 +1,5 @@
 #pragma once
-// RUN/ of DESIGN.md §4: an exclusive lock (one train per run directory), config.yaml,
+// RUN/ of docs/design.md §4.2: an exclusive lock (one train per run directory), config.yaml,
 // manifest.json, metrics.jsonl (append, truncated back to a checkpoint on resume), previews/, and
 // what people watch a run with: tensorboard/ (event files: every metric, every preview sheet) and
 // report.html (rewritten at every preview).

@@ -182,7 +182,7 @@ TrainReport run_train(const TrainJob& job, ProgressSink& progress) {
   if (config.deterministic && !cuda) at::globalContext().setDeterministicAlgorithms(true, false);
   if (cuda) at::globalContext().setBenchmarkCuDNN(true);
 
-  // Data parallel (DESIGN.md §6): rank 0 alone owns RUN (lock, cache, checkpoints, metrics).
+  // Data parallel (docs/design.md §6): rank 0 alone owns RUN (lock, cache, checkpoints, metrics).
   std::unique_ptr<dist::ProcessGroup> group;
   if (job.launch.distributed()) group = std::make_unique<dist::ProcessGroup>(job.launch, cuda, job.dist_timeout_s);
   const int rank = group ? group->rank() : 0;
@@ -200,7 +200,7 @@ TrainReport run_train(const TrainJob& job, ProgressSink& progress) {
   fs::path resume_directory;
   int64_t resume_step = 0;
   // Both face sets are read before RUN is created: one with no usable face (65, naming it) leaves no trace.
-  // The network learns one encoding (DESIGN.md §7): face sets whose crops were made differently are
+  // The network learns one encoding (docs/design.md §7): face sets whose crops were made differently are
   // refused before anything is written.
   auto read_facesets = [&] {
     auto faces = std::make_pair(read_usable_faces(job.actor_faceset), read_usable_faces(job.double_faceset));

@@ -21,7 +21,7 @@ struct TrainJob {
   std::string base_parts = "all";           // all | encoder (encoder and inters only)
   bool resume = true;                       // --resume auto|never
   TrainConfig config;
-  // Data-parallel training (DESIGN.md §6): this process's place; world_size 1 trains alone.
+  // Data-parallel training (docs/design.md §6): this process's place; world_size 1 trains alone.
   LaunchEnvironment launch;
   double dist_timeout_s = 600;              // a lost or frozen rank ends every rank within this
   std::string grad_compression = "none";    // none | bf16 (CUDA only)

@@ -1,6 +1,6 @@
 #pragma once
 // `facetrain verify PATH`: checks a face set, a run directory or a swap output directory against
-// what facetrain recorded about it (DESIGN.md §4, §8) and reports every mismatch, not just the first.
+// what facetrain recorded about it (docs/design.md §4, §8) and reports every mismatch, not just the first.
 // Reading only: nothing under PATH is changed.
 #include <cstdint>
 #include <filesystem>

@@ -1,4 +1,4 @@
-// Frame-to-frame jitter of the aligned crops on the sample clips: a figure the README quotes
+// Frame-to-frame jitter of the aligned crops on the sample clips: a figure docs/design.md §10 quotes
 // (tests/unit/figures.h; scripts/bench.sh --sections figures extracts the face sets it reads:
 // CLIP.default with facetrain's defaults, CLIP.smoothing0 with --smoothing 0).
 #include "facetrain/face/alignment.h"
@@ -117,7 +117,7 @@ TEST_CASE("figures: crop jitter on the sample clips, by landmark precision and s
        {"unsmoothed", "facetrain extract --smoothing 0"},
        {"whole_pixel", "the unsmoothed landmarks rounded to whole pixels (stock dlib), crops recomputed"},
        {"clips", clips}});
-  // What the README says: sub-pixel landmarks and smoothing each reduce the jitter.
+  // What docs/design.md §10 says: sub-pixel landmarks and smoothing each reduce the jitter.
   for (const auto& [clip, j] : clips.items()) {
     INFO(clip);
     CHECK(j["subpixel_landmarks_unsmoothed_px"].get<double>() < j["whole_pixel_landmarks_unsmoothed_px"].get<double>());

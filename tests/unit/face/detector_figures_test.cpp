@@ -1,5 +1,5 @@
 // dlib's HOG detector against its CNN (mmod) detector on dlib's example photos (issue 12): recall,
-// precision and time per photo, figures the README quotes (tests/unit/figures.h; scripts/bench.sh
+// precision and time per photo, figures docs/extract.md quotes (tests/unit/figures.h; scripts/bench.sh
 // --sections detector runs this case and, on the sample clips, `facetrain extract` with each detector).
 //
 // Photos: every image of dlib's examples/faces/training.xml and testing.xml (9 photos, 360-500 px

@@ -122,7 +122,7 @@ TEST_CASE("image io: bad images and paths are reported with the file name", "[un
   }
 }
 
-// A figure for the README (tests/unit/figures.h; scripts/bench.sh --sections figures): encode time
+// A figure for docs/ (tests/unit/figures.h; scripts/bench.sh --sections figures): encode time
 // and size per crop at each PNG level, and a crop's atomic write with its own fsync against what
 // extract does (renamed without one, made durable by one syncfs per chunk), on the face crops that
 // extract wrote from the sample clips.
@@ -186,6 +186,6 @@ TEST_CASE("figures: PNG levels and per-crop fsync on face crops of the sample cl
        {"write_fsync_each_ms_per_crop", immediate_ms},
        {"write_deferred_then_one_syncfs_ms_per_crop", deferred_ms},
        {"fsync_ms_per_crop", immediate_ms - deferred_ms}});
-  // What the README and kDefaultPngCompressionLevel rest on: level 3 encodes faster than level 6.
+  // What docs/performance.md and kDefaultPngCompressionLevel rest on: level 3 encodes faster than level 6.
   CHECK(levels["3"]["encode_ms_per_crop"].get<double>() < levels["6"]["encode_ms_per_crop"].get<double>());
 }

@@ -14,7 +14,7 @@
 #   (RepositoryUtils.CheckPathMapping).
 # - Deadline's regex handlers read the process's stdout ("A regular expression callback class to
 #   handle lines of stdout", RegexHandlerCallback). facetrain writes `Progress: N%` on stdout and its
-#   `ERROR:` line on stderr (README, DESIGN.md §5), so the plugin starts it through
+#   `ERROR:` line on stderr (docs/farms.md, docs/design.md §5), so the plugin starts it through
 #   facetrain_stdout.sh, which joins stderr to stdout: the handlers see both lines.
 # - `Progress: N%` sets the task's progress; the last `ERROR:` line becomes the failure message.
 # - The exit code decides (CheckExitCode): 0 done; 64, 65, 66, 78 (usage, bad input data such as
