@@ -12,15 +12,19 @@
 
   eval_matte.py occluder --plate DIR --swap DIR [--truth DIR] [--tolerance 0]
       For each labelled frame with occluder pixels: how many ground-truth occluder pixels
-      (occluder.NNNN.png) changed between the plate frame and the swapped frame (any channel
-      differing by more than --tolerance, in the images' own units: 0 means bit for bit), and
-      their share of the occluder's area; totals over all frames.
+      (occluder.NNNN.png) changed between the plate frame and the swapped frame (any of R, G, B
+      differing by more than --tolerance, on the 0..1 scale of the file's type: 0 means bit for
+      bit, so give plate and swap in the same format and bit depth), and their share of the
+      occluder's area; totals over all frames.
 
   eval_matte.py selfcheck [--truth DIR]
       The ground truth against itself (IoU 1.0), against copies dilated and eroded by 1 and 3
       pixels (IoU below 1), the occluder count of a plate against itself (0 changed) and against
       a swap that repaints the whole frame (every occluder pixel changed). Exit 1 if any of these
       comes out wrong.
+
+Where a folder holds several numbered sequences (frames and mattes), --pred-glob, --plate-glob
+and --swap-glob pick one ('*.matte.*').
 
 EXR files are read through oiiotool (OpenImageIO's command-line tool, a facetrain dependency).
 """
@@ -44,18 +48,19 @@ class EvalError(Exception):
     pass
 
 
-def numbered_files(folder):
-    """frame number -> path for every numbered image in folder; two files for one number is an error."""
+def numbered_files(folder, pattern="*"):
+    """frame number -> path for every numbered image in folder matching pattern; two files for one
+    number is an error."""
     if not os.path.isdir(folder):
         raise EvalError("not a folder: %s" % folder)
     found = {}
-    for path in sorted(glob.glob(os.path.join(folder, "*"))):
+    for path in sorted(glob.glob(os.path.join(folder, pattern))):
         match = NUMBERED.search(os.path.basename(path))
         if not match:
             continue
         number = int(match.group(1))
         if number in found:
-            raise EvalError("two images for frame %d in %s: %s and %s" % (
+            raise EvalError("two images for frame %d in %s: %s and %s (narrow them with a --*-glob)" % (
                 number, folder, os.path.basename(found[number]), os.path.basename(path)))
         found[number] = path
     return found
@@ -100,6 +105,11 @@ def read_image(path):
     else:
         scale = 1.0
     return data.astype(np.float64), scale
+
+
+def scaled(image_and_scale):
+    data, scale = image_and_scale
+    return data * scale
 
 
 def read_matte(path):
@@ -224,7 +234,7 @@ def select(frames, only, exclude):
 def command_iou(args):
     truth_paths = select(truth_frames(args.truth, "visible"), parse_frame_list(args.frames),
                          parse_frame_list(args.exclude))
-    predictions = numbered_files(args.pred)
+    predictions = numbered_files(args.pred, args.pred_glob)
     missing = sorted(set(truth_paths) - set(predictions))
     if missing:
         raise EvalError("no predicted matte for frames %s in %s" % (missing, args.pred))
@@ -239,16 +249,16 @@ def command_iou(args):
 def command_occluder(args):
     occluder_paths = select(truth_frames(args.truth, "occluder"), parse_frame_list(args.frames),
                             parse_frame_list(args.exclude))
-    plates = numbered_files(args.plate)
-    swaps = numbered_files(args.swap)
+    plates = numbered_files(args.plate, args.plate_glob)
+    swaps = numbered_files(args.swap, args.swap_glob)
     occluders = {n: read_truth(p) for n, p in occluder_paths.items()}
     needed = sorted(n for n, m in occluders.items() if m.any())
     for name, found, folder in (("plate", plates, args.plate), ("swap", swaps, args.swap)):
         missing = [n for n in needed if n not in found]
         if missing:
             raise EvalError("no %s frame for frames %s in %s" % (name, missing, folder))
-    plate = {n: read_image(plates[n])[0] for n in needed}
-    swap = {n: read_image(swaps[n])[0] for n in needed}
+    plate = {n: scaled(read_image(plates[n])) for n in needed}
+    swap = {n: scaled(read_image(swaps[n])) for n in needed}
     result = score_occluders({n: occluders[n] for n in needed}, plate, swap, args.tolerance)
     result.update({"plate": os.path.abspath(args.plate), "swap": os.path.abspath(args.swap)})
     return result
@@ -303,9 +313,12 @@ def main():
             p.add_argument("--frames", help="score only these frames (e.g. 19-24,31)")
             p.add_argument("--exclude", help="never score these frames (the labelled ones)")
     sub.choices["iou"].add_argument("--pred", required=True)
+    sub.choices["iou"].add_argument("--pred-glob", default="*", help="only these files of --pred, e.g. '*.matte.*'")
     sub.choices["iou"].add_argument("--threshold", type=float, default=0.5)
     sub.choices["occluder"].add_argument("--plate", required=True)
     sub.choices["occluder"].add_argument("--swap", required=True)
+    sub.choices["occluder"].add_argument("--plate-glob", default="*")
+    sub.choices["occluder"].add_argument("--swap-glob", default="*")
     sub.choices["occluder"].add_argument("--tolerance", type=float, default=0.0)
     args = parser.parse_args()
     try:
