@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Score visible-face mattes and swaps against the hand-made ground truth (prints JSON).
 
-  eval_matte.py iou --pred DIR [--truth DIR] [--threshold 0.5] [--exclude 20,31] [--frames 3,10]
+Each clip has a folder of ground truth beside this script (handwave/, thumbsup/): --truth names it.
+
+  eval_matte.py iou --truth CLIP_DIR --pred DIR [--threshold 0.5] [--exclude 20,31] [--frames 3,10]
       IoU per labelled frame of the predicted full-frame visible-face matte against
       visible.NNNN.png, and the mean. Predictions are found in DIR by frame number: any
       *.NNNN.png / *.NNNN.exr / *.NNNN.tif (e.g. shot.matte.0021.png from `swap`). The matte is
@@ -10,14 +12,14 @@
       'soft_iou' is sum(min(p, t)) / sum(max(p, t)) on the unthresholded matte.
       Frames used as labels go in --exclude (labelled frames are never scored).
 
-  eval_matte.py occluder --plate DIR --swap DIR [--truth DIR] [--tolerance 0]
+  eval_matte.py occluder --truth CLIP_DIR --plate DIR --swap DIR [--tolerance 0]
       For each labelled frame with occluder pixels: how many ground-truth occluder pixels
       (occluder.NNNN.png) changed between the plate frame and the swapped frame (any of R, G, B
       differing by more than --tolerance, on the 0..1 scale of the file's type: 0 means bit for
       bit, so give plate and swap in the same format and bit depth), and their share of the
       occluder's area; totals over all frames.
 
-  eval_matte.py selfcheck [--truth DIR]
+  eval_matte.py selfcheck [--truth CLIP_DIR]   (default: every clip folder)
       The ground truth against itself (IoU 1.0), against copies dilated and eroded by 1 and 3
       pixels (IoU below 1), the occluder count of a plate against itself (0 changed) and against
       a swap that repaints the whole frame (every occluder pixel changed). Exit 1 if any of these
@@ -265,9 +267,19 @@ def command_occluder(args):
 
 
 def command_selfcheck(args):
+    if args.truth:
+        return selfcheck_clip(args.truth)
+    clips = sorted(os.path.dirname(p) for p in glob.glob(os.path.join(HERE, "*", "ground_truth.json")))
+    if not clips:
+        raise EvalError("no clip folder with a ground_truth.json beside %s" % HERE)
+    results = {os.path.basename(c): selfcheck_clip(c) for c in clips}
+    return {"clips": results, "ok": all(r["ok"] for r in results.values())}
+
+
+def selfcheck_clip(truth_dir):
     from scipy import ndimage
-    truth = {n: read_truth(p) for n, p in truth_frames(args.truth, "visible").items()}
-    occluders = {n: read_truth(p) for n, p in truth_frames(args.truth, "occluder").items()}
+    truth = {n: read_truth(p) for n, p in truth_frames(truth_dir, "visible").items()}
+    occluders = {n: read_truth(p) for n, p in truth_frames(truth_dir, "occluder").items()}
     result = {"frames": len(truth), "occluded_frames": sum(1 for m in occluders.values() if m.any())}
     failures = []
 
@@ -308,7 +320,8 @@ def main():
     sub = parser.add_subparsers(dest="command", required=True)
     for name in ("iou", "occluder", "selfcheck"):
         p = sub.add_parser(name)
-        p.add_argument("--truth", default=HERE, help="folder with visible.NNNN.png and occluder.NNNN.png")
+        p.add_argument("--truth", required=(name != "selfcheck"),
+                       help="clip folder with visible.NNNN.png and occluder.NNNN.png (handwave/, thumbsup/)")
         if name != "selfcheck":
             p.add_argument("--frames", help="score only these frames (e.g. 19-24,31)")
             p.add_argument("--exclude", help="never score these frames (the labelled ones)")

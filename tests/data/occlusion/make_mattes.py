@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Render the hand-drawn polygons of ground_truth.json to full-frame mattes.
+"""Render the hand-drawn polygons of a clip folder's ground_truth.json to full-frame mattes.
 
-For every labelled frame N (the plate's frame number, movie frames numbered from 1):
+Each clip folder (handwave/, thumbsup/) holds ground_truth.json; for every labelled frame N (the
+plate's frame number, movie frames numbered from 1) this writes into the same folder:
   visible.NNNN.png   white (255) where the face is visible: inside the face polygon and outside
                      every occluder polygon; black (0) elsewhere.
   occluder.NNNN.png  white where an occluder covers the face: inside the face polygon and inside
@@ -10,13 +11,15 @@ For every labelled frame N (the plate's frame number, movie frames numbered from
 Polygons are filled with PIL's ImageDraw.polygon (vertices at pixel centres, boundary pixels
 included), so the mattes are exactly reproducible from the JSON.
 
-  make_mattes.py [--out DIR]        write the mattes (default: next to this script)
-  make_mattes.py --check            exit 1 when a committed matte differs from the JSON
-  make_mattes.py --overlay DIR --frames DIR
+  make_mattes.py [CLIP_DIR...]      write the mattes (default: every clip folder next to this script)
+  make_mattes.py --check [CLIP_DIR...]
+                                    exit 1 when a committed matte differs from its JSON
+  make_mattes.py CLIP_DIR --overlay DIR --frames DIR
                                     also draw the polygons over the plate frames (frame.NNNN.png
                                     or NNNN.png in --frames) into DIR, to look at them
 """
 import argparse
+import glob
 import json
 import os
 import sys
@@ -73,14 +76,27 @@ def draw_overlay(plate_path, entry, out_path):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--truth", default=os.path.join(HERE, "ground_truth.json"))
-    parser.add_argument("--out", default=HERE)
+    parser.add_argument("clips", nargs="*", help="clip folders (default: all beside this script)")
     parser.add_argument("--check", action="store_true")
     parser.add_argument("--overlay")
     parser.add_argument("--frames")
     args = parser.parse_args()
+    clips = args.clips or sorted(os.path.dirname(p) for p in
+                                 glob.glob(os.path.join(HERE, "*", "ground_truth.json")))
+    if not clips:
+        raise SystemExit("no clip folder with a ground_truth.json")
+    if args.overlay and len(clips) != 1:
+        raise SystemExit("--overlay needs exactly one clip folder")
+    status = 0
+    for clip in clips:
+        status |= render_clip(clip, args)
+    return status
 
-    truth = load_truth(args.truth)
+
+def render_clip(clip, args):
+    truth_path = os.path.join(clip, "ground_truth.json")
+    truth = load_truth(truth_path)
+    out = clip
     width, height = truth["width"], truth["height"]
     mismatches = []
     for key in sorted(truth["frames"], key=int):
@@ -88,7 +104,7 @@ def main():
         entry = truth["frames"][key]
         visible, occluder = mattes_for(entry, width, height)
         for kind, mask in (("visible", visible), ("occluder", occluder)):
-            path = os.path.join(args.out, "%s.%04d.png" % (kind, number))
+            path = os.path.join(out, "%s.%04d.png" % (kind, number))
             if args.check:
                 if not os.path.exists(path):
                     mismatches.append(path + " (missing)")
@@ -104,11 +120,12 @@ def main():
             os.makedirs(args.overlay, exist_ok=True)
             draw_overlay(find_plate_frame(args.frames, number), entry,
                          os.path.join(args.overlay, "overlay.%04d.png" % number))
+    name = os.path.basename(os.path.normpath(clip))
     if args.check:
         if mismatches:
-            print("mattes differ from %s: %s" % (args.truth, ", ".join(mismatches)), file=sys.stderr)
+            print("%s: mattes differ from ground_truth.json: %s" % (name, ", ".join(mismatches)), file=sys.stderr)
             return 1
-        print("%d frames: mattes match %s" % (len(truth["frames"]), os.path.basename(args.truth)))
+        print("%s: %d frames, mattes match ground_truth.json" % (name, len(truth["frames"])))
     return 0
 
 
