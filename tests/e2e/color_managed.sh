@@ -21,7 +21,7 @@ command -v oiiotool >/dev/null || fatal "oiiotool is needed (openimageio-tools: 
 # PyOpenColorIO 2.2+ (PyPI's opencolorio, scripts/setup.sh puts it in the venv) writes the config.
 py="${FACETRAIN_TEST_PYTHON:-$FACETRAIN_SOURCE_DIR/.venv/bin/python}"
 "$py" -c 'import PyOpenColorIO' 2>/dev/null ||
-  skip "PyOpenColorIO is not installed in $py (scripts/setup.sh installs PyPI's opencolorio there; FACETRAIN_TEST_PYTHON overrides)"
+  missing_setup_tool opencolorio "PyOpenColorIO is not installed in $py (PyPI's opencolorio; FACETRAIN_TEST_PYTHON overrides the Python)"
 CONFIG_NAME="cg-config-v1.0.0_aces-v1.3_ocio-v2.1"
 OCIO_CONFIG="$T/config/cg.ocio"
 mkdir -p "$T/config"

@@ -10,13 +10,18 @@
 #    checkpoints within KillWait, exits 143, requeues; the next start resumes exactly.
 # 4. Failure handling: a swap task that exits 65 (the plate is not the face set's source) fails for
 #    good: not requeued, and the job that depends on it never starts.
-# Skipped (exit 77) where slurm-wlm or munge is not installed or the test is not root.
+# Skipped (exit 77) where the test is not root, or where FACETRAIN_WITHOUT names slurm; slurm-wlm or
+# munge missing otherwise is a failure (scripts/setup.sh installs them).
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/train_helpers.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/slurm/one_node_cluster.sh"
 e2e_begin
 missing="$(slurm_cluster_missing)"
-[ -z "$missing" ] || skip "$missing"
+case "$missing" in
+  "") ;;
+  *"is not installed"*) missing_setup_tool slurm "$missing" ;;   # setup.sh installs them: a failure
+  *) skip "$missing" ;;                                          # not root: this machine cannot
+esac
 trap 'slurm_cluster_stop' EXIT
 slurm_cluster_start "$T/slurm" 8 || fatal "cannot start the one-node Slurm cluster (logs in $T/slurm/log)"
 note "slurm cluster up: $(sinfo -h -N -o '%N %T %c CPUs') ($SLURM_CONF)"
