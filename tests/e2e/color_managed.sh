@@ -233,8 +233,11 @@ r = json.load(open(sys.argv[1]))
 #   Measured: ACEScg 0.0016, DPX 0.0024, video 0.0034; before swap matched the mean in the plate's
 #   own values, the ACEScg chain was off by 0.0106 (2.7 times the video's, in blue).
 # - Every managed chain's plate face must look like the video's face (the plates were made from it:
-#   within 0.03), and its swapped face mean must be within 0.02 of its plate's (5 8-bit codes): a
-#   missing or wrong inverse is off by 0.1 or more.
+#   within 0.03), and its swapped face mean must be within 0.02 of its plate's (5 8-bit codes).
+# These bounds check the colour matching, not the inverse: swap gives the decoded face the plate
+# face's mean (plate_mean.h: a gain per channel within [1/4, 4] for scene-linear plates), which
+# would hide a missing or wrong decode as well (ACEScct code values taken for ACEScg light need a
+# gain of about 0.47 on skin). The inverse is checked without colour matching below (--color none).
 video = max(r["video"]["mean_display_error"])
 failed = False
 for chain in ("aces", "dpx"):
@@ -249,6 +252,59 @@ sys.exit(1 if failed else 0)
 PY
     fail "a managed chain's face mean is out of bounds: $(cat "$T/figures.json")"
 fi
+# --- the inverse on its own, where colour matching cannot hide it: one model (run_aces) swaps the
+# ACEScg EXR plate and the ACEScct DPX plate with --color none. The DPX render's face is the network's
+# output as it is (the plate's own values are the encoding, ACEScct); oiiotool converts it to ACEScg
+# through the config, and the result must be the ACEScg render's face, which facetrain decoded
+# itself, within the plates' quantisation (the DPX crops are 10-bit: half a code is 0.6 % of ACEScg
+# light, and the network passes such differences on). A missing decode is off by a factor of 2 to 4
+# (ACEScct code values taken for light), a wrong one (another colour space's matrix) by 5 % or more.
+INVERSE_FRAMES=1001-1003
+for chain in aces dpx; do
+  plate="$DOUBLE_EXR"; [ $chain = dpx ] && plate="$DOUBLE_DPX"
+  ft swap_none_$chain swap --model "$T/run_aces" --plate "$plate" --faces "$T/double_$chain" --color none \
+    -o "$T/none_$chain/swap.####.exr" --frames $INVERSE_FRAMES --exr-type float --exr-compression none
+  expect_rc 0 swap_none_$chain || fatal "cannot swap the $chain plate with --color none"
+done
+for f in $(seq ${INVERSE_FRAMES%-*} ${INVERSE_FRAMES#*-}); do
+  oiiotool "$T/none_dpx/swap.$f.exr" --ch R,G,B --colorconfig "$OCIO_CONFIG" --colorconvert ACEScct ACEScg \
+    -d float --compression none -o "$T/none_dpx/acescg.$f.exr" 2>/dev/null || fatal "oiiotool cannot convert frame $f"
+done
+python3 - "$E2E_DIR" "$T" "$INVERSE_FRAMES" >"$T/inverse.txt" <<'PY' && pass "--color none: $(cat "$T/inverse.txt")" ||
+import sys
+sys.path.insert(0, sys.argv[1])
+from image_raw import read_exr
+t = sys.argv[2]
+first, last = (int(x) for x in sys.argv[3].split("-"))
+sums = {k: [0.0] * 3 for k in ("facetrain", "oiiotool", "plate")}
+weight, pixels, worst = 0.0, 0, []
+for f in range(first, last + 1):
+    a = read_exr("%s/none_aces/swap.%d.exr" % (t, f))        # decoded by facetrain
+    d = read_exr("%s/none_dpx/acescg.%d.exr" % (t, f))       # ACEScct out, converted by oiiotool
+    p = read_exr("%s/cmp_plate_aces.%d.exr" % (t, f))        # the ACEScg plate
+    ma, md = a.plane("matte.A"), read_exr("%s/none_dpx/swap.%d.exr" % (t, f)).plane("matte.A")
+    rgb = {"facetrain": [a.plane(c) for c in "RGB"], "oiiotool": [d.plane(c) for c in "RGB"], "plate": [p.plane(c) for c in "RGB"]}
+    for i in range(len(ma)):
+        m = min(ma[i], md[i])
+        if m < 0.99:   # the face itself, not its edge (there the two mattes and plates blend in)
+            continue
+        pixels += 1
+        weight += m
+        for k, planes in rgb.items():
+            for c in range(3):
+                sums[k][c] += m * planes[c][i]
+        worst.append(max(abs(rgb["facetrain"][c][i] / rgb["oiiotool"][c][i] - 1) for c in range(3) if rgb["oiiotool"][c][i] > 0.01))
+mean = {k: [v / weight for v in s] for k, s in sums.items()}
+error = [abs(a / b - 1) for a, b in zip(mean["facetrain"], mean["oiiotool"])]
+worst.sort()
+p99 = worst[int(0.99 * len(worst))]
+print("%d face pixels: facetrain's ACEScg face mean %s, oiiotool's from the DPX render %s (relative %.2f %%, "
+      "99th percentile per pixel %.2f %%); the plate face %s" % (pixels, ["%.4f" % v for v in mean["facetrain"]],
+      ["%.4f" % v for v in mean["oiiotool"]], 100 * max(error), 100 * p99, ["%.4f" % v for v in mean["plate"]]))
+sys.exit(0 if pixels > 1000 and max(error) < 0.01 and p99 < 0.03 else 1)
+PY
+  fail "--color none: facetrain's inverse is not OpenColorIO's: $(cat "$T/inverse.txt")"
+
 review="$(ls "$T/out_aces/review/"*.png 2>/dev/null | head -n 1)"
 [ -n "$review" ] && pass "review frame of the ACEScg plate: $review" || fail "no review frame for the ACEScg chain"
 if [ -n "${FACETRAIN_KEEP_REVIEW:-}" ] && [ -n "$review" ]; then cp "$review" "$FACETRAIN_KEEP_REVIEW"; fi

@@ -10,6 +10,10 @@
 #    checkpoints within KillWait, exits 143, requeues; the next start resumes exactly.
 # 4. Failure handling: a swap task that exits 65 (the plate is not the face set's source) fails for
 #    good: not requeued, and the job that depends on it never starts.
+# 5. Slurm's own preemption (PreemptType=preempt/partition_prio, PreemptMode=REQUEUE): a job in the
+#    higher-priority partition `urgent` takes the node; Slurm signals train.sbatch's task, which
+#    checkpoints and exits 143 within the partition's GraceTime; Slurm requeues the job itself, and
+#    the next start resumes exactly.
 # Skipped (exit 77) where the test is not root, or where FACETRAIN_WITHOUT names slurm; slurm-wlm or
 # munge missing otherwise is a failure (scripts/setup.sh installs them).
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -205,13 +209,42 @@ for i in $(seq 20); do [ "$(job_field "$after_bad" Reason)" = DependencyNeverSat
   || fail "the job after the failed swap: $(slurm_records "$after_bad")"
 scancel "$after_bad"
 
-# ---- 2 and 3 (results). Exact resume: one uninterrupted run to the furthest stop.
+# ---- 5. Slurm's own preemption, alone on the node (the urgent job asks for all of it, which would
+# preempt any other farmtest job too). The training job (the example as it is) trains until an
+# urgent job arrives; Slurm then requeues it.
+preempted_job=$(FACETRAIN_MAX_REQUEUES=1 sbatch --parsable "${no_gpu_train[@]}" --ntasks-per-node=1 --time=30 \
+  --job-name=preempted --output="$T/logs/preempted-%j.log" \
+  "$EX/train.sbatch" "$SHOT/faces/actor" "$SHOT/faces/double" "$T/preempted" "${preempt_args[@]}")
+start=$(date +%s)
+while [ "$(metrics_last "$T/preempted")" -lt 3 ]; do
+  [ $(( $(date +%s) - start )) -lt 240 ] || { fail "preempted: did not train 3 steps within 240 s ($(slurm_records "$preempted_job"))"; break; }
+  sleep 1
+done
+urgent_submitted=$(date +%s)
+urgent_job=$(sbatch --parsable --partition="$SLURM_TEST_URGENT_PARTITION" --exclusive --job-name=urgent \
+  --output="$T/logs/urgent-%j.log" --wrap "echo urgent job on \$SLURMD_NODENAME")
+note "preemption: training job $preempted_job (farmtest) at step $(metrics_last "$T/preempted"); urgent job $urgent_job"
+stop_and_resume preempted "$preempted_job" "$T/preempted"; PREEMPTED1="$STOP1" PREEMPTED2="$STOP2"
+wait_records "$urgent_job" 120 urgent
+urgent_started="$(date -d "$(job_field "$urgent_job" StartTime)" +%s)"
+plog="$T/logs/preempted-$preempted_job.log"
+grep -qE "JobId=$preempted_job .*(preempted|Preempt)|preempted JobId=$preempted_job" "$T/slurm/log/slurmctld.log" &&
+  grep -qE "requeue.*JobId=$preempted_job|JobId=$preempted_job.*requeue" "$T/slurm/log/slurmctld.log" \
+  && pass "preempted: slurmctld preempted and requeued job $preempted_job for the urgent job $urgent_job: $(grep -m1 -E "preempt.*JobId=$preempted_job|JobId=$preempted_job.*preempt" "$T/slurm/log/slurmctld.log" | cut -c1-160)" \
+  || fail "preempted: slurmctld.log does not say it preempted and requeued job $preempted_job"
+[ -n "$PREEMPTED1" ] && [ $(( urgent_started - urgent_submitted )) -le "$SLURM_TEST_GRACE_TIME" ] && ! grep -qE 'Killed|exit 137|exit code 137' "$plog" \
+  && pass "preempted: stopped at step $PREEMPTED1 and the node freed $(( urgent_started - urgent_submitted )) s after the urgent job came (GraceTime $SLURM_TEST_GRACE_TIME s), no kill" \
+  || fail "preempted: stop '$PREEMPTED1', the urgent job started $(( urgent_started - urgent_submitted )) s after it came (GraceTime $SLURM_TEST_GRACE_TIME s)"
+check_preempted preempted "$preempted_job" "$T/preempted"
+
+# ---- 2, 3 and 5 (results). Exact resume: one uninterrupted run to the furthest stop.
 reference_steps=$(( WARNED2 > LIMIT2 ? WARNED2 : LIMIT2 ))
+reference_steps=$(( ${PREEMPTED2:-0} > reference_steps ? PREEMPTED2 : reference_steps ))
 if [ "${reference_steps:-0}" -gt 0 ]; then
   ft reference train --actor "$SHOT/faces/actor" --double "$SHOT/faces/double" -o "$T/reference" \
     --max-steps "$reference_steps" "${preempt_args[@]}"
   expect_rc 0 reference
-  for name in warned limit; do
+  for name in warned limit preempted; do
     last=$(metrics_last "$T/$name")
     if diff <(metric_losses "$T/$name") <(metric_losses "$T/reference" | head -n "$last") >"$T/$name.diff"; then
       pass "$name: stopped and requeued, its $last steps log exactly the losses of an uninterrupted run"
