@@ -19,7 +19,7 @@ e2e_begin
 command -v ffmpeg >/dev/null || fatal "ffmpeg is needed"
 command -v oiiotool >/dev/null || fatal "oiiotool is needed (openimageio-tools: scripts/setup.sh)"
 # PyOpenColorIO 2.2+ (PyPI's opencolorio, scripts/setup.sh puts it in the venv) writes the config.
-py="${FACETRAIN_TEST_PYTHON:-$FACETRAIN_SOURCE_DIR/.venv/bin/python}"
+py="$TEST_PYTHON"
 "$py" -c 'import PyOpenColorIO' 2>/dev/null ||
   missing_setup_tool opencolorio "PyOpenColorIO is not installed in $py (PyPI's opencolorio; FACETRAIN_TEST_PYTHON overrides the Python)"
 CONFIG_NAME="cg-config-v1.0.0_aces-v1.3_ocio-v2.1"

@@ -27,6 +27,9 @@ E2E_NAME="$(basename "${BASH_SOURCE[1]:-$0}" .sh)"
 FACETRAIN_SOURCE_DIR="${FACETRAIN_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 E2E_DIR="$FACETRAIN_SOURCE_DIR/tests/e2e"
 FT_TIMEOUT="${FT_TIMEOUT:-300}"
+# The Python with the venv's test packages (numpy, scikit-image, PyOpenColorIO...): scripts/setup.sh's
+# venv ($FACETRAIN_VENV, default .venv); FACETRAIN_TEST_PYTHON overrides it.
+TEST_PYTHON="${FACETRAIN_TEST_PYTHON:-${FACETRAIN_VENV:-$FACETRAIN_SOURCE_DIR/.venv}/bin/python}"
 # The landmark model the contract names; its SHA-256 must appear in model errors.
 LANDMARK_MODEL_SHA256="fbdc2cb80eb9aa7a758672cbfdda32ba6300efe9b6e6c7a299ff7e736b11b92f"
 E2E_FAILURES=0

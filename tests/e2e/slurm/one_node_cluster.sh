@@ -17,7 +17,7 @@
 # - No GRES: the examples' GPU requests are overridden on the sbatch command line.
 # What it has that a real cluster has: preemption by partition priority (PreemptType=
 # preempt/partition_prio, PreemptMode=REQUEUE): a job in the partition `urgent` (PriorityTier 10)
-# takes the node from the jobs of `farmtest` (PriorityTier 1, the default partition, GraceTime 60 s).
+# takes the node from the jobs of `farmtest` (PriorityTier 1, the default partition), requeued by Slurm.
 # slurm_cluster_missing prints why a cluster cannot be started here (nothing when it can).
 
 slurm_cluster_missing() {
@@ -59,10 +59,11 @@ slurm_cluster_start() {
   SLURM_TEST_NODE="$node"
   SLURM_TEST_PARTITION="farmtest"
   # Preemption as a studio sets it up: a job in the higher-priority partition takes the node from
-  # farmtest's jobs, which Slurm requeues (PreemptMode=REQUEUE) after signalling them SIGTERM and
-  # giving them GraceTime seconds to end.
+  # farmtest's jobs, which Slurm requeues at once (PreemptMode=REQUEUE, GraceTime 0): SIGTERM to the
+  # job's processes, SIGKILL KillWait seconds later. (With a GraceTime, Slurm 22.05 requeues only a
+  # job still running when it ends: one that stops cleanly within it, as facetrain does, ends FAILED.)
   SLURM_TEST_URGENT_PARTITION="urgent"
-  SLURM_TEST_GRACE_TIME=60
+  SLURM_TEST_KILL_WAIT=30
   cat >"$dir/slurm.conf" <<EOF
 ClusterName=facetraintest
 SlurmctldHost=$host(127.0.0.1)
@@ -92,13 +93,13 @@ SelectType=select/cons_tres
 SelectTypeParameters=CR_CPU
 SlurmdParameters=config_overrides
 ReturnToService=2
-KillWait=30
+KillWait=$SLURM_TEST_KILL_WAIT
 MinJobAge=3600
 InactiveLimit=0
 NodeName=$node NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=8000 State=UNKNOWN
 PreemptType=preempt/partition_prio
 PreemptMode=REQUEUE
-PartitionName=$SLURM_TEST_PARTITION Nodes=$node Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO PriorityTier=1 GraceTime=$SLURM_TEST_GRACE_TIME
+PartitionName=$SLURM_TEST_PARTITION Nodes=$node Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO PriorityTier=1
 PartitionName=$SLURM_TEST_URGENT_PARTITION Nodes=$node Default=NO MaxTime=INFINITE State=UP OverSubscribe=NO PriorityTier=10 PreemptMode=OFF
 EOF
   export SLURM_CONF="$dir/slurm.conf"
