@@ -237,7 +237,7 @@ r = json.load(open(sys.argv[1]))
 # These bounds check the colour matching, not the inverse: swap gives the decoded face the plate
 # face's mean (plate_mean.h: a gain per channel within [1/4, 4] for scene-linear plates), which
 # would hide a missing or wrong decode as well (ACEScct code values taken for ACEScg light need a
-# gain of about 0.47 on skin). The inverse is checked without colour matching below (--color none).
+# gain of about 0.47 on skin). The inverse is checked where a gain cannot hide it, below.
 video = max(r["video"]["mean_display_error"])
 failed = False
 for chain in ("aces", "dpx"):
@@ -252,58 +252,62 @@ sys.exit(1 if failed else 0)
 PY
     fail "a managed chain's face mean is out of bounds: $(cat "$T/figures.json")"
 fi
-# --- the inverse on its own, where colour matching cannot hide it: one model (run_aces) swaps the
-# ACEScg EXR plate and the ACEScct DPX plate with --color none. The DPX render's face is the network's
-# output as it is (the plate's own values are the encoding, ACEScct); oiiotool converts it to ACEScg
-# through the config, and the result must be the ACEScg render's face, which facetrain decoded
-# itself, within the plates' quantisation (the DPX crops are 10-bit: half a code is 0.6 % of ACEScg
-# light, and the network passes such differences on). A missing decode is off by a factor of 2 to 4
-# (ACEScct code values taken for light), a wrong one (another colour space's matrix) by 5 % or more.
+# --- the inverse on its own, where colour matching cannot hide it. One model (run_aces) swaps the
+# ACEScg EXR plate and the ACEScct DPX plate. The DPX render is the network's output in ACEScct as it
+# is (the plate's own values are the encoding: its decode is the identity); oiiotool takes its face
+# (unblended from the plate by its matte: plate + (out - plate) / matte) through the config to
+# ACEScg. That must be the ACEScg render's face, which facetrain decoded itself, up to one gain per
+# channel: the two chains' plate-mean steps differ by one (a gain in light for ACEScg, an offset in
+# ACEScct code values for the DPX, which on ACEScct's log segment is a gain in light too). A gain
+# cannot hide the decode: the face's contrast in stops (the spread of log2 of its light) must be
+# oiiotool's within 10 %, and per pixel the two may differ, after the gain, by 0.13 stops at the
+# median (measured: contrast within 2 %, 0.06-0.07 stops; the plates' quantisation reaches the
+# network's input). Without the decode, ACEScct code values taken for light and given the plate's
+# mean, the contrast is a fifth and the median 0.26 stops (measured on these renders).
+# (Not --color none: the tiny model's untrained output is mid-grey, ~0.5, where ACEScct's decode is
+# nearly the identity, 2^(0.5 * 17.52 - 9.72) = 0.51, so a missing decode would not show.)
 INVERSE_FRAMES=1001-1003
 for chain in aces dpx; do
   plate="$DOUBLE_EXR"; [ $chain = dpx ] && plate="$DOUBLE_DPX"
-  ft swap_none_$chain swap --model "$T/run_aces" --plate "$plate" --faces "$T/double_$chain" --color none \
-    -o "$T/none_$chain/swap.####.exr" --frames $INVERSE_FRAMES --exr-type float --exr-compression none
-  expect_rc 0 swap_none_$chain || fatal "cannot swap the $chain plate with --color none"
+  ft swap_inverse_$chain swap --model "$T/run_aces" --plate "$plate" --faces "$T/double_$chain" --color rct \
+    -o "$T/inverse_$chain/swap.####.exr" --frames $INVERSE_FRAMES --exr-type float --exr-compression none
+  expect_rc 0 swap_inverse_$chain || fatal "cannot swap the $chain plate for the inverse check"
 done
 for f in $(seq ${INVERSE_FRAMES%-*} ${INVERSE_FRAMES#*-}); do
-  oiiotool "$T/none_dpx/swap.$f.exr" --ch R,G,B --colorconfig "$OCIO_CONFIG" --colorconvert ACEScct ACEScg \
-    -d float --compression none -o "$T/none_dpx/acescg.$f.exr" 2>/dev/null || fatal "oiiotool cannot convert frame $f"
+  out="$T/inverse_dpx/swap.$f.exr" plate="$T/cmp_plate_dpx.$f.exr"
+  oiiotool "$out" --ch R,G,B "$plate" --ch R,G,B --sub "$out" --ch matte.A,matte.A,matte.A --chnames R,G,B --div \
+    "$plate" --ch R,G,B --add --colorconfig "$OCIO_CONFIG" --colorconvert ACEScct ACEScg -d float --compression none \
+    -o "$T/inverse_dpx/face_acescg.$f.exr" 2>/dev/null || fatal "oiiotool cannot convert frame $f of the DPX render"
 done
-python3 - "$E2E_DIR" "$T" "$INVERSE_FRAMES" >"$T/inverse.txt" <<'PY' && pass "--color none: $(cat "$T/inverse.txt")" ||
+"$py" - "$E2E_DIR" "$T" "$INVERSE_FRAMES" >"$T/inverse.txt" <<'PY' && pass "the inverse: $(cat "$T/inverse.txt")" ||
 import sys
+import numpy as np
 sys.path.insert(0, sys.argv[1])
 from image_raw import read_exr
 t = sys.argv[2]
 first, last = (int(x) for x in sys.argv[3].split("-"))
-sums = {k: [0.0] * 3 for k in ("facetrain", "oiiotool", "plate")}
-weight, pixels, worst = 0.0, 0, []
+rgb = lambda e: np.stack([np.array(e.plane(c), np.float64) for c in "RGB"], -1)
+ours, theirs = [], []
 for f in range(first, last + 1):
-    a = read_exr("%s/none_aces/swap.%d.exr" % (t, f))        # decoded by facetrain
-    d = read_exr("%s/none_dpx/acescg.%d.exr" % (t, f))       # ACEScct out, converted by oiiotool
-    p = read_exr("%s/cmp_plate_aces.%d.exr" % (t, f))        # the ACEScg plate
-    ma, md = a.plane("matte.A"), read_exr("%s/none_dpx/swap.%d.exr" % (t, f)).plane("matte.A")
-    rgb = {"facetrain": [a.plane(c) for c in "RGB"], "oiiotool": [d.plane(c) for c in "RGB"], "plate": [p.plane(c) for c in "RGB"]}
-    for i in range(len(ma)):
-        m = min(ma[i], md[i])
-        if m < 0.99:   # the face itself, not its edge (there the two mattes and plates blend in)
-            continue
-        pixels += 1
-        weight += m
-        for k, planes in rgb.items():
-            for c in range(3):
-                sums[k][c] += m * planes[c][i]
-        worst.append(max(abs(rgb["facetrain"][c][i] / rgb["oiiotool"][c][i] - 1) for c in range(3) if rgb["oiiotool"][c][i] > 0.01))
-mean = {k: [v / weight for v in s] for k, s in sums.items()}
-error = [abs(a / b - 1) for a, b in zip(mean["facetrain"], mean["oiiotool"])]
-worst.sort()
-p99 = worst[int(0.99 * len(worst))]
-print("%d face pixels: facetrain's ACEScg face mean %s, oiiotool's from the DPX render %s (relative %.2f %%, "
-      "99th percentile per pixel %.2f %%); the plate face %s" % (pixels, ["%.4f" % v for v in mean["facetrain"]],
-      ["%.4f" % v for v in mean["oiiotool"]], 100 * max(error), 100 * p99, ["%.4f" % v for v in mean["plate"]]))
-sys.exit(0 if pixels > 1000 and max(error) < 0.01 and p99 < 0.03 else 1)
+    a = read_exr("%s/inverse_aces/swap.%d.exr" % (t, f))          # decoded by facetrain, ACEScg
+    plate = rgb(read_exr("%s/cmp_plate_aces.%d.exr" % (t, f)))
+    matte = np.array(a.plane("matte.A"), np.float64)
+    matte_dpx = np.array(read_exr("%s/inverse_dpx/swap.%d.exr" % (t, f)).plane("matte.A"), np.float64)
+    face = np.minimum(matte, matte_dpx) >= 0.4    # where the face dominates (1 / matte amplifies noise)
+    ours.append(plate[face] + (rgb(a)[face] - plate[face]) / matte[face, None])
+    theirs.append(rgb(read_exr("%s/inverse_dpx/face_acescg.%d.exr" % (t, f)))[face])
+ours, theirs = np.concatenate(ours), np.concatenate(theirs)
+ok = (ours > 1e-4).all(-1) & (theirs > 1e-4).all(-1)
+ours, theirs = np.log2(ours[ok]), np.log2(theirs[ok])
+contrast = ours.std(0) / theirs.std(0)
+residual = ours - theirs
+gain = np.median(residual, 0)
+median_stops = np.median(np.abs(residual - gain).max(-1))
+print("%d face px: contrast (stops of spread) %s of oiiotool's, per pixel %.3f stops apart at the median after "
+      "a gain of %s per channel" % (len(ours), np.round(contrast, 3).tolist(), median_stops, np.round(2 ** gain, 3).tolist()))
+sys.exit(0 if len(ours) > 2000 and (abs(contrast - 1) < 0.1).all() and median_stops < 0.13 else 1)
 PY
-  fail "--color none: facetrain's inverse is not OpenColorIO's: $(cat "$T/inverse.txt")"
+  fail "facetrain's inverse is not OpenColorIO's: $(cat "$T/inverse.txt")"
 
 review="$(ls "$T/out_aces/review/"*.png 2>/dev/null | head -n 1)"
 [ -n "$review" ] && pass "review frame of the ACEScg plate: $review" || fail "no review frame for the ACEScg chain"

@@ -235,7 +235,7 @@ if [ -n "$PREEMPTED1" ] && [ -n "$PREEMPTED2" ] && [ "$PREEMPTED2" -gt "$PREEMPT
     [ $(( urgent_started - urgent_submitted )) -le "$SLURM_TEST_KILL_WAIT" ] && ! grep -qE 'Killed|exit 137|exit code 137' "$plog" \
     && pass "preempted: Slurm's SIGTERM reached facetrain, which checkpointed step $PREEMPTED1 and exited; the node was free $(( urgent_started - urgent_submitted )) s after the urgent job came (KillWait $SLURM_TEST_KILL_WAIT s), no kill" \
     || fail "preempted: checkpoint of step $PREEMPTED1, or the node freed $(( urgent_started - urgent_submitted )) s after the urgent job came (KillWait $SLURM_TEST_KILL_WAIT s), or a kill in $plog"
-  [ "$(grep -c 'train.sbatch: exit 143 after 0 requeue(s) (FACETRAIN_MAX_REQUEUES=0): not requeued' "$plog")" = 2 ] &&
+  [ "$(grep -cE 'train.sbatch: exit 143 after [01] requeue\(s\) \(FACETRAIN_MAX_REQUEUES=0\): not requeued' "$plog")" = 2 ] &&
     ! grep -q 'requeueing job' "$plog" && grep -q "Requeuing JobId=$preempted_job\b" "$T/slurm/log/slurmctld.log" \
     && pass "preempted: exit 143 both times, the script requeued nothing, Slurm requeued the job itself ('$(grep -m1 "Requeuing JobId=$preempted_job\b" "$T/slurm/log/slurmctld.log" | cut -c1-80)')" \
     || fail "preempted: expected two 'exit 143 ... not requeued' from the script and Slurm's 'Requeuing JobId=$preempted_job'"
