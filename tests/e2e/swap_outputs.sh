@@ -407,7 +407,7 @@ p99 = face[int(0.99 * len(face))] if face else float("inf")
 print("alpha vs the full frame's max diff %d; RGB*A over the plate vs the full-frame movie, inside the matte "
       "(%d px): mean %.2f codes, 99th percentile %.1f; at its edge (%d px): mean %.2f codes"
       % (adiff, covered, mean, p99, len(edge) // 3, edge_mean))
-sys.exit(0 if adiff <= 1 and covered >= 500 and len(edge) >= 300 and mean <= 1.5 and edge_mean <= 2.0 and p99 <= 6 else 1)
+sys.exit(0 if adiff <= 1 and covered >= 500 and len(edge) >= 300 and mean <= 1.0 and edge_mean <= 1.5 and p99 <= 4 else 1)
 PY
 fi
 swap mp4_element -o "$T/el_err/shot.mp4" --frames 1-2 --output-kind element
