@@ -53,6 +53,23 @@ packages=(
   # and the headless browser the report tests open them in
   libprotobuf-dev protobuf-compiler libisal-dev libjpeg-dev chromium
 )
+# FACETRAIN_WITHOUT: test tools this machine cannot have (comma- or space-separated; the names
+# tests/e2e/common.sh knows). They are not installed; the tests that need them are Skipped, and
+# scripts/test.sh counts and prints them. Without it a missing tool is a failed test.
+declare -A TOOL_PACKAGES=([chromium]="chromium" [slurm]="slurmctld slurmd slurm-client munge" [strace]="strace")
+declare -A TOOL_PYTHON_PACKAGES=([tensorboard]="tensorboard" [pyoutline]="opencue-pyoutline packaging"
+  [scikit-image]="scikit-image" [opencolorio]="opencolorio")
+left_out=()
+FACETRAIN_WITHOUT="${FACETRAIN_WITHOUT:-}"
+for tool in ${FACETRAIN_WITHOUT//,/ }; do
+  [ -n "${TOOL_PACKAGES[$tool]+x}${TOOL_PYTHON_PACKAGES[$tool]+x}" ] ||
+    { echo "setup: ERROR: FACETRAIN_WITHOUT names '$tool'; known: ${!TOOL_PACKAGES[*]} ${!TOOL_PYTHON_PACKAGES[*]}" >&2; exit 1; }
+  left_out+=(${TOOL_PACKAGES[$tool]:-} ${TOOL_PYTHON_PACKAGES[$tool]:-})
+done
+without() {  # without NAME: true when FACETRAIN_WITHOUT left package NAME out
+  local p; for p in "${left_out[@]}"; do [ "$p" = "$1" ] && return 0; done; return 1
+}
+[ ${#left_out[@]} -eq 0 ] || echo "setup: left out (FACETRAIN_WITHOUT=$FACETRAIN_WITHOUT): ${left_out[*]}"
 python="${PYTHON:-python3}"
 command -v "$python" >/dev/null 2>&1 || packages+=(python3)
 command -v "$python" >/dev/null 2>&1 && "$python" -m venv --help >/dev/null 2>&1 || packages+=(python3-venv)
@@ -68,6 +85,7 @@ done
 
 missing=()
 for p in "${packages[@]}"; do
+  ! without "$p" || continue
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if [ ${#missing[@]} -eq 0 ]; then
@@ -135,6 +153,7 @@ TEST_PYTHON_PACKAGES=(opencue-pyoutline==1.37.0 packaging==24.2 tensorboard==2.2
 missing_python=()
 for requirement in "${TEST_PYTHON_PACKAGES[@]}"; do
   name="${requirement%%==*}" version="${requirement#*==}"
+  ! without "$name" || continue
   installed="$("$venv/bin/python" -m pip show "$name" 2>/dev/null | sed -n 's/^Version: //p' || true)"
   [ "$installed" = "$version" ] || missing_python+=("$requirement")
 done

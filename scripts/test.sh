@@ -4,10 +4,17 @@
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build_dir="${BUILD_DIR:-$repo/build}"
+# Each phase's wall time, printed in the summary (CI's budget is 90 minutes for all of it).
+phase_times=()
+phase_start=$(date +%s)
+phase_done() { phase_times+=("$1 $(( $(date +%s) - phase_start )) s"); phase_start=$(date +%s); }
 "$repo/scripts/setup.sh"
+phase_done setup
 "$repo/scripts/build.sh"
+phase_done build
 "$repo/scripts/fetch-samples.sh" >/dev/null
 "$repo/scripts/fetch-models.sh" >/dev/null   # dlib's face-recognition and CNN detector models
+phase_done fetch
 cd "$build_dir"
 start=$(date +%s)
 # ctest runs TEST_JOBS tests at once; LibTorch's OpenMP pool would start one thread per core in each,
@@ -30,17 +37,22 @@ if [ "$skipped" -gt 0 ]; then   # what was skipped, and why (each test's own SKI
     sed -E 's/^.*Test +#[0-9]+: (.*[^ ]) \.{3,}.*/  \1/'
   grep -h 'SKIPPED: ' "$build_dir"/Testing/Temporary/LastTest*.log 2>/dev/null | sed -E 's/^ */    /' | sort -u || true
 fi
-echo "ctest took $(( $(date +%s) - start )) s"
+phase_done ctest
 # The whole suite also runs the hardening checks that need builds of their own: the libFuzzer
 # targets (clang, ASan/UBSan) and the ASan/UBSan build of the torch-free libraries' unit tests.
 # TEST_HARDENING=0 leaves them out; ctest arguments (a subset) leave them out too.
 if [ $# -eq 0 ] && [ "${TEST_HARDENING:-1}" = 1 ]; then
   for check in fuzz sanitize; do
-    check_start=$(date +%s)
     if "$repo/scripts/$check.sh"; then passed=$((passed + 1)); else failed=$((failed + 1)); status=1; fi
-    echo "$check took $(( $(date +%s) - check_start )) s"
+    phase_done "$check"
   done
 fi
-echo "tests took $(( $(date +%s) - start )) s"
+# Tools left out on purpose (FACETRAIN_WITHOUT, scripts/setup.sh): their tests were Skipped above.
+without="${FACETRAIN_WITHOUT:-}"
+without=(${without//,/ })
+if [ ${#without[@]} -gt 0 ]; then
+  echo "left out by FACETRAIN_WITHOUT: ${#without[@]} tool(s): ${without[*]} (the tests that need them are Skipped)"
+fi
+echo "phases: $(IFS=,; echo "${phase_times[*]}" | sed 's/,/, /g'); tests $(( $(date +%s) - start )) s"
 echo "test.sh: ${passed} passed, ${failed} failed, ${skipped} skipped"
 exit "$status"

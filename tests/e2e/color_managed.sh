@@ -19,9 +19,9 @@ e2e_begin
 command -v ffmpeg >/dev/null || fatal "ffmpeg is needed"
 command -v oiiotool >/dev/null || fatal "oiiotool is needed (openimageio-tools: scripts/setup.sh)"
 # PyOpenColorIO 2.2+ (PyPI's opencolorio, scripts/setup.sh puts it in the venv) writes the config.
-py="${FACETRAIN_TEST_PYTHON:-$FACETRAIN_SOURCE_DIR/.venv/bin/python}"
+py="$TEST_PYTHON"
 "$py" -c 'import PyOpenColorIO' 2>/dev/null ||
-  skip "PyOpenColorIO is not installed in $py (scripts/setup.sh installs PyPI's opencolorio there; FACETRAIN_TEST_PYTHON overrides)"
+  missing_setup_tool opencolorio "PyOpenColorIO is not installed in $py (PyPI's opencolorio; FACETRAIN_TEST_PYTHON overrides the Python)"
 CONFIG_NAME="cg-config-v1.0.0_aces-v1.3_ocio-v2.1"
 OCIO_CONFIG="$T/config/cg.ocio"
 mkdir -p "$T/config"
@@ -233,8 +233,11 @@ r = json.load(open(sys.argv[1]))
 #   Measured: ACEScg 0.0016, DPX 0.0024, video 0.0034; before swap matched the mean in the plate's
 #   own values, the ACEScg chain was off by 0.0106 (2.7 times the video's, in blue).
 # - Every managed chain's plate face must look like the video's face (the plates were made from it:
-#   within 0.03), and its swapped face mean must be within 0.02 of its plate's (5 8-bit codes): a
-#   missing or wrong inverse is off by 0.1 or more.
+#   within 0.03), and its swapped face mean must be within 0.02 of its plate's (5 8-bit codes).
+# These bounds check the colour matching, not the inverse: swap gives the decoded face the plate
+# face's mean (plate_mean.h: a gain per channel within [1/4, 4] for scene-linear plates), which
+# would hide a missing or wrong decode as well (ACEScct code values taken for ACEScg light need a
+# gain of about 0.47 on skin). The inverse is checked where a gain cannot hide it, below.
 video = max(r["video"]["mean_display_error"])
 failed = False
 for chain in ("aces", "dpx"):
@@ -249,6 +252,63 @@ sys.exit(1 if failed else 0)
 PY
     fail "a managed chain's face mean is out of bounds: $(cat "$T/figures.json")"
 fi
+# --- the inverse on its own, where colour matching cannot hide it. One model (run_aces) swaps the
+# ACEScg EXR plate and the ACEScct DPX plate. The DPX render is the network's output in ACEScct as it
+# is (the plate's own values are the encoding: its decode is the identity); oiiotool takes its face
+# (unblended from the plate by its matte: plate + (out - plate) / matte) through the config to
+# ACEScg. That must be the ACEScg render's face, which facetrain decoded itself, up to one gain per
+# channel: the two chains' plate-mean steps differ by one (a gain in light for ACEScg, an offset in
+# ACEScct code values for the DPX, which on ACEScct's log segment is a gain in light too). A gain
+# cannot hide the decode: the face's contrast in stops (the spread of log2 of its light) must be
+# oiiotool's within 10 %, and per pixel the two may differ, after the gain, by 0.13 stops at the
+# median (measured: contrast within 2 %, 0.06-0.07 stops; the plates' quantisation reaches the
+# network's input). Without the decode, ACEScct code values taken for light and given the plate's
+# mean, the contrast is a fifth and the median 0.26 stops (measured on these renders).
+# (Not --color none: the tiny model's untrained output is mid-grey, ~0.5, where ACEScct's decode is
+# nearly the identity, 2^(0.5 * 17.52 - 9.72) = 0.51, so a missing decode would not show.)
+INVERSE_FRAMES=1001-1003
+for chain in aces dpx; do
+  plate="$DOUBLE_EXR"; [ $chain = dpx ] && plate="$DOUBLE_DPX"
+  ft swap_inverse_$chain swap --model "$T/run_aces" --plate "$plate" --faces "$T/double_$chain" --color rct \
+    -o "$T/inverse_$chain/swap.####.exr" --frames $INVERSE_FRAMES --exr-type float --exr-compression none
+  expect_rc 0 swap_inverse_$chain || fatal "cannot swap the $chain plate for the inverse check"
+done
+for f in $(seq ${INVERSE_FRAMES%-*} ${INVERSE_FRAMES#*-}); do
+  out="$T/inverse_dpx/swap.$f.exr" plate="$T/cmp_plate_dpx.$f.exr"
+  oiiotool "$out" --ch R,G,B "$plate" --ch R,G,B --sub "$out" --ch matte.A,matte.A,matte.A --chnames R,G,B --div \
+    "$plate" --ch R,G,B --add --colorconfig "$OCIO_CONFIG" --colorconvert ACEScct ACEScg -d float --compression none \
+    -o "$T/inverse_dpx/face_acescg.$f.exr" 2>/dev/null || fatal "oiiotool cannot convert frame $f of the DPX render"
+done
+"$py" - "$E2E_DIR" "$T" "$INVERSE_FRAMES" >"$T/inverse.txt" <<'PY' && pass "the inverse: $(cat "$T/inverse.txt")" ||
+import sys
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+from image_raw import read_exr
+t = sys.argv[2]
+first, last = (int(x) for x in sys.argv[3].split("-"))
+rgb = lambda e: np.stack([np.array(e.plane(c), np.float64) for c in "RGB"], -1)
+ours, theirs = [], []
+for f in range(first, last + 1):
+    a = read_exr("%s/inverse_aces/swap.%d.exr" % (t, f))          # decoded by facetrain, ACEScg
+    plate = rgb(read_exr("%s/cmp_plate_aces.%d.exr" % (t, f)))
+    matte = np.array(a.plane("matte.A"), np.float64)
+    matte_dpx = np.array(read_exr("%s/inverse_dpx/swap.%d.exr" % (t, f)).plane("matte.A"), np.float64)
+    face = np.minimum(matte, matte_dpx) >= 0.4    # where the face dominates (1 / matte amplifies noise)
+    ours.append(plate[face] + (rgb(a)[face] - plate[face]) / matte[face, None])
+    theirs.append(rgb(read_exr("%s/inverse_dpx/face_acescg.%d.exr" % (t, f)))[face])
+ours, theirs = np.concatenate(ours), np.concatenate(theirs)
+ok = (ours > 1e-4).all(-1) & (theirs > 1e-4).all(-1)
+ours, theirs = np.log2(ours[ok]), np.log2(theirs[ok])
+contrast = ours.std(0) / theirs.std(0)
+residual = ours - theirs
+gain = np.median(residual, 0)
+median_stops = np.median(np.abs(residual - gain).max(-1))
+print("%d face px: contrast (stops of spread) %s of oiiotool's, per pixel %.3f stops apart at the median after "
+      "a gain of %s per channel" % (len(ours), np.round(contrast, 3).tolist(), median_stops, np.round(2 ** gain, 3).tolist()))
+sys.exit(0 if len(ours) > 2000 and (abs(contrast - 1) < 0.1).all() and median_stops < 0.13 else 1)
+PY
+  fail "facetrain's inverse is not OpenColorIO's: $(cat "$T/inverse.txt")"
+
 review="$(ls "$T/out_aces/review/"*.png 2>/dev/null | head -n 1)"
 [ -n "$review" ] && pass "review frame of the ACEScg plate: $review" || fail "no review frame for the ACEScg chain"
 if [ -n "${FACETRAIN_KEEP_REVIEW:-}" ] && [ -n "$review" ]; then cp "$review" "$FACETRAIN_KEEP_REVIEW"; fi

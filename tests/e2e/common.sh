@@ -27,6 +27,9 @@ E2E_NAME="$(basename "${BASH_SOURCE[1]:-$0}" .sh)"
 FACETRAIN_SOURCE_DIR="${FACETRAIN_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 E2E_DIR="$FACETRAIN_SOURCE_DIR/tests/e2e"
 FT_TIMEOUT="${FT_TIMEOUT:-300}"
+# The Python with the venv's test packages (numpy, scikit-image, PyOpenColorIO...): scripts/setup.sh's
+# venv ($FACETRAIN_VENV, default .venv); FACETRAIN_TEST_PYTHON overrides it.
+TEST_PYTHON="${FACETRAIN_TEST_PYTHON:-${FACETRAIN_VENV:-$FACETRAIN_SOURCE_DIR/.venv}/bin/python}"
 # The landmark model the contract names; its SHA-256 must appear in model errors.
 LANDMARK_MODEL_SHA256="fbdc2cb80eb9aa7a758672cbfdda32ba6300efe9b6e6c7a299ff7e736b11b92f"
 E2E_FAILURES=0
@@ -51,6 +54,29 @@ skip() {
   fi
   echo "[$E2E_NAME] SKIPPED: $*"
   exit 77
+}
+
+# Tools scripts/setup.sh installs. A machine that is set up has them all, so one that is missing is
+# a failure, not a skip; a machine that cannot have one (no Chromium package for its architecture,
+# no Slurm allowed) names it in FACETRAIN_WITHOUT (comma- or space-separated, the names below), which
+# setup.sh leaves out too; a test that needs a tool left out that way is Skipped, saying so, and
+# scripts/test.sh counts and prints what was left out.
+#   chromium  slurm (slurmctld, slurmd, slurm-client, munge)  strace  tensorboard  pyoutline
+#   scikit-image  opencolorio  (the last four: PyPI packages in the venv)
+SETUP_TOOLS="chromium slurm strace tensorboard pyoutline scikit-image opencolorio"
+# left_out TOOL: true when FACETRAIN_WITHOUT names TOOL.
+left_out() { local without="${FACETRAIN_WITHOUT:-}"; [[ " ${without//,/ } " == *" $1 "* ]]; }
+# missing_setup_tool TOOL WHAT: TOOL (one of SETUP_TOOLS) is not here: a skip when FACETRAIN_WITHOUT
+# names it (or, inside a case, a skip of that case), else a fatal failure. WHAT says what is missing.
+missing_setup_tool() {
+  local tool="$1" what="$2"
+  [[ " $SETUP_TOOLS " == *" $tool "* ]] || fatal "missing_setup_tool: '$tool' is not a tool setup.sh installs"
+  if left_out "$tool"; then
+    local reason="$what; FACETRAIN_WITHOUT=${FACETRAIN_WITHOUT:-} leaves $tool out on this machine"
+    if [ -n "$E2E_CURRENT_CASE" ]; then skip_case "$reason"; return 0; fi
+    skip "$reason"
+  fi
+  fatal "$what: scripts/setup.sh installs it, so this machine is not set up (run scripts/setup.sh, or set FACETRAIN_WITHOUT=$tool where it cannot be had)"
 }
 
 # e2e_case NAME: true when this run includes case NAME (see Cases above).

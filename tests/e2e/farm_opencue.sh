@@ -8,9 +8,9 @@
 # .venv; 1.37.0 omits its `packaging` dependency), or FACETRAIN_OPENCUE_PYTHON; skipped without it.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 e2e_begin
-py="${FACETRAIN_OPENCUE_PYTHON:-$FACETRAIN_SOURCE_DIR/.venv/bin/python}"   # scripts/setup.sh installs it there
+py="${FACETRAIN_OPENCUE_PYTHON:-$TEST_PYTHON}"   # scripts/setup.sh installs it in the venv
 "$py" -c 'import outline.backend.cue' 2>/dev/null \
-  || skip "opencue-pyoutline is not importable by $py (pip install opencue-pyoutline==1.37.0 packaging; set FACETRAIN_OPENCUE_PYTHON)"
+  || missing_setup_tool pyoutline "opencue-pyoutline is not importable by $py (opencue-pyoutline==1.37.0 and packaging; FACETRAIN_OPENCUE_PYTHON overrides the Python)"
 EX="$FACETRAIN_SOURCE_DIR/examples/farm/opencue/facetrain_chain.py"
 if ! "$py" "$EX" --spec >"$T/spec.xml" 2>"$T/spec.err"; then
   cat "$T/spec.err" >&2; fatal "facetrain_chain.py --spec failed"

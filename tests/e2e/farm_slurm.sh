@@ -10,13 +10,22 @@
 #    checkpoints within KillWait, exits 143, requeues; the next start resumes exactly.
 # 4. Failure handling: a swap task that exits 65 (the plate is not the face set's source) fails for
 #    good: not requeued, and the job that depends on it never starts.
-# Skipped (exit 77) where slurm-wlm or munge is not installed or the test is not root.
+# 5. Slurm's own preemption (PreemptType=preempt/partition_prio, PreemptMode=REQUEUE): a job in the
+#    higher-priority partition `urgent` takes the node; Slurm requeues the training job itself and
+#    signals its task, which checkpoints and exits 143 within KillWait (before Slurm's SIGKILL), and
+#    the next start resumes exactly.
+# Skipped (exit 77) where the test is not root, or where FACETRAIN_WITHOUT names slurm; slurm-wlm or
+# munge missing otherwise is a failure (scripts/setup.sh installs them).
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/train_helpers.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/slurm/one_node_cluster.sh"
 e2e_begin
 missing="$(slurm_cluster_missing)"
-[ -z "$missing" ] || skip "$missing"
+case "$missing" in
+  "") ;;
+  *"is not installed"*) missing_setup_tool slurm "$missing" ;;   # setup.sh installs them: a failure
+  *) skip "$missing" ;;                                          # not root: this machine cannot
+esac
 trap 'slurm_cluster_stop' EXIT
 slurm_cluster_start "$T/slurm" 8 || fatal "cannot start the one-node Slurm cluster (logs in $T/slurm/log)"
 note "slurm cluster up: $(sinfo -h -N -o '%N %T %c CPUs') ($SLURM_CONF)"
@@ -98,13 +107,15 @@ stop_and_resume() {
     esac
     sleep 1
   done
-  STOP1="$(sed -n 's/.*stopped (signal) at step \([0-9]*\).*/\1/p' "$log" | head -n 1)"
-  note "$name: stopped at step ${STOP1:-?} and requeued ($(slurm_records "$id"))"
   start=$(date +%s)
   while [ "$(job_field "$id" JobState)" != PENDING ]; do  # COMPLETING, then PENDING (BeginTime)
     [ $(( $(date +%s) - start )) -lt 120 ] || { fail "$name: the requeued job never became pending"; return 1; }
     sleep 1
   done
+  # Read once the first start has ended: Slurm's own requeue (preemption) counts the restart while
+  # the job is still saving.
+  STOP1="$(sed -n 's/.*stopped (signal) at step \([0-9]*\).*/\1/p' "$log" | head -n 1)"
+  note "$name: stopped at step ${STOP1:-?} and requeued ($(slurm_records "$id"))"
   scontrol update JobId="$id" StartTime=now || fail "$name: scontrol update StartTime=now failed"
   start=$(date +%s)
   # Until it has resumed and trained 3 more steps, or Slurm's own signal (its time limit or warning)
@@ -200,13 +211,51 @@ for i in $(seq 20); do [ "$(job_field "$after_bad" Reason)" = DependencyNeverSat
   || fail "the job after the failed swap: $(slurm_records "$after_bad")"
 scancel "$after_bad"
 
-# ---- 2 and 3 (results). Exact resume: one uninterrupted run to the furthest stop.
+# ---- 5. Slurm's own preemption, alone on the node (the urgent job asks for all of it, which would
+# preempt any other farmtest job too). The training job is the example as it is, with
+# FACETRAIN_MAX_REQUEUES=0 so that the script never requeues it: a second start can only be Slurm's.
+preempted_job=$(FACETRAIN_MAX_REQUEUES=0 sbatch --parsable "${no_gpu_train[@]}" --ntasks-per-node=1 --time=30 \
+  --job-name=preempted --output="$T/logs/preempted-%j.log" \
+  "$EX/train.sbatch" "$SHOT/faces/actor" "$SHOT/faces/double" "$T/preempted" "${preempt_args[@]}")
+start=$(date +%s)
+while [ "$(metrics_last "$T/preempted")" -lt 3 ]; do
+  [ $(( $(date +%s) - start )) -lt 240 ] || { fail "preempted: did not train 3 steps within 240 s ($(slurm_records "$preempted_job"))"; break; }
+  sleep 1
+done
+urgent_submitted=$(date +%s)
+urgent_job=$(sbatch --parsable --partition="$SLURM_TEST_URGENT_PARTITION" --exclusive --job-name=urgent \
+  --output="$T/logs/urgent-%j.log" --wrap "echo urgent job on \$SLURMD_NODENAME")
+note "preemption: training job $preempted_job (farmtest) at step $(metrics_last "$T/preempted"); urgent job $urgent_job"
+stop_and_resume preempted "$preempted_job" "$T/preempted"; PREEMPTED1="$STOP1" PREEMPTED2="$STOP2"
+wait_records "$urgent_job" 120 urgent
+urgent_started="$(date -d "$(job_field "$urgent_job" StartTime)" +%s)"
+plog="$T/logs/preempted-$preempted_job.log"
+if [ -n "$PREEMPTED1" ] && [ -n "$PREEMPTED2" ] && [ "$PREEMPTED2" -gt "$PREEMPTED1" ]; then
+  [ -f "$T/preempted/checkpoints/step-$(printf %08d "$PREEMPTED1")/COMPLETE" ] &&
+    [ $(( urgent_started - urgent_submitted )) -le "$SLURM_TEST_KILL_WAIT" ] && ! grep -qE 'Killed|exit 137|exit code 137' "$plog" \
+    && pass "preempted: Slurm's SIGTERM reached facetrain, which checkpointed step $PREEMPTED1 and exited; the node was free $(( urgent_started - urgent_submitted )) s after the urgent job came (KillWait $SLURM_TEST_KILL_WAIT s), no kill" \
+    || fail "preempted: checkpoint of step $PREEMPTED1, or the node freed $(( urgent_started - urgent_submitted )) s after the urgent job came (KillWait $SLURM_TEST_KILL_WAIT s), or a kill in $plog"
+  [ "$(grep -cE 'train.sbatch: exit 143 after [01] requeue\(s\) \(FACETRAIN_MAX_REQUEUES=0\): not requeued' "$plog")" = 2 ] &&
+    ! grep -q 'requeueing job' "$plog" && grep -q "Requeuing JobId=$preempted_job\b" "$T/slurm/log/slurmctld.log" \
+    && pass "preempted: exit 143 both times, the script requeued nothing, Slurm requeued the job itself ('$(grep -m1 "Requeuing JobId=$preempted_job\b" "$T/slurm/log/slurmctld.log" | cut -c1-80)')" \
+    || fail "preempted: expected two 'exit 143 ... not requeued' from the script and Slurm's 'Requeuing JobId=$preempted_job'"
+  grep -q "resumed from .*step-$(printf %08d "$PREEMPTED1") at step $PREEMPTED1" "$plog" \
+    && pass "preempted: Slurm's second start resumed from step $PREEMPTED1" || fail "preempted: the second start did not resume from step $PREEMPTED1"
+  read -r _ _ state code restarts _ <"$T/preempted.records"
+  [ "$state $code $restarts" = "FAILED 143:0 1" ] && pass "preempted: one restart (Slurm's), then stopped for good (FAILED 143:0)" \
+    || fail "preempted: final record '$state $code $restarts', expected 'FAILED 143:0 1'"
+else
+  fail "preempted: stops at '$PREEMPTED1' then '$PREEMPTED2' (expected two, the second later)"; tail -n 20 "$plog" >&2
+fi
+
+# ---- 2, 3 and 5 (results). Exact resume: one uninterrupted run to the furthest stop.
 reference_steps=$(( WARNED2 > LIMIT2 ? WARNED2 : LIMIT2 ))
+reference_steps=$(( ${PREEMPTED2:-0} > reference_steps ? PREEMPTED2 : reference_steps ))
 if [ "${reference_steps:-0}" -gt 0 ]; then
   ft reference train --actor "$SHOT/faces/actor" --double "$SHOT/faces/double" -o "$T/reference" \
     --max-steps "$reference_steps" "${preempt_args[@]}"
   expect_rc 0 reference
-  for name in warned limit; do
+  for name in warned limit preempted; do
     last=$(metrics_last "$T/$name")
     if diff <(metric_losses "$T/$name") <(metric_losses "$T/reference" | head -n "$last") >"$T/$name.diff"; then
       pass "$name: stopped and requeued, its $last steps log exactly the losses of an uninterrupted run"

@@ -76,7 +76,7 @@ PY
 }
 if e2e_case audit; then
   if ! command -v strace >/dev/null; then
-    skip_case "strace is not installed (scripts/setup.sh installs it)"
+    missing_setup_tool strace "strace is not installed"
   elif ! strace -f -qq -o /dev/null true 2>/dev/null; then
     skip_case "strace cannot trace here: ptrace is not permitted (container seccomp or kernel.yama.ptrace_scope)"
   else

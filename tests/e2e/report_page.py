@@ -14,7 +14,12 @@ JSON object on stdout:
   ids             {id: text} of every element whose id starts with run-, render-
   attributes      {id: {data-*: value}} of the same elements
   series          [{id of the svg, data-series, data-points, data-y-min, data-y-max}] of every curve
-  images          number of <img> elements, and how many failed to decode (naturalWidth 0)
+  images          number of <img> elements
+  broken_images   how many of them fail to decode: after the screenshots every picture is loaded
+                  eagerly (the pages mark them loading="lazy", so those below the first screen would
+                  otherwise never be fetched) and decoded (HTMLImageElement.decode()); one without a
+                  source counts as broken
+  decoded_images  how many decoded (images - broken_images when every one was tried)
   external        URLs of resources the page asked for that are not data: (must be none)
   zoomed          after clicking the first enlargeable picture: is the enlarged view shown, and its size
 Exit status 0 when the page was opened; 2 when Chromium could not be driven.
@@ -131,9 +136,25 @@ COLLECT = r"""
     points: +p.getAttribute('data-points'), y_min: p.getAttribute('data-y-min'), y_max: p.getAttribute('data-y-max')}));
   const imgs = [...document.querySelectorAll('main img')];  // not the (empty) enlarged view
   const external = performance.getEntriesByType('resource').map(r => r.name).filter(n => !n.startsWith('data:'));
-  return {ids, attributes, series, images: imgs.length,
-          broken_images: imgs.filter(i => i.complete && i.naturalWidth === 0 && i.src).length, external,
+  return {ids, attributes, series, images: imgs.length, external,
           title: document.title, zoomable: document.querySelectorAll('img[data-zoom]').length};
+})()
+"""
+
+# Every picture of the page, loaded now whatever its loading attribute, and decoded: counts the ones
+# that fail (a missing file, a truncated PNG, no src at all). decode() resolves once the image is
+# decodable and rejects when it is not; a failure to fetch rejects too.
+DECODE_ALL = r"""
+(async () => {
+  const imgs = [...document.querySelectorAll('main img')];
+  const results = await Promise.allSettled(imgs.map(i => {
+    if (!i.getAttribute('src')) return Promise.reject(new Error('no src'));
+    i.loading = 'eager';
+    return i.decode().then(() => { if (!i.naturalWidth) throw new Error('empty'); });
+  }));
+  const failed = results.map((r, k) => r.status === 'rejected' ? imgs[k].getAttribute('src') : null).filter(x => x !== null);
+  return {decoded_images: results.length - failed.length, broken_images: failed.length,
+          broken_sources: failed.slice(0, 5).map(s => s.slice(0, 120))};
 })()
 """
 
@@ -196,6 +217,7 @@ def main():
             shot = tools.send("Page.captureScreenshot", {"format": "png"})
             with open(a.zoom_screenshot, "wb") as f:
                 f.write(base64.b64decode(shot["data"]))
+        out.update(tools.evaluate(DECODE_ALL))  # after the screenshots and timing: it loads every picture
         time.sleep(0.2)
         tools.send("Runtime.evaluate", {"expression": "1"})  # flush pending events
         console = []

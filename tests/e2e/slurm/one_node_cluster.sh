@@ -15,6 +15,9 @@
 # - No accounting database (accounting_storage/none): a finished job is read with scontrol while
 #   slurmctld still holds it (MinJobAge), not with sacct.
 # - No GRES: the examples' GPU requests are overridden on the sbatch command line.
+# What it has that a real cluster has: preemption by partition priority (PreemptType=
+# preempt/partition_prio, PreemptMode=REQUEUE): a job in the partition `urgent` (PriorityTier 10)
+# takes the node from the jobs of `farmtest` (PriorityTier 1, the default partition), requeued by Slurm.
 # slurm_cluster_missing prints why a cluster cannot be started here (nothing when it can).
 
 slurm_cluster_missing() {
@@ -55,6 +58,12 @@ slurm_cluster_start() {
   slurmd_port="$(_slurm_free_port)"
   SLURM_TEST_NODE="$node"
   SLURM_TEST_PARTITION="farmtest"
+  # Preemption as a studio sets it up: a job in the higher-priority partition takes the node from
+  # farmtest's jobs, which Slurm requeues at once (PreemptMode=REQUEUE, GraceTime 0): SIGTERM to the
+  # job's processes, SIGKILL KillWait seconds later. (With a GraceTime, Slurm 22.05 requeues only a
+  # job still running when it ends: one that stops cleanly within it, as facetrain does, ends FAILED.)
+  SLURM_TEST_URGENT_PARTITION="urgent"
+  SLURM_TEST_KILL_WAIT=30
   cat >"$dir/slurm.conf" <<EOF
 ClusterName=facetraintest
 SlurmctldHost=$host(127.0.0.1)
@@ -84,11 +93,14 @@ SelectType=select/cons_tres
 SelectTypeParameters=CR_CPU
 SlurmdParameters=config_overrides
 ReturnToService=2
-KillWait=30
+KillWait=$SLURM_TEST_KILL_WAIT
 MinJobAge=3600
 InactiveLimit=0
 NodeName=$node NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=8000 State=UNKNOWN
-PartitionName=$SLURM_TEST_PARTITION Nodes=$node Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
+PreemptType=preempt/partition_prio
+PreemptMode=REQUEUE
+PartitionName=$SLURM_TEST_PARTITION Nodes=$node Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO PriorityTier=1
+PartitionName=$SLURM_TEST_URGENT_PARTITION Nodes=$node Default=NO MaxTime=INFINITE State=UP OverSubscribe=NO PriorityTier=10 PreemptMode=OFF
 EOF
   export SLURM_CONF="$dir/slurm.conf"
   slurmctld -D -i -f "$SLURM_CONF" >>"$dir/log/slurmctld.out" 2>&1 &
@@ -109,6 +121,7 @@ EOF
 slurm_cluster_stop() {
   [ -n "${SLURM_TEST_DIR:-}" ] || return 0
   scancel --full --quiet --partition="$SLURM_TEST_PARTITION" 2>/dev/null || true
+  scancel --full --quiet --partition="$SLURM_TEST_URGENT_PARTITION" 2>/dev/null || true
   local i
   for i in $(seq 120); do  # a cancelled step may take KillWait (30 s) to end
     [ -z "$(squeue -h -o %i 2>/dev/null)" ] && break

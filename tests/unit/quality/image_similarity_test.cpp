@@ -66,7 +66,8 @@ TEST_CASE("PSNR of a known MSE", "[unit][quality]") {
 TEST_CASE("SSIM and PSNR match scikit-image's values for a fixed pair", "[unit][quality]") {
   // skimage 0.26 structural_similarity(a, b, channel_axis=-1, data_range=R, gaussian_weights=True,
   // sigma=1.5, use_sample_covariance=False) and peak_signal_noise_ratio(a, b, data_range=1.0),
-  // on float64 copies of the float32 images.
+  // on float64 copies of the float32 images. tests/tools/ssim_reference.py makes these numbers
+  // (.venv/bin/python tests/tools/ssim_reference.py).
   const auto a = pattern_a(40, 30);
   const auto b = pattern_b(40, 30);
   CHECK(facetrain::ssim(a, b, 40, 30) == Approx(0.9223535219255158).margin(1e-9));
@@ -114,6 +115,9 @@ TEST_CASE("a mask leaves a damaged region out", "[unit][quality]") {
   CHECK(std::isnan(facetrain::psnr_db(a, b, w, h, std::vector<float>(mask.size(), 0.0f))));
 }
 
+// MS-SSIM has no reference number here: scikit-image has none. Its values are checked against a
+// numpy implementation written in tests/e2e/quality_agreement.sh from Wang, Simoncelli & Bovik 2003
+// (our own code, not a second library's), on real frames; this case checks only its shape.
 TEST_CASE("MS-SSIM is NaN below 256 pixels and falls with the damage above", "[unit][quality]") {
   const auto a = pattern_a(300, 256);
   CHECK(std::isnan(facetrain::ms_ssim(a, a, 300, 255 /* wrong size too */)));
