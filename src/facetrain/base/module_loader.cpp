@@ -1,4 +1,4 @@
-#include "facetrain/module/module_loader.h"
+#include "facetrain/base/module_loader.h"
 
 #include "facetrain/base/error.h"
 

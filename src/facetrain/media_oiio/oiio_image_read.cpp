@@ -1,7 +1,7 @@
-// read_rgb8's implementation, in libfacetrain-oiio.so (src/facetrain/module/oiio_module.h).
+// read_rgb8's implementation, in libfacetrain-oiio.so (src/facetrain/media/oiio_module.h).
 #include "facetrain/media/frame_limits.h"
-#include "facetrain/media/image.h"
-#include "facetrain/module/oiio_module.h"
+#include "facetrain/base/image.h"
+#include "facetrain/media/oiio_module.h"
 #include "facetrain/base/error.h"
 
 #include <OpenImageIO/imageio.h>

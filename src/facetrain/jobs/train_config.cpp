@@ -1,4 +1,4 @@
-#include "facetrain/train/train_config.h"
+#include "facetrain/jobs/train_config.h"
 
 #include "facetrain/base/error.h"
 #include "facetrain/config/config_map.h"
@@ -23,11 +23,15 @@ void apply_config_file(TrainConfig& c, const std::filesystem::path& path) {
     ConfigMap m = file.get_map("model");
     if (m.has("architecture"))
       c.model.architecture = parse_architecture(m.get_string("architecture", "", {"df", "liae"}));
-    c.model.resolution_px = static_cast<int>(m.get_int("resolution", c.model.resolution_px, 64, 512));
-    c.model.ae_dims = static_cast<int>(m.get_int("ae_dims", c.model.ae_dims, 8, 4096));
-    c.model.e_dims = static_cast<int>(m.get_int("e_dims", c.model.e_dims, 4, 1024));
-    c.model.d_dims = static_cast<int>(m.get_int("d_dims", c.model.d_dims, 4, 1024));
-    c.model.d_mask_dims = static_cast<int>(m.get_int("d_mask_dims", c.model.d_mask_dims, 2, 1024));
+    // The ranges are the model's own (model_config.h), so the reader and validate_model_config agree.
+    auto dims = [&m](const char* key, int current, ModelFieldRange range) {
+      return static_cast<int>(m.get_int(key, current, range.low, range.high));
+    };
+    c.model.resolution_px = dims("resolution", c.model.resolution_px, kResolutionRange);
+    c.model.ae_dims = dims("ae_dims", c.model.ae_dims, kAeDimsRange);
+    c.model.e_dims = dims("e_dims", c.model.e_dims, kEDimsRange);
+    c.model.d_dims = dims("d_dims", c.model.d_dims, kDDimsRange);
+    c.model.d_mask_dims = dims("d_mask_dims", c.model.d_mask_dims, kDMaskDimsRange);
     m.finish();
     try {
       validate_model_config(c.model);

@@ -31,6 +31,18 @@ struct ModelConfig {
   bool operator!=(const ModelConfig& other) const { return !(*this == other); }
 };
 
+// The allowed range of each field: the one place validate_model_config and the config reader
+// (train_config.cpp) take them from.
+struct ModelFieldRange {
+  int low, high;
+};
+inline constexpr ModelFieldRange kResolutionRange{64, 512};  // and a multiple of kResolutionStepPx
+inline constexpr int kResolutionStepPx = 32;                 // the dense bottleneck is resolution / 32 wide
+inline constexpr ModelFieldRange kAeDimsRange{8, 2048};
+inline constexpr ModelFieldRange kEDimsRange{4, 512};
+inline constexpr ModelFieldRange kDDimsRange{4, 512};
+inline constexpr ModelFieldRange kDMaskDimsRange{2, 512};
+
 // Throws ConfigError (naming the field and the allowed range) for a configuration the model
 // cannot be built with.
 void validate_model_config(const ModelConfig& config);

@@ -1,8 +1,8 @@
-#include "facetrain/dist/process_group.h"
+#include "facetrain/distributed/process_group.h"
 
 #include "facetrain/base/error.h"
 #include "facetrain/base/log.h"
-#include "facetrain/dist/c10d_backends.h"
+#include "facetrain/distributed/c10d_backends.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>

@@ -1,4 +1,4 @@
-#include "facetrain/dist/c10d_backends.h"
+#include "facetrain/distributed/c10d_backends.h"
 
 #include "facetrain/base/error.h"
 

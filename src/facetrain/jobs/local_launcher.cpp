@@ -1,4 +1,4 @@
-#include "facetrain/dist/local_launcher.h"
+#include "facetrain/jobs/local_launcher.h"
 
 #include "facetrain/base/error.h"
 #include "facetrain/base/launch_environment.h"

@@ -6,8 +6,9 @@
 // only, from a list of still-image formats (OpenImageIO would otherwise try every reader it has,
 // movie readers included, on a file whose contents do not match its extension).
 #include "facetrain/media/frame_limits.h"
+#include "facetrain/base/file_extension.h"
 #include "facetrain/media/source_factories.h"
-#include "facetrain/module/oiio_module.h"
+#include "facetrain/media/oiio_module.h"
 #include "facetrain/media/display_transform.h"
 #include "facetrain/media/srgb.h"
 #include "facetrain/base/error.h"
@@ -29,15 +30,10 @@ namespace {
 constexpr std::array<std::string_view, 12> kAllowedReaders = {"openexr", "dpx",  "cineon", "tiff", "png",  "jpeg",
                                                               "targa",   "sgi",  "bmp",    "hdr",  "webp", "jpeg2000"};
 
-std::string lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
-  return text;
-}
-
 // Opens `path` with the reader its extension names; throws InputDataError naming the file.
 std::unique_ptr<OIIO::ImageInput> open_image(const std::filesystem::path& path) {
   const std::string name = path.string();
-  std::string extension = lower(path.extension().string());
+  std::string extension = lower_case_extension(path);
   if (!extension.empty() && extension[0] == '.') extension.erase(0, 1);
   if (extension.empty()) throw InputDataError(fmt::format("{}: no file extension to tell the image format", name));
   auto input = OIIO::ImageInput::create(extension);
@@ -114,7 +110,7 @@ class ImageSequenceSource final : public FrameSource {
     info_.bit_depth = spec.get_int_attribute("oiio:BitsPerSample", static_cast<int>(spec.format.size() * 8));
     const bool float_data = is_float_type(spec.format);
     std::string colorspace = spec.get_string_attribute("oiio:ColorSpace");
-    const std::string cs = lower(colorspace);
+    const std::string cs = ascii_lower(colorspace);
     const bool display_encoded = cs.find("srgb") != std::string::npos || cs.find("rec709") != std::string::npos ||
                                  cs.find("gamma") != std::string::npos;
     info_.scene_linear = float_data && !display_encoded;
@@ -131,7 +127,7 @@ class ImageSequenceSource final : public FrameSource {
     if (spec.nchannels < 1 || spec.nchannels > 64) {
       throw InputDataError(fmt::format("{}: {} channels is not a plate", name, spec.nchannels));
     }
-    if (lower(file.extension().string()) == ".dpx") check_dpx_length(file, spec);
+    if (lower_case_extension(file) == ".dpx") check_dpx_length(file, spec);
   }
 
   // DPX is uncompressed, and OpenImageIO reads the rows missing from a truncated file as black

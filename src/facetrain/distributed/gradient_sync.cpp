@@ -1,7 +1,7 @@
-#include "facetrain/dist/gradient_sync.h"
+#include "facetrain/distributed/gradient_sync.h"
 
 #include "facetrain/base/error.h"
-#include "facetrain/dist/process_group.h"
+#include "facetrain/distributed/process_group.h"
 
 #include <fmt/format.h>
 #include <torch/torch.h>

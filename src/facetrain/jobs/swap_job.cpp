@@ -1,4 +1,4 @@
-#include "facetrain/swap/swap_job.h"
+#include "facetrain/jobs/swap_job.h"
 
 #include "facetrain/base/error.h"
 

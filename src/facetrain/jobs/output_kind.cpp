@@ -1,4 +1,4 @@
-#include "facetrain/swap/output_kind.h"
+#include "facetrain/jobs/output_kind.h"
 
 #include "facetrain/base/error.h"
 

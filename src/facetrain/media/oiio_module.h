@@ -4,8 +4,8 @@
 // and what it links (260 libraries: OpenCV, GDAL, codecs) cost about 0.3 s to load, so a movie plate
 // is extracted without them; media loads this module on the first sequence or still image.
 #include "facetrain/media/frame_source.h"
-#include "facetrain/media/image.h"
-#include "facetrain/module/module_loader.h"
+#include "facetrain/base/image.h"
+#include "facetrain/base/module_loader.h"
 
 #include <cstdint>
 #include <filesystem>

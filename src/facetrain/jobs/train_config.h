@@ -1,9 +1,9 @@
 #pragma once
 // The effective configuration of a training run: defaults < --config FILE < flags. Every key is
 // documented with its default and range in examples/configs/train.yaml; a test keeps them in sync.
-#include "facetrain/model/model_config.h"
-#include "facetrain/train/augment_config.h"
-#include "facetrain/train/loss_config.h"
+#include "facetrain/jobs/model_config.h"
+#include "facetrain/jobs/augment_config.h"
+#include "facetrain/jobs/loss_config.h"
 
 #include <cstdint>
 #include <filesystem>

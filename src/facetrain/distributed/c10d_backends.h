@@ -1,7 +1,7 @@
 #pragma once
 // The one place that constructs c10d objects (DESIGN.md §6): the TCPStore rendezvous and the
 // collective backends, ProcessGroupGloo (CPU) and ProcessGroupNCCL (CUDA). Internal: included only
-// by src/facetrain/dist/*.cpp. Everything else talks to a backend through c10d::Backend.
+// by src/facetrain/distributed/*.cpp. Everything else talks to a backend through c10d::Backend.
 //
 // FACETRAIN_WITH_GLOO (CMake, default ON): ProcessGroupGloo.hpp needs gloo's headers, which the torch
 // wheel does not ship; cmake/FacetrainTorch.cmake explains which headers are used and why that is

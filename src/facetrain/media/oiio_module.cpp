@@ -1,5 +1,5 @@
 // media's side of libfacetrain-oiio.so: loaded on first use.
-#include "facetrain/module/oiio_module.h"
+#include "facetrain/media/oiio_module.h"
 
 namespace facetrain {
 

@@ -1,5 +1,5 @@
 // libfacetrain-oiio.so's entry (see module_loader.h).
-#include "facetrain/module/oiio_module.h"
+#include "facetrain/media/oiio_module.h"
 
 extern "C" __attribute__((visibility("default"))) const void* facetrain_oiio_module_api() {
   static const facetrain::OiioModuleApi api{

@@ -2,7 +2,8 @@
 // `facetrain swap`: plate frames + their alignments + a trained model -> frames with the actor's
 // face, composited only inside the matte (DESIGN.md §1, §4, §7).
 #include "facetrain/base/progress.h"
-#include "facetrain/swap/swap_job.h"
+#include "facetrain/jobs/swap_job.h"
+#include "facetrain/quality/face_scorer.h"
 
 namespace facetrain {
 
@@ -16,6 +17,7 @@ namespace facetrain {
 // for a corrupt checkpoint or a plate that is not the face set's source (unless job.force),
 // OutputError (73) for an output that cannot be created, UnavailableError (69) for --device cuda
 // without a GPU.
-SwapReport run_swap(const SwapJob& job, ProgressSink& progress);
+// `open_scorer` opens the quality scores' face models (job.quality.enabled).
+SwapReport run_swap(const SwapJob& job, ProgressSink& progress, const FaceScorerFactory& open_scorer);
 
 }  // namespace facetrain

@@ -1,4 +1,4 @@
-#include "facetrain/module/gpu_probe.h"
+#include "gpu_probe.h"
 
 #include <fmt/format.h>
 

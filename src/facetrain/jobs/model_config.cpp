@@ -1,4 +1,4 @@
-#include "facetrain/model/model_config.h"
+#include "facetrain/jobs/model_config.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -7,10 +7,6 @@
 
 namespace facetrain {
 namespace {
-
-constexpr int kMinResolutionPx = 64;
-constexpr int kMaxResolutionPx = 512;
-constexpr int kResolutionStepPx = 32;  // the dense bottleneck is resolution / 32 wide
 
 // One convolution: output size out_px x out_px, k x k kernel, with bias.
 struct ConvCost {
@@ -36,9 +32,9 @@ struct Accumulator {
   }
 };
 
-void check_range(const char* field, int value, int low, int high) {
-  if (value < low || value > high)
-    throw ConfigError(fmt::format("model: {} = {} is out of range [{}, {}]", field, value, low, high));
+void check_range(const char* field, int value, ModelFieldRange range) {
+  if (value < range.low || value > range.high)
+    throw ConfigError(fmt::format("model: {} = {} is out of range [{}, {}]", field, value, range.low, range.high));
 }
 
 }  // namespace
@@ -60,14 +56,14 @@ bool ModelConfig::operator==(const ModelConfig& other) const {
 }
 
 void validate_model_config(const ModelConfig& config) {
-  check_range("resolution", config.resolution_px, kMinResolutionPx, kMaxResolutionPx);
+  check_range("resolution", config.resolution_px, kResolutionRange);
   if (config.resolution_px % kResolutionStepPx != 0)
     throw ConfigError(fmt::format("model: resolution = {} must be a multiple of {}",
                                   config.resolution_px, kResolutionStepPx));
-  check_range("ae_dims", config.ae_dims, 8, 2048);
-  check_range("e_dims", config.e_dims, 4, 512);
-  check_range("d_dims", config.d_dims, 4, 512);
-  check_range("d_mask_dims", config.d_mask_dims, 2, 512);
+  check_range("ae_dims", config.ae_dims, kAeDimsRange);
+  check_range("e_dims", config.e_dims, kEDimsRange);
+  check_range("d_dims", config.d_dims, kDDimsRange);
+  check_range("d_mask_dims", config.d_mask_dims, kDMaskDimsRange);
 }
 
 ModelConfig model_preset(std::string_view name) {
