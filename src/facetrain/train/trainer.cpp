@@ -807,22 +807,21 @@ fs::path Trainer::checkpoint() {
 // Rank 0 writes the final checkpoint and preview and scores the final model; every rank waits for
 // it, so that each one's exit status says whether the run ended well.
 TrainReport Trainer::finish(TrainReport report) {
-  if (writer_) {
-    if (step_ > first_step_ || !resumed_) {
-      if (report.last_checkpoint.empty() || report.last_checkpoint.filename() != CheckpointStore::step_name(step_))
-        report.last_checkpoint = checkpoint();
-      report.last_preview = preview();
-    } else if (resumed_) {
-      report.last_checkpoint = resumed_->directory;
-    }
-  }
-  record_session(report, step_, first_step_, session_seconds(), world_);
   if (!writer_) {
     auto done = torch::zeros({1}, torch::TensorOptions().device(device_));
     group_->allreduce_sum(done);
+    record_session(report, step_, first_step_, session_seconds(), world_);
     report.validation_loss = validation_average_;
     return report;
   }
+  if (step_ > first_step_ || !resumed_) {
+    if (report.last_checkpoint.empty() || report.last_checkpoint.filename() != CheckpointStore::step_name(step_))
+      report.last_checkpoint = checkpoint();
+    report.last_preview = preview();
+  } else if (resumed_) {
+    report.last_checkpoint = resumed_->directory;
+  }
+  record_session(report, step_, first_step_, session_seconds(), world_);
   report.validation_loss = validation_history_.empty() ? validate() : validation_average_;
   if (job_.quality_scores) {  // the final model's scores, for the done event
     {
