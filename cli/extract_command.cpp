@@ -38,7 +38,7 @@ CLI::App* setup_extract(CLI::App& app, ExtractArgs& args) {
   cmd->add_option("--on-missing", args.on_missing,
                   "Asked frames a plate does not have (past its end, gaps in a sequence): error (exit 65) or skip "
                   "them with a warning; a plate with none of the asked frames is an error either way")
-      ->check(CLI::IsMember({"error", "skip"}))->capture_default_str();
+      ->check(CLI::IsMember(kOnMissingWords))->capture_default_str();
   cmd->add_option("--colorspace", c.colorspace,
                   "The plates' colour space in the OpenColorIO config, as it spells it (ACEScg, ACEScct...): the "
                   "detection proxy of image sequences uses its default display and view, the crops --encoding");
@@ -56,7 +56,7 @@ int run_extract_command(ExtractArgs& args, ConsoleReporter& reporter) {
   auto& c = args.config;
   if (!args.frames.empty()) c.frames = FrameRange::parse(args.frames);
   c.face_type = face_type_from_string(args.face_type);
-  c.on_missing = args.on_missing == "skip" ? OnMissingFrame::skip : OnMissingFrame::error;
+  c.on_missing = parse_on_missing(args.on_missing);
   if (!c.decode_only && c.output.empty()) throw UsageError("extract needs -o FACESET");
   reporter.event("start", {{"command", "extract"}, {"inputs", c.inputs}, {"output", c.output.string()}});
   const ExtractReport report = extract_module().run_extract(c, reporter);

@@ -1,6 +1,6 @@
 #pragma once
 // `facetrain matte train` and `facetrain matte apply`: the visible-face matte (issue 24).
-#include "facetrain/matte/matte_job.h"
+#include "facetrain/jobs/matte_job.h"
 
 #include <string>
 

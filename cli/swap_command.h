@@ -1,5 +1,5 @@
 #pragma once
-#include "facetrain/swap/swap_job.h"
+#include "facetrain/jobs/swap_job.h"
 
 #include <string>
 

@@ -4,7 +4,7 @@
 #include "facetrain/base/duration.h"
 #include "facetrain/base/error.h"
 #include "facetrain/base/launch_environment.h"
-#include "facetrain/dist/local_launcher.h"
+#include "facetrain/jobs/local_launcher.h"
 #include "facetrain/module/torch_module.h"
 
 #include <CLI/CLI.hpp>

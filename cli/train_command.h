@@ -1,5 +1,5 @@
 #pragma once
-#include "facetrain/train/trainer.h"
+#include "facetrain/jobs/train_job.h"
 
 #include <optional>
 #include <string>

@@ -2,7 +2,7 @@
 
 #include "facetrain/base/version.h"
 #include "facetrain/build_info.h"
-#include "facetrain/module/gpu_probe.h"
+#include "gpu_probe.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>

@@ -1,12 +1,13 @@
-# facetrain_torch: the LibTorch parts of `facetrain train` and `facetrain swap` (model, losses,
-# on-device augmentation). Every translation unit that includes <torch/torch.h> costs ~45 s on the
-# 2-core CI machine, so the target compiles the header once as a precompiled header, and the
+# The LibTorch libraries: facetrain_model, facetrain_distributed, facetrain_train and
+# facetrain_swap_pipeline (the parts of `facetrain train` and `facetrain swap` that need LibTorch).
+# Every translation unit that includes <torch/torch.h> costs ~45 s on the 2-core CI machine, so
+# the header is compiled once as a precompiled header that all of them share, and the
 # public headers of src/facetrain/model and src/facetrain/train keep <torch/torch.h> out
 # (they include only <ATen/core/Tensor.h>-level headers or forward declarations).
 #
 # One LibTorch everywhere: the torch 2.11 wheel's (CUDA 13), on the CI machine without a GPU too, so
 # every CUDA and NCCL path is compiled and linked in every build. TORCH_CXX_FLAGS (the libstdc++ ABI
-# switch) is applied to this target and, through the torch target's interface, to what links it;
+# switch) is applied to these targets and, through the torch target's interface, to what links them;
 # never globally.
 include_guard(GLOBAL)
 
@@ -35,18 +36,15 @@ if(FACETRAIN_WITH_GLOO)
   endif()
 endif()
 
-function(facetrain_add_torch_library)
-  file(GLOB facetrain_torch_sources CONFIGURE_DEPENDS
-    ${PROJECT_SOURCE_DIR}/src/facetrain/model/*.cpp
-    ${PROJECT_SOURCE_DIR}/src/facetrain/train/*.cpp
-    ${PROJECT_SOURCE_DIR}/src/facetrain/matte/*.cpp
-    ${PROJECT_SOURCE_DIR}/src/facetrain/swap/swap_pipeline.cpp
-    ${PROJECT_SOURCE_DIR}/src/facetrain/dist/*.cpp)
-  # The torch-free job descriptions are facetrain_jobs' (src/facetrain/CMakeLists.txt).
-  list(FILTER facetrain_torch_sources EXCLUDE REGEX "(model_config|train_config|local_launcher)\\.cpp$")
-  add_library(facetrain_torch STATIC ${facetrain_torch_sources})
+# facetrain_torch: what every LibTorch library and executable of ours compiles and links with, and
+# the precompiled <torch/torch.h> they all share. Not a folder's library: its one source is generated
+# (an empty TU), so that the header is compiled once, in one place, and the LibTorch libraries reuse it.
+function(facetrain_add_torch_base)
+  set(source ${CMAKE_CURRENT_BINARY_DIR}/facetrain_torch_pch.cpp)
+  file(WRITE ${source} "// The precompiled <torch/torch.h> of the LibTorch libraries (cmake/FacetrainTorch.cmake).\n")
+  add_library(facetrain_torch STATIC ${source})
   target_include_directories(facetrain_torch PUBLIC ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR})
-  target_link_libraries(facetrain_torch PUBLIC facetrain_base facetrain_swap ${TORCH_LIBRARIES})
+  target_link_libraries(facetrain_torch PUBLIC facetrain_base ${TORCH_LIBRARIES})
   target_compile_options(facetrain_torch PRIVATE ${TORCH_CXX_FLAGS})
   # LibTorch 2.x puts its own {fmt} (v12) on the include path ahead of Debian's (v9) and exports none
   # of its compiled functions: TUs that see torch's headers use that {fmt} header-only. The two
@@ -60,15 +58,16 @@ function(facetrain_add_torch_library)
   # the lookup order, so every binary that links LibTorch binds std:: to the real libstdc++
   # (tests/torch/libstdcxx_binding_test.cpp checks it).
   target_link_options(facetrain_torch INTERFACE "LINKER:--push-state,--no-as-needed" "-lstdc++" "LINKER:--pop-state")
-  # dist/: c10d (TCPStore, ProcessGroupGloo from libtorch_cpu; ProcessGroupNCCL from libtorch_cuda).
+  # distributed/: c10d (TCPStore, ProcessGroupGloo from libtorch_cpu; ProcessGroupNCCL from libtorch_cuda).
   # FACETRAIN_WITH_CUDA: code that includes c10/cuda headers (allocator statistics, sync debug
-  # mode) compiles only against CUDA LibTorch. PUBLIC, so that the tests reuse the same PCH.
+  # mode) compiles only against CUDA LibTorch. PUBLIC, so that every LibTorch TU, the tests' too,
+  # sees the same definitions as the precompiled header.
   if(TARGET torch_cuda)
     target_compile_definitions(facetrain_torch PUBLIC FACETRAIN_WITH_CUDA)
   endif()
   if(FACETRAIN_WITH_GLOO)
     target_compile_definitions(facetrain_torch PUBLIC FACETRAIN_WITH_GLOO)
-    target_include_directories(facetrain_torch SYSTEM PRIVATE ${FACETRAIN_GLOO_INCLUDE_DIR})
+    target_include_directories(facetrain_torch SYSTEM PUBLIC ${FACETRAIN_GLOO_INCLUDE_DIR})
   endif()
   if(FACETRAIN_REQUIRE_CUDA AND NOT TARGET torch_cuda)
     message(FATAL_ERROR "facetrain: FACETRAIN_REQUIRE_CUDA, but this LibTorch (${Torch_DIR}) has no CUDA")
@@ -82,7 +81,7 @@ function(facetrain_add_torch_library)
                  ${CUDAToolkit_LIBRARY_DIR} PATH_SUFFIXES lib lib64)
     if(FACETRAIN_NCCL_INCLUDE_DIR AND FACETRAIN_NCCL_LIBRARY)
       target_compile_definitions(facetrain_torch PUBLIC FACETRAIN_WITH_NCCL)
-      target_include_directories(facetrain_torch SYSTEM PRIVATE ${FACETRAIN_NCCL_INCLUDE_DIR})
+      target_include_directories(facetrain_torch SYSTEM PUBLIC ${FACETRAIN_NCCL_INCLUDE_DIR})
       target_link_libraries(facetrain_torch PUBLIC ${FACETRAIN_NCCL_LIBRARY})
       message(STATUS "facetrain: NCCL ${FACETRAIN_NCCL_INCLUDE_DIR}, ${FACETRAIN_NCCL_LIBRARY}")
     elseif(FACETRAIN_REQUIRE_CUDA)
@@ -92,15 +91,30 @@ function(facetrain_add_torch_library)
                       "data-parallel CUDA training (ProcessGroupNCCL) is left out")
     endif()
   endif()
+endfunction()
+
+# facetrain_torch_library(FOLDER): facetrain_<FOLDER> (static) from every .cpp in src/facetrain/FOLDER,
+# compiled against LibTorch with facetrain_torch's flags and precompiled header.
+function(facetrain_torch_library folder)
+  if(NOT TARGET facetrain_torch)
+    facetrain_add_torch_base()
+  endif()
+  facetrain_library(${folder} STATIC)
+  set(target facetrain_${folder})
+  target_link_libraries(${target} PUBLIC facetrain_torch)
+  target_compile_options(${target} PRIVATE ${TORCH_CXX_FLAGS})
+  target_precompile_headers(${target} REUSE_FROM facetrain_torch)
   # The PCH is ~570 MB; loading it costs seconds, so TUs that do not use torch skip it.
-  set_source_files_properties(${PROJECT_SOURCE_DIR}/src/facetrain/train/run_directory.cpp
-    PROPERTIES SKIP_PRECOMPILE_HEADERS ON)
-  # The library is -fPIC (it goes into libfacetrain-torch.so); executables that reuse its PCH must
+  if(folder STREQUAL "train")
+    set_source_files_properties(${PROJECT_SOURCE_DIR}/src/facetrain/train/run_directory.cpp
+      PROPERTIES SKIP_PRECOMPILE_HEADERS ON)
+  endif()
+  # The libraries are -fPIC (they go into libfacetrain-torch.so); executables that reuse the PCH must
   # compile with -fPIC too, not CMake's -fPIE, or GCC rejects the PCH (-Winvalid-pch) and compiles
   # every TU from scratch: facetrain_use_torch_pch() below.
 endfunction()
 
-# An executable that includes <torch/torch.h> reuses facetrain_torch's precompiled header: same
+# An executable that includes <torch/torch.h> reuses the LibTorch libraries' precompiled header: same
 # flags, -fPIC included (a PIE executable links -fPIC objects fine).
 function(facetrain_use_torch_pch target)
   set_target_properties(${target} PROPERTIES POSITION_INDEPENDENT_CODE OFF)
@@ -108,15 +122,15 @@ function(facetrain_use_torch_pch target)
   target_precompile_headers(${target} REUSE_FROM facetrain_torch)
 endfunction()
 
-# Unit tests of facetrain_torch: one Catch2 executable (tests/torch/*_test.cpp), registered per
+# Unit tests of the LibTorch libraries: one Catch2 executable (tests/torch/*_test.cpp), registered per
 # test case with the prefix "torch/" and the label "unit".
 function(facetrain_add_torch_tests)
   file(GLOB facetrain_torch_test_sources CONFIGURE_DEPENDS
     ${PROJECT_SOURCE_DIR}/tests/torch/*_test.cpp)
   add_executable(facetrain_torch_tests ${PROJECT_SOURCE_DIR}/tests/unit/main.cpp
     ${facetrain_torch_test_sources})
-  target_link_libraries(facetrain_torch_tests PRIVATE facetrain_torch Catch2::Catch2)
-  add_dependencies(facetrain_torch_tests facetrain_oiio_module)   # media loads it for images
+  target_link_libraries(facetrain_torch_tests PRIVATE facetrain_swap_pipeline facetrain_train Catch2::Catch2)
+  add_dependencies(facetrain_torch_tests facetrain_media_oiio)   # media loads it for images
   target_compile_definitions(facetrain_torch_tests PRIVATE FACETRAIN_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
   target_compile_options(facetrain_torch_tests PRIVATE ${TORCH_CXX_FLAGS})
   facetrain_use_torch_pch(facetrain_torch_tests)

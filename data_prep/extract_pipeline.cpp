@@ -2,6 +2,7 @@
 
 #include "facetrain/face/alignment.h"
 #include "data_prep/face/landmark_predictor.h"
+#include "facetrain/media/srgb.h"
 #include "facetrain/media/frame_selection.h"
 #include "facetrain/media/image_io.h"
 #include "facetrain/media/network_encoding.h"
@@ -63,16 +64,8 @@ Rgb8Image encoded_crop(const FloatImage& full, const Affine2d& aligned, int size
   Rgb8Image crop;
   crop.width = crop.height = size;
   crop.pixels.resize(rgb.size());
-  for (size_t i = 0; i < rgb.size(); ++i) {
-    const float v = rgb[i];
-    crop.pixels[i] = !(v > 0.f) ? 0 : v >= 1.f ? 255 : static_cast<uint8_t>(std::lround(v * 255.f));
-  }
+  for (size_t i = 0; i < rgb.size(); ++i) crop.pixels[i] = unit_to_8bit(rgb[i]);
   return crop;
-}
-
-std::string source_sha256(const std::string& input) {
-  if (auto pattern = SequencePattern::parse(input)) return source_identity_sha256(pattern->scan());
-  return sha256_file_hex(input);
 }
 
 // Collects finished records from writer threads and hands them to the face set in arrival order,
@@ -256,6 +249,40 @@ SourceReport decode_only(const std::string& input, const ExtractConfig& config, 
   return report;
 }
 
+// The plate as the face set records it (its identity, size, rate, frames, colour space). Returns
+// whether it is new to the face set.
+bool register_plate(FaceSetWriter& writer, const std::string& input, const SourceInfo& info, const ExtractConfig& config,
+                    int64_t first, int64_t last) {
+  FaceSetSource entry;
+  entry.path = input;
+  entry.sha256 = plate_identity_sha256(input);
+  entry.width = info.width;
+  entry.height = info.height;
+  entry.fps = info.fps;
+  entry.frame_first = first;
+  entry.frame_last = last;
+  entry.colorspace = config.colorspace.empty() ? info.colorspace : config.colorspace;
+  return writer.register_source(entry);
+}
+
+// After the stages ended: a plate that gave no face at all leaves the face set as it was, so a rerun
+// reports the same (65); damage in the plate is 65 too, naming what was kept before it.
+void refuse_unusable_source(const SourceReport& report, FaceSetWriter& writer, const std::string& input, bool new_source,
+                            const std::exception_ptr& media_error, bool stopped) {
+  if (report.frames_processed > 0 && report.faces_written == 0 && !stopped) {
+    writer.retract(input, new_source);
+    throw InputDataError(fmt::format("0 faces in {} frames of {}{}", report.frames_processed, input,
+                                     media_error ? " (the file is also damaged)" : ""));
+  }
+  if (!media_error) return;
+  try {
+    std::rethrow_exception(media_error);
+  } catch (const InputDataError& e) {
+    throw InputDataError(fmt::format("{} ({} frames before the damage were extracted and kept)", e.what(),
+                                     report.frames_processed));
+  }
+}
+
 SourceReport extract_source(const std::string& input, const ExtractConfig& config, const LandmarkPredictor& predictor,
                             const NetworkEncoding& encoding, FaceSetWriter& writer, ProgressSink& progress) {
   SourceReport report;
@@ -288,16 +315,7 @@ SourceReport extract_source(const std::string& input, const ExtractConfig& confi
     return report;
   }
 
-  FaceSetSource entry;
-  entry.path = input;
-  entry.sha256 = source_sha256(input);
-  entry.width = info.width;
-  entry.height = info.height;
-  entry.fps = info.fps;
-  entry.frame_first = first;
-  entry.frame_last = last;
-  entry.colorspace = config.colorspace.empty() ? info.colorspace : config.colorspace;
-  const bool new_source = writer.register_source(entry);
+  const bool new_source = register_plate(writer, input, info, config, first, last);
 
   log_info("{}: {}x{} {} {:.3f} fps, frames {}-{}: {} to extract{}", input, info.width, info.height, info.codec,
            info.fps, first, last, wanted,
@@ -403,20 +421,7 @@ SourceReport extract_source(const std::string& input, const ExtractConfig& confi
   report.faces_written = faces_written;
   report.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   stage_error.rethrow();
-  if (report.frames_processed > 0 && report.faces_written == 0 && !progress.stop_requested()) {
-    // Nothing usable: leave the face set as it was, so a rerun reports the same.
-    writer.retract(input, new_source);
-    throw InputDataError(fmt::format("0 faces in {} frames of {}{}", report.frames_processed, input,
-                                     media_error ? " (the file is also damaged)" : ""));
-  }
-  if (media_error) {
-    try {
-      std::rethrow_exception(media_error);
-    } catch (const InputDataError& e) {
-      throw InputDataError(fmt::format("{} ({} frames before the damage were extracted and kept)", e.what(),
-                                       report.frames_processed));
-    }
-  }
+  refuse_unusable_source(report, writer, input, new_source, media_error, progress.stop_requested());
   if (!progress.stop_requested()) account_undelivered(info, config, owned, delivered, report);
   return report;
 }

@@ -2,7 +2,7 @@
 // Finds face rectangles in 8-bit frames. The dlib implementations live in dlib_face_detector.cpp,
 // the only translation unit that includes dlib's detectors.
 #include "facetrain/face/face_types.h"
-#include "facetrain/media/image.h"
+#include "facetrain/base/image.h"
 
 #include <memory>
 #include <string>

@@ -1,7 +1,7 @@
 #pragma once
 // 68-point landmarks from dlib's shape predictor (dlib_landmark_predictor.cpp includes dlib).
 #include "facetrain/face/face_types.h"
-#include "facetrain/media/image.h"
+#include "facetrain/base/image.h"
 
 #include <memory>
 #include <string>

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What a farm wrapper meets first: `--version` says what facetrain was built with and which GPUs it
 # sees; `--version`, `--help` and `verify` load neither LibTorch nor the media libraries (stage
-# modules, src/facetrain/module/module_loader.h); `extract` loads only its module, `train` and `swap`
+# modules, src/facetrain/base/module_loader.h); `extract` loads only its module, `train` and `swap`
 # the LibTorch one; a missing module and `--device cuda` without a GPU exit 69 with one ERROR: line.
 # Case `libraries` (its own ctest entry, e2e/startup/libraries): which libraries each command loads,
 # seen with strace; skipped where ptrace is refused, so the other checks run on any machine.

@@ -5,8 +5,8 @@
 #include <torch/torch.h>
 
 #include "facetrain/base/error.h"
-#include "facetrain/dist/gradient_sync.h"
-#include "facetrain/dist/process_group.h"
+#include "facetrain/distributed/gradient_sync.h"
+#include "facetrain/distributed/process_group.h"
 #include "facetrain/train/augment.h"
 
 #include <arpa/inet.h>

@@ -15,14 +15,14 @@
 #include <cstdlib>
 #include <string>
 
-#include "facetrain/dist/gradient_sync.h"
-#include "facetrain/dist/process_group.h"
+#include "facetrain/distributed/gradient_sync.h"
+#include "facetrain/distributed/process_group.h"
 #include "facetrain/model/autocast_guard.h"
 #include "facetrain/model/face_swap_model.h"
 #include "facetrain/train/augment.h"
 #include "facetrain/train/gradient_clip.h"
 #include "facetrain/train/losses.h"
-#include "facetrain/train/train_config.h"
+#include "facetrain/jobs/train_config.h"
 #include "tests/unit/test_support.h"
 
 using namespace facetrain;

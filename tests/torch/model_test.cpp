@@ -4,7 +4,7 @@
 
 #include "facetrain/base/error.h"
 #include "facetrain/model/face_swap_model.h"
-#include "facetrain/model/model_config.h"
+#include "facetrain/jobs/model_config.h"
 
 using namespace facetrain;
 

@@ -6,7 +6,7 @@
 #include <chrono>
 
 #include "facetrain/model/face_swap_model.h"
-#include "facetrain/model/model_config.h"
+#include "facetrain/jobs/model_config.h"
 #include "facetrain/train/augment.h"
 #include "facetrain/train/losses.h"
 

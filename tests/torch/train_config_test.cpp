@@ -1,5 +1,5 @@
 #include "facetrain/base/error.h"
-#include "facetrain/train/train_config.h"
+#include "facetrain/jobs/train_config.h"
 
 #include <catch2/catch.hpp>
 

@@ -1,7 +1,7 @@
 #pragma once
 // Similarity alignment of 68 landmarks to a canonical face template, and the crop warps.
 #include "facetrain/face/face_types.h"
-#include "facetrain/media/image.h"
+#include "facetrain/base/image.h"
 
 #include <vector>
 

@@ -3,6 +3,7 @@
 #include "facetrain/base/atomic_file.h"
 #include "facetrain/base/error.h"
 #include "facetrain/base/log.h"
+#include "facetrain/base/sequence_pattern.h"
 #include "facetrain/base/sha256.h"
 
 #include <fcntl.h>
@@ -258,6 +259,15 @@ std::string source_identity_sha256(const std::map<int64_t, std::filesystem::path
     identity += sha256_file_hex(frames.rbegin()->second) + "\n";
   }
   return sha256_hex(identity);
+}
+
+std::string plate_identity_sha256(const std::string& plate) {
+  if (auto pattern = SequencePattern::parse(plate)) {
+    const auto frames = pattern->scan();
+    return frames.empty() ? std::string() : source_identity_sha256(frames);
+  }
+  std::error_code ec;
+  return std::filesystem::is_regular_file(plate, ec) ? sha256_file_hex(plate) : std::string();
 }
 
 FaceSetManifest FaceSet::read_manifest(const std::filesystem::path& directory) {

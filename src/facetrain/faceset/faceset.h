@@ -67,6 +67,11 @@ FrameRecord frame_record_from_json_line(const std::string& line, const std::stri
 // name and size plus the first and last frames' contents.
 std::string source_identity_sha256(const std::map<int64_t, std::filesystem::path>& frames);
 
+// The identity of a plate, as extract records it (FaceSetSource::sha256) and swap and verify check it:
+// a movie's file SHA-256; an image sequence's source_identity_sha256 over the frames its pattern
+// finds. "" when there is nothing to hash (no such file, or a pattern that finds no frame).
+std::string plate_identity_sha256(const std::string& plate);
+
 // Reads a whole face set. Throws MissingInputError (66) if there is no faceset.json, InputDataError
 // (65) naming the file and line of anything malformed.
 struct FaceSet {

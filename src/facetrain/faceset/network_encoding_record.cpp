@@ -1,4 +1,5 @@
 #include "facetrain/faceset/network_encoding_record.h"
+#include "facetrain/base/file_extension.h"
 
 #include "facetrain/base/error.h"
 
@@ -122,7 +123,7 @@ NetworkEncodingRecord legacy_network_encoding(const std::vector<std::string>& so
   NetworkEncodingRecord r;
   r.recorded = false;
   for (std::string cs : source_colorspaces) {
-    std::transform(cs.begin(), cs.end(), cs.begin(), [](unsigned char c) { return std::tolower(c); });
+    cs = ascii_lower(std::move(cs));
     if (cs.find("linear") != std::string::npos) r.kind = EncodingKind::srgb;
   }
   return r;

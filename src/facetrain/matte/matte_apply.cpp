@@ -8,6 +8,7 @@
 #include "facetrain/faceset/visible_mattes.h"
 #include "facetrain/matte/matte_faces.h"
 #include "facetrain/matte/visible_matte_net.h"
+#include "facetrain/model/torch_device.h"
 #include "facetrain/media/image_io.h"
 #include "facetrain/occlusion/temporal_matte.h"
 
@@ -55,13 +56,7 @@ MatteApplyReport run_matte_apply(const MatteApplyJob& job, ProgressSink& progres
                                   "train a matte model on this face set (facetrain matte train --faces {})",
                                   job.model.string(), info.face_type, info.crop_size_px, job.faces.string(),
                                   manifest.face_type, manifest.size, job.faces.string()));
-  torch::Device device = torch::kCPU;
-  if (job.device == "cuda") {
-    if (!torch::cuda::is_available()) throw UnavailableError("--device cuda: no CUDA device is available (this build or machine has none)");
-    device = torch::kCUDA;
-  } else if (job.device != "cpu") {
-    throw UsageError(fmt::format("--device {}: use cpu or cuda", job.device));
-  }
+  const torch::Device device = select_device(job.device);
   net->to(device);
   net->eval();
   torch::NoGradGuard no_grad;

@@ -3,7 +3,7 @@
 // (faceset/visible_mattes.h), smoothed along each track where the plate holds still
 // (occlusion/temporal_matte.h). The new mattes replace the old ones only when all are written.
 #include "facetrain/base/progress.h"
-#include "facetrain/matte/matte_job.h"
+#include "facetrain/jobs/matte_job.h"
 
 namespace facetrain {
 

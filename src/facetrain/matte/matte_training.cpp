@@ -6,6 +6,7 @@
 #include "facetrain/faceset/usable_faces.h"
 #include "facetrain/matte/matte_faces.h"
 #include "facetrain/matte/visible_matte_net.h"
+#include "facetrain/model/torch_device.h"
 #include "facetrain/occlusion/label_mattes.h"
 #include "facetrain/occlusion/occluder_synthesis.h"
 #include "facetrain/swap/face_composite.h"
@@ -27,15 +28,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
-
-torch::Device matte_device(const std::string& name) {
-  if (name == "cpu") return torch::kCPU;
-  if (name == "cuda") {
-    if (!torch::cuda::is_available()) throw UnavailableError("--device cuda: no CUDA device is available (this build or machine has none)");
-    return torch::kCUDA;
-  }
-  throw UsageError(fmt::format("--device {}: use cpu or cuda", name));
-}
 
 // Faces an artist labelled: their crops and the visible-face matte the label gives.
 struct LabelledFaces {
@@ -228,7 +220,7 @@ MatteTrainReport run_matte_train(const MatteTrainJob& job, ProgressSink& progres
   if (job.output.empty()) throw UsageError("matte train: -o MATTE_MODEL is required");
   if (job.resolution_px < 32 || job.resolution_px > 512 || job.resolution_px % 8 != 0)
     throw UsageError(fmt::format("--resolution {}: a multiple of 8 from 32 to 512", job.resolution_px));
-  const torch::Device device = matte_device(job.device);
+  const torch::Device device = select_device(job.device);
   const UsableFaces usable = read_usable_faces(job.faces);
   const int r = job.resolution_px;
   std::vector<size_t> every(usable.faces.size());

@@ -4,7 +4,7 @@
 // put on the faces whose detection is confident; with an artist's mattes (label_mattes.h) those
 // faces weigh more. Held-out faces measure it per occluder kind against the landmark hull.
 #include "facetrain/base/progress.h"
-#include "facetrain/matte/matte_job.h"
+#include "facetrain/jobs/matte_job.h"
 
 namespace facetrain {
 

@@ -1,8 +1,9 @@
 // open_frame_source(): picks the image-sequence or the movie reader for an input path.
 #include "facetrain/media/frame_source.h"
+#include "facetrain/base/file_extension.h"
 
 #include "facetrain/media/source_factories.h"
-#include "facetrain/module/oiio_module.h"
+#include "facetrain/media/oiio_module.h"
 #include "facetrain/base/error.h"
 #include "facetrain/base/log.h"
 #include "facetrain/base/sequence_pattern.h"
@@ -19,8 +20,7 @@ namespace facetrain {
 bool is_still_image_extension(const std::filesystem::path& path) {
   static const std::array<const char*, 14> kExtensions = {".exr", ".dpx", ".cin", ".tif", ".tiff", ".png", ".jpg",
                                                           ".jpeg", ".bmp", ".tga", ".sgi", ".hdr", ".webp", ".jp2"};
-  std::string ext = path.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  const std::string ext = lower_case_extension(path);
   return std::find(kExtensions.begin(), kExtensions.end(), ext) != kExtensions.end();
 }
 

@@ -1,12 +1,14 @@
 #pragma once
 // Decoded plate frames from a movie (libav*) or an image sequence (OpenImageIO), behind one interface.
-#include "facetrain/media/image.h"
+#include "facetrain/base/error.h"
+#include "facetrain/base/image.h"
 
 #include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace facetrain {
 
@@ -26,6 +28,15 @@ struct SourceInfo {
 };
 
 enum class OnMissingFrame { error, skip };
+
+// --on-missing's words (extract and swap alike), and the one place they are read: "error" | "skip";
+// anything else is a UsageError (64) naming it.
+inline const std::vector<std::string> kOnMissingWords = {"error", "skip"};
+inline OnMissingFrame parse_on_missing(const std::string& word) {
+  if (word == "error") return OnMissingFrame::error;
+  if (word == "skip") return OnMissingFrame::skip;
+  throw UsageError("--on-missing " + word + ": use error or skip");
+}
 
 struct FrameSourceOptions {
   int64_t start_frame = 1;                  // number of a movie's first frame

@@ -1,6 +1,6 @@
 #include "facetrain/media/image_io.h"
 
-#include "facetrain/module/oiio_module.h"
+#include "facetrain/media/oiio_module.h"
 #include "facetrain/base/atomic_file.h"
 #include "facetrain/base/error.h"
 

@@ -1,6 +1,6 @@
 #pragma once
 // Writing and reading 8-bit PNG crops and masks. Writes are atomic (temporary file, fsync, rename).
-#include "facetrain/media/image.h"
+#include "facetrain/base/image.h"
 #include "facetrain/base/atomic_file.h"
 
 #include <filesystem>

@@ -5,6 +5,7 @@
 // limited range (what editorial and review tools assume for ProRes and H.264), and tagged so:
 // primaries, transfer and matrix BT.709. Alpha (ProRes 4444 only) is full range.
 #include "facetrain/media/movie_writer.h"
+#include "facetrain/base/file_extension.h"
 
 #include "facetrain/base/atomic_file.h"
 #include "facetrain/media/av_support.h"
@@ -46,12 +47,6 @@ AVPixelFormat encoder_pixel_format(MovieCodec codec) {
   return AV_PIX_FMT_NONE;
 }
 
-std::string lower_extension(const fs::path& path) {
-  std::string ext = path.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-  return ext;
-}
-
 AVRational frame_rate_of(double fps) {
   if (!(fps > 0) || !std::isfinite(fps)) return AVRational{24, 1};
   // 23.976... -> 24000/1001, 25 -> 25/1, 29.97... -> 30000/1001.
@@ -88,7 +83,7 @@ const char* movie_codec_name(MovieCodec codec) {
 bool movie_codec_available(MovieCodec codec) { return avcodec_find_encoder_by_name(encoder_name(codec)) != nullptr; }
 
 bool is_movie_path(const fs::path& path) {
-  const std::string ext = lower_extension(path);
+  const std::string ext = lower_case_extension(path);
   return ext == ".mov" || ext == ".mp4";
 }
 
@@ -151,7 +146,7 @@ struct MovieWriter::State {
 MovieWriter::MovieWriter(fs::path path, const MovieSettings& settings) {
   install_av_log_forwarding();
   const std::string name = path.string();
-  const std::string ext = lower_extension(path);
+  const std::string ext = lower_case_extension(path);
   if (ext != ".mov" && ext != ".mp4") throw UsageError(fmt::format("{}: a movie must end in .mov or .mp4", name));
   const bool prores = settings.codec != MovieCodec::h264;
   if (prores && ext != ".mov")

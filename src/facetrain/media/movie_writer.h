@@ -5,7 +5,7 @@
 // A movie cannot be written frame by frame atomically: it is encoded into a temporary file beside
 // the final path and renamed into place by finish(). A writer destroyed before finish() (an error,
 // a stop signal) removes the temporary file, so a half-written movie is never left behind.
-#include "facetrain/media/image.h"
+#include "facetrain/base/image.h"
 
 #include <cstdint>
 #include <filesystem>

@@ -15,7 +15,7 @@ namespace facetrain {
 std::unique_ptr<FrameSource> open_video_source(const std::string& path, const FrameSourceOptions& options);
 
 // Image files (one frame per file) are read through OpenImageIO in libfacetrain-oiio.so:
-// oiio_module().open_image_sequence_source (src/facetrain/module/oiio_module.h).
+// oiio_module().open_image_sequence_source (src/facetrain/media/oiio_module.h).
 
 // True for file extensions that are still images (read as a one-frame sequence when given
 // without a frame token): .exr .dpx .tif .tiff .png .jpg .jpeg ...

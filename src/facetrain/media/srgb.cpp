@@ -27,12 +27,6 @@ inline int lut_index(float linear) {
   return static_cast<int>(linear * (kLutSize - 1) + 0.5f);
 }
 
-inline uint8_t scale_to_8bit(float value) {
-  if (!(value > 0.0f)) return 0;
-  if (!(value < 1.0f)) return 255;
-  return static_cast<uint8_t>(value * 255.0f + 0.5f);
-}
-
 }  // namespace
 
 float srgb_encode(float linear) {
@@ -45,7 +39,7 @@ uint8_t linear_to_srgb8(float linear) { return srgb8_lut()[lut_index(linear)]; }
 void float_to_rgb8(const float* src, int src_channels, size_t pixel_count, bool scene_linear, uint8_t* dst_rgb) {
   const auto& lut = srgb8_lut();
   const auto convert = [&](float value) {
-    return scene_linear ? lut[lut_index(value)] : scale_to_8bit(value);
+    return scene_linear ? lut[lut_index(value)] : unit_to_8bit(value);
   };
   if (src_channels >= 3) {
     for (size_t i = 0; i < pixel_count; ++i) {

@@ -14,7 +14,7 @@
 #include <utility>
 #include <vector>
 
-#include "facetrain/model/model_config.h"
+#include "facetrain/jobs/model_config.h"
 
 namespace torch {
 namespace nn {

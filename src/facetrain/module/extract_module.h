@@ -3,7 +3,7 @@
 // FFmpeg, OpenImageIO and OpenColorIO libraries that only `extract` needs; and dlib's face models
 // for the quality scores of `train` and `swap` (facetrain/quality/face_scorer.h).
 #include "data_prep/extract_pipeline.h"
-#include "facetrain/module/module_loader.h"
+#include "facetrain/base/module_loader.h"
 #include "facetrain/quality/face_scorer.h"
 
 #include <memory>

@@ -1,10 +1,11 @@
 #pragma once
 // The API of libfacetrain-torch.so (see module_loader.h): training and swapping, behind LibTorch,
 // CUDA, cuDNN and NCCL, which only `train` and `swap` need (and load once).
-#include "facetrain/module/module_loader.h"
-#include "facetrain/matte/matte_job.h"
-#include "facetrain/swap/swap_job.h"
-#include "facetrain/train/trainer.h"
+#include "facetrain/base/module_loader.h"
+#include "facetrain/base/progress.h"
+#include "facetrain/jobs/matte_job.h"
+#include "facetrain/jobs/swap_job.h"
+#include "facetrain/jobs/train_job.h"
 
 namespace facetrain {
 

@@ -4,7 +4,7 @@
 // aligned crop with its aligned_from_frame. The matte channel is the alpha where the file has one,
 // else the first channel; `white_is` says what the artist painted white.
 #include "facetrain/face/face_types.h"
-#include "facetrain/media/image.h"
+#include "facetrain/base/image.h"
 
 #include <cstdint>
 #include <filesystem>

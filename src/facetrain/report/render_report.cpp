@@ -64,51 +64,55 @@ const Score kScores[] = {
      &SwapFrameQuality::seam_ratio, false, {0.0, 1.0}},
 };
 
-}  // namespace
+// What a swap output directory's manifests record, gathered by frame number.
+struct RenderRecords {
+  std::vector<fs::path> manifest_paths;
+  std::vector<std::string> unreadable;
+  std::map<int64_t, SwapFrameQuality> quality;   // each rendered frame's scores
+  std::map<int64_t, std::string> review_files;
+  std::set<int64_t> frames;                      // outputs, or a movie's mattes (one per frame)
+  std::vector<std::string> movies, review_movies;
+  std::set<std::string> plates, checkpoints, versions;
+};
 
-std::string render_render_report(const fs::path& directory, const fs::path& output) {
+RenderRecords read_render_records(const fs::path& directory) {
+  RenderRecords r;
   std::error_code ec;
   if (!fs::is_directory(directory, ec))
     throw MissingInputError(fmt::format("{}: no such swap output directory", directory.string()));
-  std::vector<fs::path> manifest_paths;
   for (const auto& entry : fs::directory_iterator(directory, ec)) {
     const std::string name = entry.path().filename().string();
-    if (name.rfind("swap-manifest.", 0) == 0 && entry.path().extension() == ".json") manifest_paths.push_back(entry.path());
+    if (name.rfind("swap-manifest.", 0) == 0 && entry.path().extension() == ".json") r.manifest_paths.push_back(entry.path());
   }
-  std::sort(manifest_paths.begin(), manifest_paths.end());
-  if (manifest_paths.empty())
+  std::sort(r.manifest_paths.begin(), r.manifest_paths.end());
+  if (r.manifest_paths.empty())
     throw InputDataError(fmt::format("{}: no swap-manifest.*.json (not a facetrain swap output directory)", directory.string()));
-
   std::vector<SwapManifest> manifests;
-  std::vector<std::string> unreadable;
-  for (const fs::path& path : manifest_paths) {
+  for (const fs::path& path : r.manifest_paths) {
     try {
       manifests.push_back(read_swap_manifest(path));
     } catch (const Error& e) {
-      unreadable.push_back(e.what());
+      r.unreadable.push_back(e.what());
     }
   }
-  // Frames by number: outputs, review frames and movies, and the quality of each rendered frame.
-  std::map<int64_t, SwapFrameQuality> quality;
-  std::map<int64_t, std::string> review_files;
-  std::set<int64_t> frames;
-  std::vector<std::string> movies, review_movies;
-  std::set<std::string> plates, checkpoints, versions;
   for (const SwapManifest& m : manifests) {
-    plates.insert(fmt::format("{} (identity sha256 {})", m.plate, m.plate_sha256));
-    checkpoints.insert(fmt::format("{} (model.pt sha256 {})", m.checkpoint, m.checkpoint_sha256));
-    versions.insert(m.tool_version);
+    r.plates.insert(fmt::format("{} (identity sha256 {})", m.plate, m.plate_sha256));
+    r.checkpoints.insert(fmt::format("{} (model.pt sha256 {})", m.checkpoint, m.checkpoint_sha256));
+    r.versions.insert(m.tool_version);
     for (const auto& f : m.frames) {
-      if (f.file.rfind("review/", 0) == 0 && ends_with(f.file, ".png")) review_files[f.frame] = f.file;
-      else if (ends_with(f.file, ".review.mp4")) review_movies.push_back(f.file);
-      else if (ends_with(f.file, ".mov") || ends_with(f.file, ".mp4")) movies.push_back(f.file);
-      else frames.insert(f.frame);  // a frame, or a movie's matte (one per frame)
+      if (f.file.rfind("review/", 0) == 0 && ends_with(f.file, ".png")) r.review_files[f.frame] = f.file;
+      else if (ends_with(f.file, ".review.mp4")) r.review_movies.push_back(f.file);
+      else if (ends_with(f.file, ".mov") || ends_with(f.file, ".mp4")) r.movies.push_back(f.file);
+      else r.frames.insert(f.frame);  // a frame, or a movie's matte (one per frame)
     }
-    for (const auto& q : m.quality) quality[q.frame] = q;
+    for (const auto& q : m.quality) r.quality[q.frame] = q;
   }
-  const VerifyReport verified = verify_swap_output(directory);
+  return r;
+}
 
-  // --- summary
+std::string summary_section(const RenderRecords& r) {
+  const auto& quality = r.quality;
+  const auto& frames = r.frames;
   size_t with_faces = 0;
   for (const auto& [frame, q] : quality) with_faces += q.faces > 0;
   std::string body = "<section id=\"summary\"><h2>Summary</h2><div class=\"cards\">\n";
@@ -139,11 +143,14 @@ std::string render_render_report(const fs::path& directory, const fs::path& outp
          fmt::format("worst {} at frame <span id=\"render-worst-{}-frame\">{}</span>", format_number(worst), score.key,
                      worst_frame));
   }
-  card("render-chunks", "chunks (manifests)", fmt::format("{}", manifest_paths.size()),
-       unreadable.empty() ? "" : fmt::format("<span class=\"bad\">{} unreadable</span>", unreadable.size()));
+  card("render-chunks", "chunks (manifests)", fmt::format("{}", r.manifest_paths.size()),
+       r.unreadable.empty() ? "" : fmt::format("<span class=\"bad\">{} unreadable</span>", r.unreadable.size()));
   body += "</div></section>\n";
+  return body;
+}
 
-  // --- verify
+std::string verify_section(const VerifyReport& verified) {
+  std::string body;
   body += "<section id=\"verify\"><h2>facetrain verify</h2>\n";
   body += fmt::format("<p id=\"render-verify\" class=\"{}\">{}: {} file(s) checked, {} mismatch(es)</p>\n",
                       verified.problems.empty() ? "ok" : "bad", verified.problems.empty() ? "OK" : "MISMATCH",
@@ -155,8 +162,11 @@ std::string render_render_report(const fs::path& directory, const fs::path& outp
     body += "</ul>\n";
   }
   body += "</section>\n";
+  return body;
+}
 
-  // --- quality charts
+std::string quality_section(const std::map<int64_t, SwapFrameQuality>& quality) {
+  std::string body;
   body += "<section id=\"quality\"><h2>Quality per frame</h2>\n";
   if (quality.empty()) {
     body += "<p class=\"note\">The manifests record no quality scores (a render by an older facetrain, or every frame "
@@ -186,11 +196,15 @@ std::string render_render_report(const fs::path& directory, const fs::path& outp
     body += "</div>\n";
   }
   body += "</section>\n";
+  return body;
+}
 
-  // --- review strip: frames spread evenly over the render, first and last included
+// Frames spread evenly over the render, first and last included.
+std::string review_section(const RenderRecords& r, const fs::path& directory, const fs::path& output) {
+  std::string body;
   body += "<section id=\"review\"><h2>Review frames <span class=\"note\">(plate | swap | matte; click to enlarge)</span></h2>\n";
-  if (!review_files.empty()) {
-    std::vector<std::pair<int64_t, std::string>> all(review_files.begin(), review_files.end());
+  if (!r.review_files.empty()) {
+    std::vector<std::pair<int64_t, std::string>> all(r.review_files.begin(), r.review_files.end());
     std::set<size_t> picks;
     const size_t count = std::min(kReviewFrames, all.size());
     for (size_t i = 0; i < count; ++i)
@@ -212,9 +226,9 @@ std::string render_render_report(const fs::path& directory, const fs::path& outp
       }
     }
     body += "</div>\n";
-  } else if (!review_movies.empty()) {
+  } else if (!r.review_movies.empty()) {
     body += "<p>The review is a movie: ";
-    for (const auto& m : review_movies)
+    for (const auto& m : r.review_movies)
       body += fmt::format("<a href=\"{}\">{}</a> ", html_escape(link_to(directory / m, output)), html_escape(m));
     body += "</p>\n";
   } else {
@@ -222,24 +236,36 @@ std::string render_render_report(const fs::path& directory, const fs::path& outp
             "| matte frames.</p>\n";
   }
   body += "</section>\n";
+  return body;
+}
 
-  // --- provenance
+std::string provenance_section(const RenderRecords& r, const fs::path& directory, const fs::path& output) {
+  std::string body;
   body += "<section id=\"provenance\"><h2>Provenance</h2><table class=\"numbers\">\n";
   auto rows = [&](const char* label, const std::set<std::string>& values) {
     for (const auto& v : values)
       body += fmt::format("<tr><td>{}</td><td class=\"mono\">{}</td></tr>\n", label, html_escape(v));
   };
-  rows("plate", plates);
-  rows("checkpoint", checkpoints);
-  rows("facetrain", versions);
-  for (const auto& m : movies)
+  rows("plate", r.plates);
+  rows("checkpoint", r.checkpoints);
+  rows("facetrain", r.versions);
+  for (const auto& m : r.movies)
     body += fmt::format("<tr><td>movie</td><td class=\"mono\"><a href=\"{}\">{}</a></td></tr>\n",
                         html_escape(link_to(directory / m, output)), html_escape(m));
-  for (const fs::path& p : manifest_paths)
+  for (const fs::path& p : r.manifest_paths)
     body += fmt::format("<tr><td>manifest</td><td class=\"mono\">{}</td></tr>\n", html_escape(p.filename().string()));
-  for (const auto& u : unreadable) body += fmt::format("<tr><td>unreadable</td><td class=\"bad\">{}</td></tr>\n", html_escape(u));
+  for (const auto& u : r.unreadable) body += fmt::format("<tr><td>unreadable</td><td class=\"bad\">{}</td></tr>\n", html_escape(u));
   body += "</table></section>\n";
+  return body;
+}
 
+}  // namespace
+
+std::string render_render_report(const fs::path& directory, const fs::path& output) {
+  const RenderRecords records = read_render_records(directory);
+  const VerifyReport verified = verify_swap_output(directory);
+  const std::string body = summary_section(records) + verify_section(verified) + quality_section(records.quality) +
+                           review_section(records, directory, output) + provenance_section(records, directory, output);
   const std::string subtitle = fmt::format(
       "Render <code>{}</code> &middot; written {} &middot; <a href=\"#verify\">verify</a> &middot; <a "
       "href=\"#quality\">quality</a> &middot; <a href=\"#review\">review frames</a> &middot; <a "

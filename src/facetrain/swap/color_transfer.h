@@ -24,7 +24,7 @@
 // statistics of several frames (uniformly); apply_color_transfer() maps a face from its own
 // statistics to (possibly averaged) target statistics.
 #include "facetrain/swap/face_composite.h"
-#include "facetrain/swap/swap_job.h"
+#include "facetrain/jobs/swap_job.h"
 
 #include <array>
 #include <cstdint>

@@ -6,7 +6,7 @@
 // Geometry: crop pixel (u, v) (integer = pixel centre) sits at frame position
 // invert(aligned_from_frame)(u, v), as in facetrain/face/alignment.h.
 #include "facetrain/face/face_types.h"
-#include "facetrain/media/image.h"
+#include "facetrain/base/image.h"
 #include "facetrain/media/network_encoding.h"
 
 #include <array>

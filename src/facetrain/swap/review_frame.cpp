@@ -30,12 +30,6 @@ std::vector<std::vector<std::pair<int, float>>> area_weights(int source, int des
   return weights;
 }
 
-uint8_t to_code(float v) {
-  if (!(v > 0.f)) return 0;
-  if (v >= 1.f) return 255;
-  return static_cast<uint8_t>(std::lround(v * 255.f));
-}
-
 // Resamples one panel of `channels` display values (given per source pixel by `value`) into the
 // review image at column offset `x0`.
 template <typename ValueOf>
@@ -57,7 +51,7 @@ void draw_panel(Rgb8Image& out, int x0, int width, int height, const ReviewLayou
       float sum[3] = {0, 0, 0};
       for (const auto& [s, w] : wy[y])
         for (int c = 0; c < 3; ++c) sum[c] += w * rows[(static_cast<size_t>(s) * layout.panel_width + x) * 3 + c];
-      for (int c = 0; c < 3; ++c) row[x * 3 + c] = to_code(sum[c]);
+      for (int c = 0; c < 3; ++c) row[x * 3 + c] = unit_to_8bit(sum[c]);
     }
   }
 }

@@ -1,7 +1,7 @@
 #pragma once
 // The side-by-side review image of one swapped frame, for directors and supervisors: plate | swap |
 // matte, 8-bit display-referred, scaled down (area average) to at most `max_width` pixels wide.
-#include "facetrain/media/image.h"
+#include "facetrain/base/image.h"
 
 #include <vector>
 

@@ -1,4 +1,5 @@
 #include "facetrain/swap/swap_output.h"
+#include "facetrain/base/file_extension.h"
 
 #include "facetrain/base/atomic_file.h"
 #include "facetrain/base/error.h"
@@ -19,8 +20,7 @@ namespace facetrain {
 namespace fs = std::filesystem;
 
 OutputFormat output_format_for(const std::string& pattern) {
-  std::string ext = fs::path(pattern).extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  const std::string ext = lower_case_extension(pattern);
   if (ext == ".png") return OutputFormat::png;
   if (ext == ".tif" || ext == ".tiff") return OutputFormat::tif;
   if (ext == ".exr") return OutputFormat::exr;

@@ -1,8 +1,8 @@
 #pragma once
 // Writing one swapped frame atomically, in the format its extension names and in the layout its
 // kind asks for (output_kind.h: the finished frame, or the face alone as an element).
-#include "facetrain/media/image.h"
-#include "facetrain/swap/output_kind.h"
+#include "facetrain/base/image.h"
+#include "facetrain/jobs/output_kind.h"
 
 #include <filesystem>
 #include <string>

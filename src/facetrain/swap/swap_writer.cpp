@@ -1,4 +1,5 @@
 #include "facetrain/swap/swap_writer.h"
+#include "facetrain/base/file_extension.h"
 
 #include "facetrain/media/image_io.h"
 #include "facetrain/media/movie_writer.h"
@@ -40,7 +41,7 @@ fs::path folder_of(const fs::path& path) { return path.parent_path().empty() ? f
 }  // namespace
 
 struct SwapWriter::State {
-  const SwapJob& job;
+  const SwapJob::Output& output;
   std::string name;
   fs::path folder;
   // image sequences
@@ -68,12 +69,13 @@ struct SwapWriter::State {
   std::vector<fs::path> movies_done;
   std::vector<std::pair<int64_t, fs::path>> files_written;   // (frame, path) for the manifest
 
-  explicit State(const SwapJob& j) : job(j) {}
+  explicit State(const SwapJob::Output& o) : output(o) {}
 };
 
-SwapWriter::SwapWriter(const SwapJob& job) : state_(std::make_unique<State>(job)) {
+SwapWriter::SwapWriter(const SwapJob::Output& o, int chunk_index, int chunk_count)
+    : state_(std::make_unique<State>(o)) {
   State& s = *state_;
-  const std::string& output = job.output_pattern;
+  const std::string& output = o.pattern;
   s.name = output_name(output);
   s.movie = is_movie_path(output);
   const auto token = SequencePattern::parse(output);
@@ -81,19 +83,17 @@ SwapWriter::SwapWriter(const SwapJob& job) : state_(std::make_unique<State>(job)
     if (token)
       throw UsageError(fmt::format("-o {}: a movie is one file; drop the frame token (the matte goes to {}.matte.####.png)",
                                    output, s.name));
-    if (job.chunk_count > 1)
+    if (chunk_count > 1)
       throw UsageError(fmt::format("-o {} with --chunk {}/{}: a movie holds the whole range and cannot be written in "
                                    "chunks; render an image sequence per chunk (-o {}.####.exr) and make the movie from it",
-                                   output, job.chunk_index, job.chunk_count, (folder_of(output) / s.name).string()));
-    if (job.bits) throw UsageError(fmt::format("--bits applies to .png and .tif output, not to the movie {}", output));
-    if (!job.exr_compression.empty()) throw UsageError(fmt::format("--exr-compression applies to .exr output, not to {}", output));
+                                   output, chunk_index, chunk_count, (folder_of(output) / s.name).string()));
+    if (o.bits) throw UsageError(fmt::format("--bits applies to .png and .tif output, not to the movie {}", output));
+    if (!o.exr_compression.empty()) throw UsageError(fmt::format("--exr-compression applies to .exr output, not to {}", output));
     s.movie_path = output;
     s.folder = folder_of(s.movie_path);
-    std::string extension = fs::path(output).extension().string();
-    for (char& c : extension) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    const bool mov = extension == ".mov";
-    const bool element = job.output_kind == OutputKind::element;
-    s.movie_settings.codec = !job.codec.empty() ? parse_movie_codec(job.codec)
+    const bool mov = lower_case_extension(output) == ".mov";
+    const bool element = o.kind == OutputKind::element;
+    s.movie_settings.codec = !o.codec.empty() ? parse_movie_codec(o.codec)
                              : element          ? MovieCodec::prores_4444  // the only movie codec with alpha
                              : mov              ? MovieCodec::prores_hq
                                                 : MovieCodec::h264;
@@ -105,9 +105,9 @@ SwapWriter::SwapWriter(const SwapJob& job) : state_(std::make_unique<State>(job)
     if (s.movie_settings.codec != MovieCodec::h264 && !mov)
       throw UsageError(fmt::format("-o {}: ProRes ({}) goes in a QuickTime .mov; use .mov or --codec h264", output,
                                    movie_codec_name(s.movie_settings.codec)));
-    if (job.crf >= 0 && s.movie_settings.codec != MovieCodec::h264)
+    if (o.crf >= 0 && s.movie_settings.codec != MovieCodec::h264)
       throw UsageError(fmt::format("--crf applies to H.264; {} is {}", output, movie_codec_name(s.movie_settings.codec)));
-    s.movie_settings.crf = job.crf >= 0 ? job.crf : 18;
+    s.movie_settings.crf = o.crf >= 0 ? o.crf : 18;
     if (s.movie_settings.codec == MovieCodec::prores_4444)  // QuickTime has no flag for it: say it in words
       s.movie_settings.comment =
           element ? "facetrain element: the swapped face; alpha is the matte, straight (not premultiplied)"
@@ -116,7 +116,7 @@ SwapWriter::SwapWriter(const SwapJob& job) : state_(std::make_unique<State>(job)
       throw UnavailableError(fmt::format("-o {}: this FFmpeg build has no encoder for {}", output,
                                          movie_codec_name(s.movie_settings.codec)));
     s.mattes = SequencePattern::parse((s.folder / (s.name + ".matte.####.png")).string());
-    if (job.review) {
+    if (o.review) {
       s.review_movie = movie_codec_available(MovieCodec::h264);
       if (s.review_movie) s.review_movie_path = s.folder / (s.name + ".review.mp4");
       else log_warning("--review: this FFmpeg build has no H.264 encoder (libx264); writing review frames instead");
@@ -126,18 +126,18 @@ SwapWriter::SwapWriter(const SwapJob& job) : state_(std::make_unique<State>(job)
     s.frames = token;
     s.folder = token->directory().empty() ? fs::path(".") : token->directory();
     s.encoding.format = output_format_for(output);
-    if (!job.codec.empty() || job.crf >= 0)
+    if (!o.codec.empty() || o.crf >= 0)
       throw UsageError(fmt::format("--codec and --crf apply to .mov/.mp4 output, not to {}", output));
-    if (job.bits && s.encoding.format == OutputFormat::exr)
+    if (o.bits && s.encoding.format == OutputFormat::exr)
       throw UsageError(fmt::format("--bits applies to .png and .tif; for {} use --exr-type half|float", output));
-    if (job.bits && job.bits != 8 && job.bits != 16) throw UsageError(fmt::format("--bits {}: use 8 or 16", job.bits));
-    if (!job.exr_compression.empty()) {
+    if (o.bits && o.bits != 8 && o.bits != 16) throw UsageError(fmt::format("--bits {}: use 8 or 16", o.bits));
+    if (!o.exr_compression.empty()) {
       if (s.encoding.format != OutputFormat::exr)
         throw UsageError(fmt::format("--exr-compression applies to .exr output, not to {}", output));
-      s.encoding.exr_compression = parse_exr_compression(job.exr_compression);
+      s.encoding.exr_compression = parse_exr_compression(o.exr_compression);
     }
   }
-  if (job.review && !s.review_movie)
+  if (o.review && !s.review_movie)
     s.review_frames = SequencePattern::parse((s.folder / "review" / (s.name + ".review.####.png")).string());
 }
 
@@ -155,9 +155,9 @@ bool SwapWriter::finished(int64_t frame) const {
   return s.movie ? fs::exists(s.movie_path, ec) : fs::exists(s.frames->format(frame), ec);
 }
 
-void SwapWriter::open(const SourceInfo& plate) {
+void SwapWriter::open(const SourceInfo& plate, const std::string& plate_path) {
   State& s = *state_;
-  const SwapJob& job = s.job;
+  const SwapJob::Output& o = s.output;
   // The plate's own precision.
   const bool float_plate = plate.scene_linear || plate.codec == "openexr";
   const bool eight_bit = !float_plate && plate.bit_depth <= 8;
@@ -170,14 +170,14 @@ void SwapWriter::open(const SourceInfo& plate) {
     s.encoding.bits = 16;
     s.movie_settings.fps = plate.fps > 0 ? plate.fps : 24.0;
   } else if (s.encoding.format == OutputFormat::png) {
-    s.encoding.bits = job.bits ? job.bits : (eight_bit ? 8 : 16);
+    s.encoding.bits = o.bits ? o.bits : (eight_bit ? 8 : 16);
   } else if (s.encoding.format == OutputFormat::tif) {
-    s.encoding.bits = job.bits ? job.bits : 16;
+    s.encoding.bits = o.bits ? o.bits : 16;
   } else {
-    s.encoding.bits = job.exr_bits ? job.exr_bits : (float_plate && plate.bit_depth == 16 ? 16 : 32);
+    s.encoding.bits = o.exr_bits ? o.exr_bits : (float_plate && plate.bit_depth == 16 ? 16 : 32);
     s.carry_metadata = plate.is_sequence && plate.codec == "openexr";
   }
-  if (plate.is_sequence) s.plate_files = SequencePattern::parse(job.plate);
+  if (plate.is_sequence) s.plate_files = SequencePattern::parse(plate_path);
   create_directories_private(s.folder);
   if (s.review_frames) create_directories_private(s.review_frames->directory());
   s.opened = true;
@@ -185,9 +185,9 @@ void SwapWriter::open(const SourceInfo& plate) {
 
 int SwapWriter::matte_levels() const { return alpha_levels(state_->encoding); }
 
-bool SwapWriter::wants_plate() const { return state_->job.review; }
+bool SwapWriter::wants_plate() const { return state_->output.review; }
 
-bool SwapWriter::wants_element() const { return state_->job.output_kind == OutputKind::element; }
+bool SwapWriter::wants_element() const { return state_->output.kind == OutputKind::element; }
 
 std::string SwapWriter::describe() const {
   const State& s = *state_;
@@ -203,7 +203,7 @@ std::string SwapWriter::describe() const {
                              s.encoding.exr_compression)
                : fmt::format("{} ({} {}-bit)", s.frames->original(), kind, s.encoding.bits);
   }
-  text += fmt::format(", {}", output_kind_name(s.job.output_kind));
+  text += fmt::format(", {}", output_kind_name(s.output.kind));
   if (s.review_movie) text += fmt::format(", review {}", s.review_movie_path.string());
   else if (s.review_frames) text += fmt::format(", review {}", s.review_frames->original());
   return text;
@@ -252,10 +252,10 @@ void SwapWriter::write(int64_t frame, const FloatImage& plate, const FloatImage&
       if (!s.plate_timecode.empty() && s.plate_fps > 0)
         metadata.timing.timecode = offset_timecode(s.plate_timecode, s.plate_fps, frame - s.plate_first);
     }
-    write_swap_frame(s.frames->format(frame), picture, matte, s.job.output_kind, s.encoding, metadata);
+    write_swap_frame(s.frames->format(frame), picture, matte, s.output.kind, s.encoding, metadata);
     s.files_written.emplace_back(frame, s.frames->format(frame));
   }
-  if (s.job.review) {
+  if (s.output.review) {
     const ReviewLayout layout = review_layout(swapped.width, swapped.height, kReviewMaxWidth, s.review_movie);
     const Rgb8Image review = make_review_frame(plate, swapped, matte, s.scene_linear, layout);
     if (s.review_movie) {

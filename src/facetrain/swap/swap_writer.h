@@ -6,9 +6,9 @@
 // (`<dir>/<name>.review.mp4`). Frames hold the finished frame or the face alone (output_kind.h).
 // No LibTorch.
 #include "facetrain/media/frame_source.h"
-#include "facetrain/media/image.h"
+#include "facetrain/base/image.h"
 #include "facetrain/manifest/swap_manifest.h"
-#include "facetrain/swap/swap_job.h"
+#include "facetrain/jobs/swap_job.h"
 
 #include <cstdint>
 #include <filesystem>
@@ -25,7 +25,8 @@ class SwapWriter {
   // range: render an image sequence per chunk), --bits / --exr-compression / --codec / --crf only
   // where they apply, an element only where the format has alpha (a movie: ProRes 4444, its default
   // then), an encoder for the codec (UnavailableError, 69).
-  explicit SwapWriter(const SwapJob& job);
+  // `chunk_index` of `chunk_count`: the job's chunk (a movie cannot be written in chunks).
+  SwapWriter(const SwapJob::Output& output, int chunk_index, int chunk_count);
   ~SwapWriter();
   SwapWriter(const SwapWriter&) = delete;
   SwapWriter& operator=(const SwapWriter&) = delete;
@@ -35,8 +36,9 @@ class SwapWriter {
   bool finished(int64_t frame) const;
 
   // Picks the encodings from the plate (its depth, scene-linear or not, frame rate) and creates the
-  // output folders (OutputError, 73). Call before write().
-  void open(const SourceInfo& plate);
+  // output folders (OutputError, 73). `plate_path` is the plate as given (an image sequence's pattern:
+  // its frames' header metadata is carried over). Call before write().
+  void open(const SourceInfo& plate, const std::string& plate_path);
   int matte_levels() const;          // the levels mattes are quantised to (0 = float)
   bool wants_plate() const;          // write() needs the plate as decoded (the review shows it)
   bool wants_element() const;        // write() needs the face alone, premultiplied (--output-kind element)

@@ -14,7 +14,7 @@
 // Every call draws the same random numbers whatever is switched on, so options do not shift the
 // stream. With every option off (or all magnitudes 0) the output equals input / 255 exactly.
 // No host synchronisation: all parameters are drawn and applied on the device.
-#include "facetrain/train/augment_config.h"
+#include "facetrain/jobs/augment_config.h"
 
 #include <ATen/core/Tensor.h>
 #include <c10/core/Device.h>

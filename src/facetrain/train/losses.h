@@ -9,7 +9,7 @@
 //         + mask_weight   * mean((pred_mask - target_mask)^2)
 // where `face` is the target mask grown and softened by a Gaussian blur (the DFL recipe), and
 // `eyes_mouth` a map rasterised from the 68 landmarks (eyes_mouth_weight_map).
-#include "facetrain/train/loss_config.h"
+#include "facetrain/jobs/loss_config.h"
 
 #include <ATen/core/Tensor.h>
 

@@ -29,6 +29,66 @@ std::string VerifiedCheckpoint::file_sha256(const std::string& file) const {
   return state.at("files").at(file).get<std::string>();
 }
 
+namespace {
+
+ModelConfig model_config_from_state(const nlohmann::json& state, const fs::path& checkpoint) {
+  ModelConfig config;
+  try {
+    const auto& m = state.at("model_config");
+    config.architecture = parse_architecture(m.at("architecture").get<std::string>());
+    config.resolution_px = m.at("resolution").get<int>();
+    config.ae_dims = m.at("ae_dims").get<int>();
+    config.e_dims = m.at("e_dims").get<int>();
+    config.d_dims = m.at("d_dims").get<int>();
+    config.d_mask_dims = m.at("d_mask_dims").get<int>();
+  } catch (const nlohmann::json::exception& e) {
+    throw InputDataError(fmt::format("{}: state.json has no usable model_config ({})", (checkpoint / "state.json").string(), e.what()));
+  } catch (const ConfigError& e) {
+    throw InputDataError(fmt::format("{}: state.json: {}", (checkpoint / "state.json").string(), e.what()));
+  }
+  try {
+    validate_model_config(config);
+  } catch (const ConfigError& e) {
+    throw InputDataError(fmt::format("{}: state.json: {}", (checkpoint / "state.json").string(), e.what()));
+  }
+  return config;
+}
+
+}  // namespace
+
+nlohmann::json checkpoint_state_to_json(const CheckpointState& s) {
+  const ModelConfig& m = s.model;
+  nlohmann::json state = {{"model", describe(m)},
+                          {"model_config", {{"architecture", std::string(to_string(m.architecture))},
+                                            {"resolution", m.resolution_px}, {"ae_dims", m.ae_dims},
+                                            {"e_dims", m.e_dims}, {"d_dims", m.d_dims},
+                                            {"d_mask_dims", m.d_mask_dims}}},
+                          {"face_type", s.face_type},
+                          {"encoding", s.encoding ? network_encoding_to_json(*s.encoding) : nlohmann::json()},
+                          {"elapsed_s", s.elapsed_s},
+                          {"validation_history", s.validation_history},
+                          {"base_model_sha256", s.base_model_sha256},
+                          {"facetrain", s.facetrain_version}};
+  if (!s.encoding) state.erase("encoding");
+  if (s.identity_reference) state["identity_reference"] = identity_reference_to_json(*s.identity_reference);
+  return state;
+}
+
+CheckpointState checkpoint_state_from_json(const nlohmann::json& state, const fs::path& checkpoint) {
+  const std::string where = (checkpoint / "state.json").string();
+  CheckpointState s;
+  s.model = model_config_from_state(state, checkpoint);
+  s.model_description = state.value("model", "");
+  s.face_type = state.value("face_type", std::string());
+  if (state.contains("encoding")) s.encoding = network_encoding_from_json(state["encoding"], where);
+  s.elapsed_s = state.value("elapsed_s", 0.0);
+  for (const auto& v : state.value("validation_history", nlohmann::json::array())) s.validation_history.push_back(v.get<double>());
+  s.base_model_sha256 = state.value("base_model_sha256", "");
+  s.facetrain_version = state.value("facetrain", "");
+  if (state.contains("identity_reference")) s.identity_reference = identity_reference_from_json(state["identity_reference"], where);
+  return s;
+}
+
 VerifiedCheckpoint resolve_checkpoint(const fs::path& path) {
   std::error_code ec;
   if (!fs::exists(path, ec)) throw MissingInputError(fmt::format("{}: no such checkpoint or run directory", path.string()));

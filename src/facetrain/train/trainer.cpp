@@ -7,11 +7,11 @@
 #include "facetrain/base/sha256.h"
 #include "facetrain/base/version.h"
 #include "facetrain/checkpoint/checkpoint_store.h"
-#include "facetrain/dist/gradient_sync.h"
-#include "facetrain/dist/process_group.h"
+#include "facetrain/distributed/gradient_sync.h"
+#include "facetrain/distributed/process_group.h"
 #include "facetrain/model/autocast_guard.h"
 #include "facetrain/model/face_swap_model.h"
-#include "facetrain/module/face_scorer_loader.h"
+#include "facetrain/model/torch_device.h"
 #include "facetrain/train/augment.h"
 #include "facetrain/train/face_pack.h"
 #include "facetrain/train/gradient_clip.h"
@@ -44,20 +44,6 @@ std::string torch_version() {
 }
 
 constexpr int64_t kGradientBucketBytes = 25 << 20;
-
-// CUDA: the device of this local rank (one process per GPU; see cuda_device_index).
-c10::Device training_device(const std::string& name, const LaunchEnvironment& launch) {
-  if (name == "cuda") {
-    if (!torch::cuda::is_available())
-      throw UnavailableError("--device cuda: no CUDA device is available (this build or machine has none)");
-    const int index = cuda_device_index(launch, static_cast<int>(torch::cuda::device_count()));
-    if (index != launch.local_rank)
-      log_info("local rank {} trains on CUDA device {} of the {} this task sees (one task per GPU share, {} launcher)",
-               launch.local_rank, index, torch::cuda::device_count(), launch.launcher);
-    return c10::Device(c10::DeviceType::CUDA, static_cast<c10::DeviceIndex>(index));
-  }
-  return c10::Device(c10::DeviceType::CPU);
-}
 
 // Every rank must train the same thing: each publishes (name, value) pairs; a mismatch with rank
 // 0 ends every rank with ConfigError (78) naming what differs and where.
@@ -170,569 +156,697 @@ torch::Tensor to_tiles(const torch::Tensor& images) {
   return x.permute({0, 2, 3, 1}).contiguous();  // [B,R,R,3]
 }
 
-}  // namespace
+// Fixed faces (validation, previews, the final scores) through the model without augmentation.
+struct FixedForward {
+  AugmentedBatch actor, double_;
+  TrainingOutput out;
+};
 
-TrainReport run_train(const TrainJob& job, ProgressSink& progress) {
-  const TrainConfig& config = job.config;
-  validate_train_config(config);
-  if (job.grad_compression != "none" && job.grad_compression != "bf16")
-    throw ConfigError(fmt::format("--grad-compression {}: use none or bf16", job.grad_compression));
-  const c10::Device device = training_device(config.device, job.launch);
-  const bool cuda = device.is_cuda();
-  if (config.deterministic && !cuda) at::globalContext().setDeterministicAlgorithms(true, false);
-  if (cuda) at::globalContext().setBenchmarkCuDNN(true);
+// One optimisation step's loss terms and learning rate, for the metrics line.
+struct StepResult {
+  LossTerms actor, double_;
+  double lr = 0;
+};
+
+// `facetrain train` in named phases. run() calls them in this order:
+//   prepare()               device, process group, face sets -> packs, the ranks' agreement
+//   resume_or_initialise()  model, optimizer, random streams: from a checkpoint, a --base, or fresh;
+//                           gradient synchronisation; RUN's config and manifest
+//   prepare_scores()        fixed validation and preview faces, identity references (issue 12)
+//   then per step:          stop_reason(), step(), log() (with validate()), preview(), checkpoint()
+//   finish()                the final checkpoint, preview and scores; the report
+// The loss of a batch, masks included, is computed in one place: losses_for().
+class Trainer {
+ public:
+  Trainer(const TrainJob& job, ProgressSink& progress, const FaceScorerFactory& open_scorer)
+      : job_(job), config_(job.config), progress_(progress), open_scorer_(open_scorer) {}
+
+  TrainReport run() {
+    prepare();
+    resume_or_initialise();
+    prepare_scores();
+    return train();
+  }
+
+ private:
+  // --- phases ---------------------------------------------------------------------------------
+  void prepare();
+  void read_packs();
+  void resume_or_initialise();
+  void load_training_state(const fs::path& directory);
+  void start_gradient_sync();
+  void write_run_records();
+  void prepare_scores();
+  TrainReport train();
+  std::optional<StopReason> stop_reason();
+  StepResult step();
+  bool log(const StepResult& result, TrainReport& report);
+  double validate();
+  nlohmann::json preview_identity();
+  void append_preview_identity();
+  fs::path preview();
+  fs::path checkpoint();
+  TrainReport finish(TrainReport report);
+
+  // --- the pieces the phases share ----------------------------------------------------------------
+  AugmentedBatch unaugmented(const FacePack& pack, const torch::Tensor& index) const;
+  LossTerms losses_for(const SwapOutput& out, const AugmentedBatch& batch) const;
+  FixedForward forward_fixed(const torch::Tensor& actor_index, const torch::Tensor& double_index);
+  torch::Tensor held_out(const FacePack& pack, int64_t count) const;
+  std::vector<double> read_window(const LossTerms& loss_a, const LossTerms& loss_d);
+  void reset_window();
+  double session_seconds() const { return std::chrono::duration<double>(Clock::now() - session_start_).count(); }
+  bool autocast_bf16() const { return cuda_ && config_.bf16; }
+
+  const TrainJob& job_;
+  const TrainConfig& config_;
+  ProgressSink& progress_;
+  const FaceScorerFactory& open_scorer_;
+
+  // prepare()
+  c10::Device device_{c10::DeviceType::CPU};
+  bool cuda_ = false;
+  std::unique_ptr<dist::ProcessGroup> group_;
+  int rank_ = 0, world_ = 1;
+  bool writer_ = true;  // rank 0 alone owns RUN (lock, cache, checkpoints, metrics)
+  std::optional<RunDirectory> run_;
+  std::optional<CheckpointStore> store_;
+  std::optional<CheckpointStore::Loaded> resumed_;  // rank 0: the checkpoint it resumes
+  fs::path resume_directory_;                       // every rank: the checkpoint rank 0 chose
+  int64_t resume_step_ = 0;
+  FacePack actor_, double_;
+
+  // resume_or_initialise()
+  std::optional<FaceSwapModel> model_;
+  std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  std::optional<Sampler> sampler_;
+  std::optional<Augmenter> augment_actor_, augment_double_;
+  std::unique_ptr<dist::GradientSynchronizer> gradient_sync_;
+  int64_t step_ = 0, first_step_ = 0;
+  double elapsed_before_ = 0;
+  std::deque<double> validation_history_;
+  std::string base_sha256_;
+  ModelCost cost_;
+
+  // prepare_scores()
+  torch::Tensor preview_actor_, preview_double_, validation_actor_, validation_double_, identity_double_;
+  std::unique_ptr<FaceScorer> scorer_;
+  std::optional<IdentityReference> identity_reference_;
+  nlohmann::json identity_check_;  // how the references separate the identities (the done event)
+
+  // train()
+  Clock::time_point session_start_;
+  nlohmann::json last_reconstruction_ = nlohmann::json::object();
+  double validation_average_ = 0;
+  int64_t last_metrics_step_ = -1;
+  int64_t nan_step_ = -1;      // FACETRAIN_FAULT_NAN_STEP: a test hook that poisons one step's loss
+  torch::Tensor window_loss_;  // the loss summed on the device since the last metrics line
+  int64_t window_steps_ = 0;
+  double window_comm_s_ = 0;   // exposed communication (gradient waits, stop agreement), this window
+  Clock::time_point window_start_;
+};
+
+// --- prepare ------------------------------------------------------------------------------------
+
+void Trainer::prepare() {
+  validate_train_config(config_);
+  if (job_.grad_compression != "none" && job_.grad_compression != "bf16")
+    throw ConfigError(fmt::format("--grad-compression {}: use none or bf16", job_.grad_compression));
+  // CUDA: the device of this local rank (one process per GPU; see cuda_device_index).
+  device_ = select_device(config_.device, [&](int count) { return cuda_device_index(job_.launch, count); });
+  cuda_ = device_.is_cuda();
+  if (cuda_ && device_.index() != job_.launch.local_rank)
+    log_info("local rank {} trains on CUDA device {} of the {} this task sees (one task per GPU share, {} launcher)",
+             job_.launch.local_rank, static_cast<int>(device_.index()), torch::cuda::device_count(), job_.launch.launcher);
+  if (config_.deterministic && !cuda_) at::globalContext().setDeterministicAlgorithms(true, false);
+  if (cuda_) at::globalContext().setBenchmarkCuDNN(true);
 
   // Data parallel (docs/design.md §6): rank 0 alone owns RUN (lock, cache, checkpoints, metrics).
-  std::unique_ptr<dist::ProcessGroup> group;
-  if (job.launch.distributed()) group = std::make_unique<dist::ProcessGroup>(job.launch, cuda, job.dist_timeout_s);
-  const int rank = group ? group->rank() : 0;
-  const int world = group ? group->world_size() : 1;
-  const bool writer = rank == 0;
-  // Rank 0 publishes how its preparation went (and which checkpoint it resumes) before the
-  // others read the face-pack cache it wrote; a failure there ends every rank with its code.
-  constexpr double kPreparationTimeoutS = 3600;
-  const fs::path pack_cache = job.run_directory / "cache";
+  if (job_.launch.distributed()) group_ = std::make_unique<dist::ProcessGroup>(job_.launch, cuda_, job_.dist_timeout_s);
+  rank_ = group_ ? group_->rank() : 0;
+  world_ = group_ ? group_->world_size() : 1;
+  writer_ = rank_ == 0;
+  store_.emplace(job_.run_directory / "checkpoints", config_.keep_checkpoints);
+  read_packs();
+  if (actor_.face_type != double_.face_type)
+    throw ConfigError(fmt::format("the actor's face set {} holds '{}' crops, the double's {} holds '{}': extract both "
+                                  "with the same --face-type", job_.actor_faceset.string(), actor_.face_type,
+                                  job_.double_faceset.string(), double_.face_type));
+  log_info("faces: actor {} ({} held out), double {} ({} held out), packed at {} px", actor_.size(),
+           actor_.size() - actor_.train_count, double_.size(), double_.size() - double_.train_count,
+           config_.model.resolution_px);
+  if (group_) {
+    agree_on_setup(*group_, {{"facetrain version", version_string()},
+                             {"LibTorch version", torch_version()},
+                             {"configuration (sha256 of the effective config.yaml)", sha256_hex(train_config_to_yaml(config_))},
+                             {"actor face set (content sha256)", actor_.content_sha256},
+                             {"double face set (content sha256)", double_.content_sha256},
+                             {"resumed checkpoint", resume_directory_.string()}});
+  }
+  actor_ = actor_.to(device_);
+  double_ = double_.to(device_);
+}
 
-  std::optional<RunDirectory> run;
-  const int resolution = config.model.resolution_px;
-  CheckpointStore store(job.run_directory / "checkpoints", config.keep_checkpoints);
-  std::optional<CheckpointStore::Loaded> resumed;
-  fs::path resume_directory;
-  int64_t resume_step = 0;
-  // Both face sets are read before RUN is created: one with no usable face (65, naming it) leaves no trace.
-  // The network learns one encoding (docs/design.md §7): face sets whose crops were made differently are
-  // refused before anything is written.
+// Both face sets are read before RUN is created: one with no usable face (65, naming it) leaves no
+// trace. The network learns one encoding (docs/design.md §7): face sets whose crops were made differently
+// are refused before anything is written. Rank 0 publishes how its preparation went (and which
+// checkpoint it resumes) before the others read the face-pack cache it wrote; a failure there ends
+// every rank with its code.
+void Trainer::read_packs() {
+  constexpr double kPreparationTimeoutS = 3600;
+  const fs::path pack_cache = job_.run_directory / "cache";
   auto read_facesets = [&] {
-    auto faces = std::make_pair(read_usable_faces(job.actor_faceset), read_usable_faces(job.double_faceset));
+    auto faces = std::make_pair(read_usable_faces(job_.actor_faceset), read_usable_faces(job_.double_faceset));
     const NetworkEncodingRecord& a = faces.first.set.manifest.encoding;
     const NetworkEncodingRecord& d = faces.second.set.manifest.encoding;
     if (!same_network_values(a, d))
       throw ConfigError(fmt::format("the actor's face set {} holds crops in the encoding {}, the double's {} in {}: "
                                     "the network must see one encoding; extract both with the same --encoding (and "
                                     "OpenColorIO config)",
-                                    job.actor_faceset.string(), a.describe(), job.double_faceset.string(), d.describe()));
+                                    job_.actor_faceset.string(), a.describe(), job_.double_faceset.string(), d.describe()));
     return faces;
   };
   auto load_packs = [&](const std::pair<UsableFaces, UsableFaces>& faces) {
-    FacePack a = load_face_pack(faces.first, resolution, config.validation_fraction, pack_cache, "actor");
-    FacePack d = load_face_pack(faces.second, resolution, config.validation_fraction, pack_cache, "double");
-    return std::make_pair(std::move(a), std::move(d));
+    const int resolution = config_.model.resolution_px;
+    actor_ = load_face_pack(faces.first, resolution, config_.validation_fraction, pack_cache, "actor");
+    double_ = load_face_pack(faces.second, resolution, config_.validation_fraction, pack_cache, "double");
   };
-  std::pair<FacePack, FacePack> packs;
-  if (writer) {
-    try {
-      const auto faces = read_facesets();
-      run.emplace(job.run_directory);
-      packs = load_packs(faces);
-      resumed = job.resume ? store.newest_valid() : std::nullopt;
-    } catch (const Error& e) {
-      if (group) group->publish("prepared", nlohmann::json{{"code", static_cast<int>(e.code())}, {"message", e.what()}}.dump());
-      throw;
-    }
-    if (resumed) {
-      resume_directory = resumed->directory;
-      resume_step = resumed->step;
-    }
-    if (group)
-      group->publish("prepared", nlohmann::json{{"code", 0}, {"resume", resume_directory.string()}, {"step", resume_step}}.dump());
-  } else {
-    const auto prepared = nlohmann::json::parse(group->fetch("prepared", std::max(kPreparationTimeoutS, job.dist_timeout_s)));
+  if (!writer_) {
+    const auto prepared = nlohmann::json::parse(group_->fetch("prepared", std::max(kPreparationTimeoutS, job_.dist_timeout_s)));
     if (prepared.value("code", 0) != 0)
       throw Error(static_cast<ExitCode>(prepared.value("code", 70)),
                   fmt::format("rank 0 failed: {}", prepared.value("message", std::string())));
-    resume_directory = prepared.value("resume", std::string());
-    resume_step = prepared.value("step", int64_t{0});
-    packs = load_packs(read_facesets());
+    resume_directory_ = prepared.value("resume", std::string());
+    resume_step_ = prepared.value("step", int64_t{0});
+    load_packs(read_facesets());
+    return;
   }
-  FacePack actor = std::move(packs.first);
-  FacePack dbl = std::move(packs.second);
-  if (actor.face_type != dbl.face_type)
-    throw ConfigError(fmt::format("the actor's face set {} holds '{}' crops, the double's {} holds '{}': extract both "
-                                  "with the same --face-type", job.actor_faceset.string(), actor.face_type,
-                                  job.double_faceset.string(), dbl.face_type));
-  log_info("faces: actor {} ({} held out), double {} ({} held out), packed at {} px", actor.size(),
-           actor.size() - actor.train_count, dbl.size(), dbl.size() - dbl.train_count, resolution);
-  if (group) {
-    agree_on_setup(*group, {{"facetrain version", version_string()},
-                            {"LibTorch version", torch_version()},
-                            {"configuration (sha256 of the effective config.yaml)", sha256_hex(train_config_to_yaml(config))},
-                            {"actor face set (content sha256)", actor.content_sha256},
-                            {"double face set (content sha256)", dbl.content_sha256},
-                            {"resumed checkpoint", resume_directory.string()}});
+  try {
+    const auto faces = read_facesets();
+    run_.emplace(job_.run_directory);
+    load_packs(faces);
+    resumed_ = job_.resume ? store_->newest_valid() : std::nullopt;
+  } catch (const Error& e) {
+    if (group_) group_->publish("prepared", nlohmann::json{{"code", static_cast<int>(e.code())}, {"message", e.what()}}.dump());
+    throw;
   }
-  actor = actor.to(device);
-  dbl = dbl.to(device);
+  if (resumed_) {
+    resume_directory_ = resumed_->directory;
+    resume_step_ = resumed_->step;
+  }
+  if (group_)
+    group_->publish("prepared", nlohmann::json{{"code", 0}, {"resume", resume_directory_.string()}, {"step", resume_step_}}.dump());
+}
 
-  torch::manual_seed(config.seed);
-  FaceSwapModel model(config.model);
-  model.to(device, cuda && config.channels_last);
-  auto optimizer = make_optimizer(config.optimizer, model.parameters());
-  Sampler sampler(config.seed ^ 0x5a4d504cULL);
-  Augmenter augment_actor(config.augment, config.seed * 2 + 1, device);
-  Augmenter augment_double(config.augment, config.seed * 2 + 2, device);
+// --- resume or initialise -------------------------------------------------------------------------
 
-  int64_t step = 0;
-  double elapsed_before = 0;
-  std::deque<double> validation_history;
-  std::string base_sha256;
-  auto load_training_state = [&](const fs::path& directory) {
-    model.load_named_parameters(load_named(directory / "model.pt", model.named_parameters()), (directory / "model.pt").string());
-    torch::load(*optimizer, (directory / "optimizer.pt").string());
-    std::vector<torch::Tensor> rng;
-    torch::load(rng, (directory / "rng.pt").string());
-    if (rng.size() != 3) throw InputDataError(fmt::format("{}: rng.pt holds {} states, expected 3", directory.string(), rng.size()));
-    sampler.set_state(rng[0]);
-    augment_actor.set_state(rng[1]);
-    augment_double.set_state(rng[2]);
-  };
-  if (resumed) {
-    const auto& state = resumed->state;
-    if (state.value("model", "") != describe(config.model))
+void Trainer::resume_or_initialise() {
+  torch::manual_seed(config_.seed);
+  model_.emplace(config_.model);
+  model_->to(device_, cuda_ && config_.channels_last);
+  optimizer_ = make_optimizer(config_.optimizer, model_->parameters());
+  sampler_.emplace(config_.seed ^ 0x5a4d504cULL);
+  augment_actor_.emplace(config_.augment, config_.seed * 2 + 1, device_);
+  augment_double_.emplace(config_.augment, config_.seed * 2 + 2, device_);
+
+  if (resumed_) {
+    const CheckpointState state = checkpoint_state_from_json(resumed_->state, resumed_->directory);
+    if (state.model_description != describe(config_.model))
       throw ConfigError(fmt::format("{}: the run was trained as '{}', this configuration asks for '{}' "
                                     "(use another -o, or --resume never to start over)",
-                                    job.run_directory.string(), state.value("model", ""), describe(config.model)));
-    load_training_state(resumed->directory);
-    step = resumed->step;
-    elapsed_before = state.value("elapsed_s", 0.0);
-    for (const auto& v : state.value("validation_history", nlohmann::json::array())) validation_history.push_back(v.get<double>());
-    base_sha256 = state.value("base_model_sha256", "");
-    run->truncate_metrics_after(step);
-    log_info("resumed from {} at step {}", resumed->directory.string(), step);
-  } else if (!writer && !resume_directory.empty()) {
-    load_training_state(resume_directory);  // the checkpoint rank 0 chose (RUN on a shared file system)
-    step = resume_step;
+                                    job_.run_directory.string(), state.model_description, describe(config_.model)));
+    load_training_state(resumed_->directory);
+    step_ = resumed_->step;
+    elapsed_before_ = state.elapsed_s;
+    validation_history_.assign(state.validation_history.begin(), state.validation_history.end());
+    base_sha256_ = state.base_model_sha256;
+    run_->truncate_metrics_after(step_);
+    log_info("resumed from {} at step {}", resumed_->directory.string(), step_);
+  } else if (!writer_ && !resume_directory_.empty()) {
+    load_training_state(resume_directory_);  // the checkpoint rank 0 chose (RUN on a shared file system)
+    step_ = resume_step_;
   } else {
-    if (!job.base_checkpoint.empty()) {
-      base_sha256 = load_base_model(model, job.base_checkpoint, job.base_parts);
-    }
-    if (run) run->truncate_metrics_after(0);
+    if (!job_.base_checkpoint.empty()) base_sha256_ = load_base_model(*model_, job_.base_checkpoint, job_.base_parts);
+    if (run_) run_->truncate_metrics_after(0);
   }
-  std::unique_ptr<dist::GradientSynchronizer> gradient_sync;
-  if (group) {
-    dist::broadcast_parameters(*group, model.parameters(), 0);
-    // FACETRAIN_DDP_BUCKET_MB: bucket size for tuning and tests (default 25 MB, as PyTorch DDP).
-    const char* bucket_env = std::getenv("FACETRAIN_DDP_BUCKET_MB");
-    const double bucket_mb = bucket_env ? std::atof(bucket_env) : 0.0;
-    const int64_t bucket_bytes = bucket_mb > 0 ? static_cast<int64_t>(bucket_mb * (1 << 20)) : kGradientBucketBytes;
-    gradient_sync = std::make_unique<dist::GradientSynchronizer>(*group, model.parameters(), bucket_bytes,
-                                                                 job.grad_compression == "bf16");
-    log_info("data parallel: rank {} of {} ({}), batch {} per rank and identity, global {}; {} gradient bucket(s), "
-             "{:.1f} MB per step", rank, world, group->backend_name(), config.batch_size, config.batch_size * world,
-             gradient_sync->stats().buckets, gradient_sync->stats().bytes_per_step / 1e6);
-  }
+  first_step_ = step_;
+  if (group_) start_gradient_sync();
+  cost_ = estimate_model_cost(config_.model);
+  if (writer_) write_run_records();
+}
 
-  const ModelCost cost = estimate_model_cost(config.model);
-  if (writer) run->write_config(train_config_to_yaml(config));
-  if (writer) run->write_manifest({{"format_version", 1},
-                      {"facetrain", version_string()},
-                      {"libtorch", torch_version()},
-                      {"cuda", cuda ? "available" : "none"},
-                      {"device", device.str()},
-                      {"world_size", world},
-                      {"distributed_backend", group ? group->backend_name() : "none"},
-                      {"launcher", job.launch.launcher},
-                      {"seed", config.seed},
-                      {"model", describe(config.model)},
-                      {"face_type", actor.face_type},
-                      {"encoding", network_encoding_to_json(actor.encoding)},
-                      {"model_parameters", cost.parameter_count},
-                      {"forward_gflop_per_image", cost.forward_flops_per_image / 1e9},
-                      {"actor_faceset", {{"path", job.actor_faceset.string()}, {"content_sha256", actor.content_sha256}}},
-                      {"double_faceset", {{"path", job.double_faceset.string()}, {"content_sha256", dbl.content_sha256}}},
-                      {"base_model", job.base_checkpoint.string()},
-                      {"base_model_sha256", base_sha256}});
+void Trainer::load_training_state(const fs::path& directory) {
+  model_->load_named_parameters(load_named(directory / "model.pt", model_->named_parameters()),
+                                (directory / "model.pt").string());
+  torch::load(*optimizer_, (directory / "optimizer.pt").string());
+  std::vector<torch::Tensor> rng;
+  torch::load(rng, (directory / "rng.pt").string());
+  if (rng.size() != 3) throw InputDataError(fmt::format("{}: rng.pt holds {} states, expected 3", directory.string(), rng.size()));
+  sampler_->set_state(rng[0]);
+  augment_actor_->set_state(rng[1]);
+  augment_double_->set_state(rng[2]);
+}
 
-  // Fixed preview and validation sets: faces spread evenly over the held-out slice (or over the
-  // whole set when it is too small to hold faces out), so preview rows show different frames.
-  auto held_out = [&](const FacePack& pack, int64_t count) {
-    const int64_t first = pack.train_count < pack.size() ? pack.train_count : 0;
-    const int64_t available = pack.size() - first;
-    const int64_t n = std::min(count, available);
-    auto spread = torch::linspace(static_cast<double>(first), static_cast<double>(pack.size() - 1), n,
-                                  torch::TensorOptions().dtype(torch::kFloat64));
-    return spread.round().to(torch::kLong).to(device);
-  };
-  const auto preview_actor = held_out(actor, config.preview_faces);
-  const auto preview_double = held_out(dbl, config.preview_faces);
-  const auto validation_actor = held_out(actor, 64);
-  const auto validation_double = held_out(dbl, 64);
+void Trainer::start_gradient_sync() {
+  dist::broadcast_parameters(*group_, model_->parameters(), 0);
+  // FACETRAIN_DDP_BUCKET_MB: bucket size for tuning and tests (default 25 MB, as PyTorch DDP).
+  const char* bucket_env = std::getenv("FACETRAIN_DDP_BUCKET_MB");
+  const double bucket_mb = bucket_env ? std::atof(bucket_env) : 0.0;
+  const int64_t bucket_bytes = bucket_mb > 0 ? static_cast<int64_t>(bucket_mb * (1 << 20)) : kGradientBucketBytes;
+  gradient_sync_ = std::make_unique<dist::GradientSynchronizer>(*group_, model_->parameters(), bucket_bytes,
+                                                                job_.grad_compression == "bf16");
+  log_info("data parallel: rank {} of {} ({}), batch {} per rank and identity, global {}; {} gradient bucket(s), "
+           "{:.1f} MB per step", rank_, world_, group_->backend_name(), config_.batch_size, config_.batch_size * world_,
+           gradient_sync_->stats().buckets, gradient_sync_->stats().bytes_per_step / 1e6);
+}
 
-  // --- quality scores (issue 12), rank 0: reconstruction at every validation; identity of swapped
-  // held-out faces at every preview, against references made here from the training faces
-  std::unique_ptr<FaceScorer> scorer;
-  std::optional<IdentityReference> identity_reference;
-  nlohmann::json identity_check;  // how the references separate the identities (the done event)
-  const auto identity_double = held_out(dbl, 16);
-  if (writer && job.quality_scores) {
-    scorer = open_face_scorer(job.identity_model);
-    if (scorer->has_identity()) {
-      const auto started = Clock::now();
-      identity_reference = make_identity_reference(*scorer, actor, dbl, 64);
-      // Each face set's held-out faces against both references: the actor's near the actor, the double's far.
-      const auto identity_actor = held_out(actor, 16);
-      identity_check = identity_metrics(face_descriptors(*scorer, actor.images.index_select(0, identity_actor),
-                                                         actor.landmarks.index_select(0, identity_actor)),
-                                        *identity_reference, "actor_faces_");
-      identity_check.update(identity_metrics(face_descriptors(*scorer, dbl.images.index_select(0, identity_double),
-                                                              dbl.landmarks.index_select(0, identity_double)),
-                                             *identity_reference, "double_faces_"));
-      log_info("identity references from {} actor and {} double faces ({:.1f} s): held-out actor faces {:.3f} from the "
-               "actor, {:.3f} from the double; held-out double faces {:.3f} from the actor, {:.3f} from the double",
-               identity_reference->actor_faces, identity_reference->double_faces,
-               std::chrono::duration<double>(Clock::now() - started).count(), identity_check.value("actor_faces_to_actor", 0.0),
-               identity_check.value("actor_faces_to_double", 0.0), identity_check.value("double_faces_to_actor", 0.0),
-               identity_check.value("double_faces_to_double", 0.0));
-      progress.event("identity_reference", identity_check);
-    }
-  }
-  nlohmann::json last_reconstruction = nlohmann::json::object();
+void Trainer::write_run_records() {
+  run_->write_config(train_config_to_yaml(config_));
+  run_->write_manifest({{"format_version", 1},
+                        {"facetrain", version_string()},
+                        {"libtorch", torch_version()},
+                        {"cuda", cuda_ ? "available" : "none"},
+                        {"device", device_.str()},
+                        {"world_size", world_},
+                        {"distributed_backend", group_ ? group_->backend_name() : "none"},
+                        {"launcher", job_.launch.launcher},
+                        {"seed", config_.seed},
+                        {"model", describe(config_.model)},
+                        {"face_type", actor_.face_type},
+                        {"encoding", network_encoding_to_json(actor_.encoding)},
+                        {"model_parameters", cost_.parameter_count},
+                        {"forward_gflop_per_image", cost_.forward_flops_per_image / 1e9},
+                        {"actor_faceset", {{"path", job_.actor_faceset.string()}, {"content_sha256", actor_.content_sha256}}},
+                        {"double_faceset", {{"path", job_.double_faceset.string()}, {"content_sha256", double_.content_sha256}}},
+                        {"base_model", job_.base_checkpoint.string()},
+                        {"base_model_sha256", base_sha256_}});
+}
 
-  const auto session_start = Clock::now();
-  auto session_seconds = [&] { return std::chrono::duration<double>(Clock::now() - session_start).count(); };
+// --- fixed faces and quality scores ----------------------------------------------------------------
 
-  auto unaugmented = [&](const FacePack& pack, const torch::Tensor& index) {
-    AugmentedBatch b;
-    b.target = pack.images.index_select(0, index).to(torch::kFloat32).div(255);
-    b.input = b.target;
-    b.target_mask = pack.masks.index_select(0, index).to(torch::kFloat32).div(255);
-    b.landmarks = pack.landmarks.index_select(0, index);
-    if (cuda && config.channels_last) {
-      b.input = b.input.contiguous(at::MemoryFormat::ChannelsLast);
-    }
-    return b;
-  };
+// Fixed preview and validation sets: faces spread evenly over the held-out slice (or over the
+// whole set when it is too small to hold faces out), so preview rows show different frames.
+torch::Tensor Trainer::held_out(const FacePack& pack, int64_t count) const {
+  const int64_t first = pack.train_count < pack.size() ? pack.train_count : 0;
+  const int64_t available = pack.size() - first;
+  const int64_t n = std::min(count, available);
+  auto spread = torch::linspace(static_cast<double>(first), static_cast<double>(pack.size() - 1), n,
+                                torch::TensorOptions().dtype(torch::kFloat64));
+  return spread.round().to(torch::kLong).to(device_);
+}
 
-  auto losses_for = [&](const SwapOutput& out, const AugmentedBatch& b) {
-    const auto eyes_mouth = config.loss.eyes_mouth_weight > 0 ? eyes_mouth_weight_map(b.landmarks, resolution, resolution)
-                                                             : torch::Tensor();
-    return reconstruction_loss(out.rgb.to(torch::kFloat32), out.mask.to(torch::kFloat32), b.target, b.target_mask,
-                               eyes_mouth, config.loss);
-  };
+// Quality scores (issue 12), rank 0: reconstruction at every validation; identity of swapped
+// held-out faces at every preview, against references made here from the training faces.
+void Trainer::prepare_scores() {
+  preview_actor_ = held_out(actor_, config_.preview_faces);
+  preview_double_ = held_out(double_, config_.preview_faces);
+  validation_actor_ = held_out(actor_, 64);
+  validation_double_ = held_out(double_, 64);
+  identity_double_ = held_out(double_, 16);
+  if (!writer_ || !job_.quality_scores) return;
+  scorer_ = open_scorer_(job_.identity_model);
+  if (!scorer_->has_identity()) return;
+  const auto started = Clock::now();
+  identity_reference_ = make_identity_reference(*scorer_, actor_, double_, 64);
+  // Each face set's held-out faces against both references: the actor's near the actor, the double's far.
+  const auto identity_actor = held_out(actor_, 16);
+  identity_check_ = identity_metrics(face_descriptors(*scorer_, actor_.images.index_select(0, identity_actor),
+                                                      actor_.landmarks.index_select(0, identity_actor)),
+                                     *identity_reference_, "actor_faces_");
+  identity_check_.update(identity_metrics(face_descriptors(*scorer_, double_.images.index_select(0, identity_double_),
+                                                           double_.landmarks.index_select(0, identity_double_)),
+                                          *identity_reference_, "double_faces_"));
+  log_info("identity references from {} actor and {} double faces ({:.1f} s): held-out actor faces {:.3f} from the "
+           "actor, {:.3f} from the double; held-out double faces {:.3f} from the actor, {:.3f} from the double",
+           identity_reference_->actor_faces, identity_reference_->double_faces,
+           std::chrono::duration<double>(Clock::now() - started).count(), identity_check_.value("actor_faces_to_actor", 0.0),
+           identity_check_.value("actor_faces_to_double", 0.0), identity_check_.value("double_faces_to_actor", 0.0),
+           identity_check_.value("double_faces_to_double", 0.0));
+  progress_.event("identity_reference", identity_check_);
+}
 
-  // Fixed faces (validation, previews) through the model without augmentation. Callers hold a
-  // NoGradGuard and an AutocastGuard.
-  struct FixedForward {
-    AugmentedBatch actor, double_;
-    TrainingOutput out;
-  };
-  auto forward_fixed = [&](const torch::Tensor& actor_index, const torch::Tensor& double_index) {
-    FixedForward f{unaugmented(actor, actor_index), unaugmented(dbl, double_index), {}};
-    f.out = model.forward_training(f.actor.input, f.double_.input);
-    return f;
-  };
+AugmentedBatch Trainer::unaugmented(const FacePack& pack, const torch::Tensor& index) const {
+  AugmentedBatch b;
+  b.target = pack.images.index_select(0, index).to(torch::kFloat32).div(255);
+  b.input = b.target;
+  b.target_mask = pack.masks.index_select(0, index).to(torch::kFloat32).div(255);
+  b.landmarks = pack.landmarks.index_select(0, index);
+  if (cuda_ && config_.channels_last) b.input = b.input.contiguous(at::MemoryFormat::ChannelsLast);
+  return b;
+}
 
-  auto validate = [&]() {
-    torch::NoGradGuard no_grad;
-    AutocastGuard autocast(device, cuda && config.bf16);
-    const FixedForward f = forward_fixed(validation_actor, validation_double);
-    const auto& a = f.actor;
-    const auto& d = f.double_;
-    const auto& out = f.out;
-    const double loss = (losses_for(out.actor, a).total.item<double>() + losses_for(out.double_, d).total.item<double>()) / 2;
-    if (job.quality_scores) {
-      last_reconstruction = reconstruction_metrics(out.actor.rgb.to(torch::kFloat32), a.target, a.target_mask, "validation_actor_");
-      last_reconstruction.update(
-          reconstruction_metrics(out.double_.rgb.to(torch::kFloat32), d.target, d.target_mask, "validation_double_"));
-    }
-    validation_history.push_back(loss);
-    while (static_cast<int64_t>(validation_history.size()) > config.target_loss_window) validation_history.pop_front();
-    double sum = 0;
-    for (double v : validation_history) sum += v;
-    return sum / static_cast<double>(validation_history.size());
-  };
+// The loss of one identity's batch against its targets and target masks: the one place the
+// training loss is weighted and masked.
+LossTerms Trainer::losses_for(const SwapOutput& out, const AugmentedBatch& batch) const {
+  const int resolution = config_.model.resolution_px;
+  const auto eyes_mouth = config_.loss.eyes_mouth_weight > 0 ? eyes_mouth_weight_map(batch.landmarks, resolution, resolution)
+                                                            : torch::Tensor();
+  return reconstruction_loss(out.rgb.to(torch::kFloat32), out.mask.to(torch::kFloat32), batch.target, batch.target_mask,
+                             eyes_mouth, config_.loss);
+}
 
-  // The double's held-out faces through the actor's decoder, against the identity references.
-  auto preview_identity = [&]() -> nlohmann::json {
-    if (!identity_reference) return nlohmann::json::object();
-    torch::NoGradGuard no_grad;
-    AutocastGuard autocast(device, cuda && config.bf16);
-    const AugmentedBatch d = unaugmented(dbl, identity_double);
-    const SwapOutput swapped = model.swap_double_to_actor(d.input);
-    return identity_metrics(face_descriptors(*scorer, swapped.rgb.to(torch::kFloat32), d.landmarks), *identity_reference,
-                            "identity_");
-  };
-  int64_t last_metrics_step = -1;
+// Callers hold a NoGradGuard and an AutocastGuard.
+FixedForward Trainer::forward_fixed(const torch::Tensor& actor_index, const torch::Tensor& double_index) {
+  FixedForward f{unaugmented(actor_, actor_index), unaugmented(double_, double_index), {}};
+  f.out = model_->forward_training(f.actor.input, f.double_.input);
+  return f;
+}
 
-  auto write_preview = [&]() {
-    torch::NoGradGuard no_grad;
-    AutocastGuard autocast(device, cuda && config.bf16);
-    const FixedForward f = forward_fixed(preview_actor, preview_double);
-    const auto& a = f.actor;
-    const auto& d = f.double_;
-    const auto& out = f.out;
-    const SwapOutput swapped = model.swap_double_to_actor(d.input);
-    const int64_t rows = std::min(a.target.size(0), d.target.size(0));
-    // Columns: actor in | actor out | double in | double out | double -> actor.
-    std::vector<torch::Tensor> columns = {to_tiles(a.target), to_tiles(out.actor.rgb), to_tiles(d.target),
-                                          to_tiles(out.double_.rgb), to_tiles(swapped.rgb)};
-    std::vector<torch::Tensor> row_images;
-    for (int64_t r = 0; r < rows; ++r) {
-      std::vector<torch::Tensor> tiles;
-      for (auto& c : columns) tiles.push_back(c[r]);
-      row_images.push_back(torch::cat(tiles, 1));  // [R, 5R, 3]
-    }
-    const auto sheet = torch::cat(row_images, 0).contiguous();
-    Rgb8Image image;
-    image.height = static_cast<int>(sheet.size(0));
-    image.width = static_cast<int>(sheet.size(1));
-    image.pixels.assign(sheet.data_ptr<uint8_t>(), sheet.data_ptr<uint8_t>() + sheet.numel());
-    const fs::path path = run->previews() / fmt::format("{}.png", CheckpointStore::step_name(step));
-    write_png(path, image);
-    run->add_preview(step, path);  // TensorBoard image, report.html rewritten
-    progress.event("preview", {{"step", step}, {"path", path.string()}});
-    return path;
-  };
+// --- the loop -------------------------------------------------------------------------------------
 
-  auto save_checkpoint = [&]() {
-    for (const auto& p : model.parameters())
-      if (!torch::isfinite(p).all().item<bool>())
-        throw InputDataError(fmt::format("step {}: a model parameter is not finite; checkpoint not written", step));
-    const ModelConfig& m = config.model;
-    nlohmann::json state = {{"model", describe(config.model)},
-                            {"model_config", {{"architecture", std::string(to_string(m.architecture))},
-                                              {"resolution", m.resolution_px}, {"ae_dims", m.ae_dims},
-                                              {"e_dims", m.e_dims}, {"d_dims", m.d_dims},
-                                              {"d_mask_dims", m.d_mask_dims}}},
-                            {"face_type", actor.face_type},
-                            {"encoding", network_encoding_to_json(actor.encoding)},
-                            {"elapsed_s", elapsed_before + session_seconds()},
-                            {"validation_history", std::vector<double>(validation_history.begin(), validation_history.end())},
-                            {"base_model_sha256", base_sha256},
-                            {"facetrain", version_string()}};
-    if (identity_reference) state["identity_reference"] = identity_reference_to_json(*identity_reference);
-    const fs::path dir = store.save(step, state, [&](const fs::path& tmp) {
-      save_named(model.named_parameters(), tmp / "model.pt");
-      save_optimizer(*optimizer, tmp / "optimizer.pt");
-      save_tensors({sampler.get_state(), augment_actor.get_state(), augment_double.get_state()}, tmp / "rng.pt");
-    });
-    progress.event("checkpoint", {{"step", step}, {"path", dir.string()}});
-    log_info("checkpoint {}", dir.string());
-    return dir;
-  };
-
-  torch::Tensor window_loss = torch::zeros({}, torch::TensorOptions().device(device));
-  int64_t window_steps = 0;
-  double window_comm_s = 0;  // exposed communication (gradient waits, stop agreement), this window
-  // The window's loss sum and the last step's terms, averaged over ranks ([0] = loss sum, then the
-  // actor's and the double's named terms). A non-finite loss stops training before any checkpoint.
-  auto read_window = [&](const LossTerms& loss_a, const LossTerms& loss_d) {
-    std::vector<torch::Tensor> parts{window_loss.to(torch::kFloat32)};
-    for (const auto* terms : {&loss_a, &loss_d})
-      for (const auto& [name, value] : terms->named()) parts.push_back(value.detach().to(torch::kFloat32));
-    auto values = torch::stack(parts);
-    if (group) {
-      group->allreduce_sum(values);
-      values.div_(static_cast<double>(world));
-    }
-    values = values.to(torch::kCPU, torch::kFloat64);
-    std::vector<double> read(values.data_ptr<double>(), values.data_ptr<double>() + values.numel());
-    const double mean_loss = window_steps > 0 ? read[0] / static_cast<double>(window_steps) : 0.0;
-    if (std::isfinite(mean_loss)) return read;
-    size_t k = 1;
-    for (const auto& [who, terms] : {std::pair<const char*, const LossTerms*>{"actor", &loss_a}, {"double", &loss_d}})
-      for (const auto& [name, value] : terms->named())
-        if (!std::isfinite(read[k++]))
-          throw InputDataError(fmt::format("step {}: the {} loss term '{}' is not finite; training stopped, "
-                                           "no checkpoint written after step {}", step, who, name, step - window_steps));
-    throw InputDataError(fmt::format("step {}: the total loss is not finite (between steps {} and {}); training stopped, "
-                                     "no checkpoint written after step {}", step, step - window_steps + 1, step,
-                                     step - window_steps));
-  };
-
-  const char* nan_step_env = std::getenv("FACETRAIN_FAULT_NAN_STEP");  // test hook: poison one step's loss
-  const int64_t nan_step = nan_step_env ? std::atoll(nan_step_env) : -1;
-
+TrainReport Trainer::train() {
+  session_start_ = Clock::now();
+  const char* nan_step_env = std::getenv("FACETRAIN_FAULT_NAN_STEP");
+  nan_step_ = nan_step_env ? std::atoll(nan_step_env) : -1;
   TrainReport report;
-  if (writer) progress.begin("train", config.max_steps > 0 ? config.max_steps : -1);
-  log_info("training {} on {} ({:.2f} GFLOP/image forward, {:.1f} M parameters), batch {} per identity", describe(config.model),
-           device.str(), cost.forward_flops_per_image / 1e9, cost.parameter_count / 1e6, config.batch_size);
-  model.train(true);
-  double validation_average = validation_history.empty() ? 0.0 : validation_history.back();
-  auto window_start = Clock::now();
-  const int64_t first_step = step;
-  const int64_t global_batch = config.batch_size * world;
-  const BatchSlice slice{global_batch, rank * config.batch_size};
-  // Reading the agreed stop flags syncs the host with the device: on CUDA only every 8 steps, so
-  // the host can keep queueing kernels ahead.
-  const int64_t stop_agreement_every = cuda ? 8 : 1;
-
+  if (writer_) progress_.begin("train", config_.max_steps > 0 ? config_.max_steps : -1);
+  log_info("training {} on {} ({:.2f} GFLOP/image forward, {:.1f} M parameters), batch {} per identity", describe(config_.model),
+           device_.str(), cost_.forward_flops_per_image / 1e9, cost_.parameter_count / 1e6, config_.batch_size);
+  model_->train(true);
+  validation_average_ = validation_history_.empty() ? 0.0 : validation_history_.back();
+  reset_window();
   while (true) {
-    if (config.max_steps > 0 && step >= config.max_steps) { report.reason = StopReason::max_steps; break; }
-    bool out_of_time = config.max_time_s > 0 && session_seconds() >= config.max_time_s;
-    bool stop_signal = progress.stop_requested();
-    if (group && step % stop_agreement_every != 0) {
-      out_of_time = stop_signal = false;  // acted on only at agreement steps, so all ranks stop together
-    } else if (group) {
-      // Every rank stops at the same step: a signal or the time limit seen by any rank counts.
-      const auto start = Clock::now();
-      auto flags = torch::tensor({out_of_time ? 1.0f : 0.0f, stop_signal ? 1.0f : 0.0f}).to(device);
-      group->allreduce_sum(flags);
-      flags = flags.to(torch::kCPU);
-      out_of_time = flags[0].item<float>() > 0;
-      stop_signal = flags[1].item<float>() > 0;
-      window_comm_s += std::chrono::duration<double>(Clock::now() - start).count();
+    if (const auto reason = stop_reason()) {
+      report.reason = *reason;
+      break;
     }
-    if (out_of_time) { report.reason = StopReason::max_time; break; }
-    if (stop_signal) { report.reason = StopReason::signal; break; }
-
-    // One global batch from one stream; this rank takes rows [rank * b, (rank + 1) * b).
-    auto index_a = sampler.draw(actor.train_count, global_batch, device);
-    auto index_d = sampler.draw(dbl.train_count, global_batch, device);
-    if (world > 1) {
-      index_a = index_a.narrow(0, slice.offset, config.batch_size);
-      index_d = index_d.narrow(0, slice.offset, config.batch_size);
+    const StepResult result = step();
+    const bool checkpoint_now = step_ % config_.checkpoint_every == 0;
+    const bool log_now = step_ % config_.log_every == 0 || step_ == config_.max_steps;
+    if ((log_now || checkpoint_now) && log(result, report)) break;  // the target loss is reached
+    if (writer_ && step_ % config_.preview_every == 0) {
+      report.last_preview = preview();
+      if (identity_reference_ && last_metrics_step_ != step_) append_preview_identity();
     }
-    const AugmentedBatch a = augment_actor(actor.images.index_select(0, index_a), actor.masks.index_select(0, index_a),
-                                           actor.landmarks.index_select(0, index_a), slice);
-    const AugmentedBatch d = augment_double(dbl.images.index_select(0, index_d), dbl.masks.index_select(0, index_d),
-                                            dbl.landmarks.index_select(0, index_d), slice);
-    TrainingOutput out;
-    {
-      AutocastGuard autocast(device, cuda && config.bf16);
-      auto input_a = cuda && config.channels_last ? a.input.contiguous(at::MemoryFormat::ChannelsLast) : a.input;
-      auto input_d = cuda && config.channels_last ? d.input.contiguous(at::MemoryFormat::ChannelsLast) : d.input;
-      out = model.forward_training(input_a, input_d);
-    }
-    const LossTerms loss_a = losses_for(out.actor, a);
-    const LossTerms loss_d = losses_for(out.double_, d);
-    torch::Tensor total = loss_a.total + loss_d.total;
-    if (step == nan_step) total = total * std::numeric_limits<float>::quiet_NaN();
-    optimizer->zero_grad();
-    if (gradient_sync) gradient_sync->begin_step();
-    total.backward();
-    if (gradient_sync) {
-      gradient_sync->finish();  // every rank now holds the global batch's gradient
-      window_comm_s += gradient_sync->stats().exposed_wait_seconds;
-    }
-    if (config.optimizer.clip_grad_norm > 0)
-      clip_gradients(model.parameters(), config.optimizer.clip_grad_norm);
-    const double lr = learning_rate_at(config.optimizer, step);
-    set_learning_rate(*optimizer, config.optimizer.type, lr);
-    // A non-finite loss must never reach the weights: checked on the device, read every log_every steps.
-    window_loss = window_loss + total.detach();
-    ++window_steps;
-    optimizer->step();
-    ++step;
-    if (writer) {
-      // Against whichever limit will stop this run first: --max-steps, --max-time, or both.
-      if (const auto toward = limit_progress(step, config.max_steps, session_seconds(), config.max_time_s))
-        progress.update_fraction(step, toward->fraction, toward->limit);
-      else
-        progress.update(step);
-    }
-
-    const bool log_now = step % config.log_every == 0 || step == config.max_steps;
-    const bool checkpoint_now = step % config.checkpoint_every == 0;
-    if (log_now || checkpoint_now) {
-      const std::vector<double> read = read_window(loss_a, loss_d);
-      const double mean_loss = window_steps > 0 ? read[0] / static_cast<double>(window_steps) : 0.0;
-      const double seconds = std::chrono::duration<double>(Clock::now() - window_start).count();
-      nlohmann::json line = {{"step", step},
-                             {"loss", mean_loss},
-                             {"lr", lr},
-                             {"images_per_s", seconds > 0 ? 2.0 * global_batch * window_steps / seconds : 0.0},
-                             {"elapsed_s", elapsed_before + session_seconds()}};
-      size_t k = 1;
-      for (const auto& [name, value] : loss_a.named()) line["actor_" + name] = read[k++];
-      for (const auto& [name, value] : loss_d.named()) line["double_" + name] = read[k++];
-      if (group && window_steps > 0) {
-        line["world_size"] = world;
-        line["step_s"] = seconds / static_cast<double>(window_steps);
-        line["comm_exposed_s"] = window_comm_s / static_cast<double>(window_steps);
-      }
-      if (writer && (step % config.validate_every == 0 || (config.target_loss > 0 && log_now))) {
-        validation_average = validate();
-        line["validation_loss"] = validation_average;
-        line.update(last_reconstruction);
-      }
-      bool target_reached = writer && config.target_loss > 0 &&
-                            static_cast<int64_t>(validation_history.size()) >= config.target_loss_window &&
-                            validation_average <= config.target_loss;
-      if (group) {  // rank 0's held-out loss decides for every rank
-        auto decided = torch::tensor({validation_average, target_reached ? 1.0 : 0.0},
-                                     torch::TensorOptions().dtype(torch::kFloat64)).to(device);
-        group->broadcast(decided, 0);
-        decided = decided.to(torch::kCPU);
-        validation_average = decided[0].item<double>();
-        target_reached = decided[1].item<double>() > 0;
-      }
-      if (writer && identity_reference && step % config.preview_every == 0) {
-        line.update(preview_identity());
-      }
-      if (writer) {
-        run->append_metrics(line);
-        progress.event("metrics", line);
-        last_metrics_step = step;
-      }
-      report.last_loss = mean_loss;
-      window_loss = torch::zeros({}, torch::TensorOptions().device(device));
-      window_steps = 0;
-      window_comm_s = 0;
-      window_start = Clock::now();
-      if (target_reached) {
-        report.reason = StopReason::target_loss;
-        report.seconds_to_target = session_seconds();
-        log_info("target loss {} reached at step {} (held-out moving average {:.5f})", config.target_loss, step,
-                 validation_average);
-        break;
-      }
-    }
-    if (writer && step % config.preview_every == 0) {
-      report.last_preview = write_preview();
-      if (identity_reference && last_metrics_step != step) {  // a preview step without a metrics line
-        nlohmann::json line = {{"step", step}, {"elapsed_s", elapsed_before + session_seconds()}};
-        line.update(preview_identity());
-        run->append_metrics(line);
-        progress.event("metrics", line);
-        last_metrics_step = step;
-      }
-    }
-    if (writer && checkpoint_now) report.last_checkpoint = save_checkpoint();
+    if (writer_ && checkpoint_now) report.last_checkpoint = checkpoint();
   }
-  if (writer) progress.end();
+  if (writer_) progress_.end();
+  return finish(std::move(report));
+}
 
-  if (!writer) {
-    // Rank 0 writes the final checkpoint and preview; wait for it so that every rank's exit
-    // status says whether the run ended well.
-    auto done = torch::zeros({1}, torch::TensorOptions().device(device));
-    group->allreduce_sum(done);
-    report.steps = step;
-    report.steps_this_session = step - first_step;
-    report.seconds = session_seconds();
-    report.device_hours = report.seconds / 3600.0;
-    report.validation_loss = validation_average;
+// Whether to stop before the next step. Every rank stops at the same step: a signal or the time
+// limit seen by any rank counts. Reading the agreed flags syncs the host with the device: on CUDA
+// only every 8 steps, so the host can keep queueing kernels ahead.
+std::optional<StopReason> Trainer::stop_reason() {
+  if (config_.max_steps > 0 && step_ >= config_.max_steps) return StopReason::max_steps;
+  bool out_of_time = config_.max_time_s > 0 && session_seconds() >= config_.max_time_s;
+  bool stop_signal = progress_.stop_requested();
+  const int64_t stop_agreement_every = cuda_ ? 8 : 1;
+  if (group_ && step_ % stop_agreement_every != 0) {
+    out_of_time = stop_signal = false;  // acted on only at agreement steps, so all ranks stop together
+  } else if (group_) {
+    const auto start = Clock::now();
+    auto flags = torch::tensor({out_of_time ? 1.0f : 0.0f, stop_signal ? 1.0f : 0.0f}).to(device_);
+    group_->allreduce_sum(flags);
+    flags = flags.to(torch::kCPU);
+    out_of_time = flags[0].item<float>() > 0;
+    stop_signal = flags[1].item<float>() > 0;
+    window_comm_s_ += std::chrono::duration<double>(Clock::now() - start).count();
+  }
+  if (out_of_time) return StopReason::max_time;
+  if (stop_signal) return StopReason::signal;
+  return std::nullopt;
+}
+
+// One optimisation step on one global batch drawn from one stream; this rank takes rows
+// [rank * b, (rank + 1) * b).
+StepResult Trainer::step() {
+  const int64_t global_batch = config_.batch_size * world_;
+  const BatchSlice slice{global_batch, rank_ * config_.batch_size};
+  auto index_a = sampler_->draw(actor_.train_count, global_batch, device_);
+  auto index_d = sampler_->draw(double_.train_count, global_batch, device_);
+  if (world_ > 1) {
+    index_a = index_a.narrow(0, slice.offset, config_.batch_size);
+    index_d = index_d.narrow(0, slice.offset, config_.batch_size);
+  }
+  const AugmentedBatch a = (*augment_actor_)(actor_.images.index_select(0, index_a), actor_.masks.index_select(0, index_a),
+                                             actor_.landmarks.index_select(0, index_a), slice);
+  const AugmentedBatch d = (*augment_double_)(double_.images.index_select(0, index_d), double_.masks.index_select(0, index_d),
+                                              double_.landmarks.index_select(0, index_d), slice);
+  TrainingOutput out;
+  {
+    AutocastGuard autocast(device_, autocast_bf16());
+    auto input_a = cuda_ && config_.channels_last ? a.input.contiguous(at::MemoryFormat::ChannelsLast) : a.input;
+    auto input_d = cuda_ && config_.channels_last ? d.input.contiguous(at::MemoryFormat::ChannelsLast) : d.input;
+    out = model_->forward_training(input_a, input_d);
+  }
+  StepResult result{losses_for(out.actor, a), losses_for(out.double_, d), 0};
+  torch::Tensor total = result.actor.total + result.double_.total;
+  if (step_ == nan_step_) total = total * std::numeric_limits<float>::quiet_NaN();
+  optimizer_->zero_grad();
+  if (gradient_sync_) gradient_sync_->begin_step();
+  total.backward();
+  if (gradient_sync_) {
+    gradient_sync_->finish();  // every rank now holds the global batch's gradient
+    window_comm_s_ += gradient_sync_->stats().exposed_wait_seconds;
+  }
+  if (config_.optimizer.clip_grad_norm > 0) clip_gradients(model_->parameters(), config_.optimizer.clip_grad_norm);
+  result.lr = learning_rate_at(config_.optimizer, step_);
+  set_learning_rate(*optimizer_, config_.optimizer.type, result.lr);
+  // A non-finite loss must never reach the weights: checked on the device, read every log_every steps.
+  window_loss_ = window_loss_ + total.detach();
+  ++window_steps_;
+  optimizer_->step();
+  ++step_;
+  if (writer_) {
+    // Against whichever limit will stop this run first: --max-steps, --max-time, or both.
+    if (const auto toward = limit_progress(step_, config_.max_steps, session_seconds(), config_.max_time_s))
+      progress_.update_fraction(step_, toward->fraction, toward->limit);
+    else
+      progress_.update(step_);
+  }
+  return result;
+}
+
+void Trainer::reset_window() {
+  window_loss_ = torch::zeros({}, torch::TensorOptions().device(device_));
+  window_steps_ = 0;
+  window_comm_s_ = 0;
+  window_start_ = Clock::now();
+}
+
+// The window's loss sum and the last step's terms, averaged over ranks ([0] = loss sum, then the
+// actor's and the double's named terms). A non-finite loss stops training before any checkpoint.
+std::vector<double> Trainer::read_window(const LossTerms& loss_a, const LossTerms& loss_d) {
+  std::vector<torch::Tensor> parts{window_loss_.to(torch::kFloat32)};
+  for (const auto* terms : {&loss_a, &loss_d})
+    for (const auto& [name, value] : terms->named()) parts.push_back(value.detach().to(torch::kFloat32));
+  auto values = torch::stack(parts);
+  if (group_) {
+    group_->allreduce_sum(values);
+    values.div_(static_cast<double>(world_));
+  }
+  values = values.to(torch::kCPU, torch::kFloat64);
+  std::vector<double> read(values.data_ptr<double>(), values.data_ptr<double>() + values.numel());
+  const double mean_loss = window_steps_ > 0 ? read[0] / static_cast<double>(window_steps_) : 0.0;
+  if (std::isfinite(mean_loss)) return read;
+  size_t k = 1;
+  for (const auto& [who, terms] : {std::pair<const char*, const LossTerms*>{"actor", &loss_a}, {"double", &loss_d}})
+    for (const auto& [name, value] : terms->named())
+      if (!std::isfinite(read[k++]))
+        throw InputDataError(fmt::format("step {}: the {} loss term '{}' is not finite; training stopped, "
+                                         "no checkpoint written after step {}", step_, who, name, step_ - window_steps_));
+  throw InputDataError(fmt::format("step {}: the total loss is not finite (between steps {} and {}); training stopped, "
+                                   "no checkpoint written after step {}", step_, step_ - window_steps_ + 1, step_,
+                                   step_ - window_steps_));
+}
+
+// --- log and validate -------------------------------------------------------------------------------
+
+// The metrics line of the window that ends at this step (rank 0 writes it), with the held-out loss
+// when it is due. Returns whether the target loss is reached (rank 0 decides for every rank).
+bool Trainer::log(const StepResult& result, TrainReport& report) {
+  const bool log_now = step_ % config_.log_every == 0 || step_ == config_.max_steps;
+  const std::vector<double> read = read_window(result.actor, result.double_);
+  const double mean_loss = window_steps_ > 0 ? read[0] / static_cast<double>(window_steps_) : 0.0;
+  const double seconds = std::chrono::duration<double>(Clock::now() - window_start_).count();
+  const int64_t global_batch = config_.batch_size * world_;
+  nlohmann::json line = {{"step", step_},
+                         {"loss", mean_loss},
+                         {"lr", result.lr},
+                         {"images_per_s", seconds > 0 ? 2.0 * global_batch * window_steps_ / seconds : 0.0},
+                         {"elapsed_s", elapsed_before_ + session_seconds()}};
+  size_t k = 1;
+  for (const auto& [name, value] : result.actor.named()) line["actor_" + name] = read[k++];
+  for (const auto& [name, value] : result.double_.named()) line["double_" + name] = read[k++];
+  if (group_ && window_steps_ > 0) {
+    line["world_size"] = world_;
+    line["step_s"] = seconds / static_cast<double>(window_steps_);
+    line["comm_exposed_s"] = window_comm_s_ / static_cast<double>(window_steps_);
+  }
+  if (writer_ && (step_ % config_.validate_every == 0 || (config_.target_loss > 0 && log_now))) {
+    validation_average_ = validate();
+    line["validation_loss"] = validation_average_;
+    line.update(last_reconstruction_);
+  }
+  bool target_reached = writer_ && config_.target_loss > 0 &&
+                        static_cast<int64_t>(validation_history_.size()) >= config_.target_loss_window &&
+                        validation_average_ <= config_.target_loss;
+  if (group_) {  // rank 0's held-out loss decides for every rank
+    auto decided = torch::tensor({validation_average_, target_reached ? 1.0 : 0.0},
+                                 torch::TensorOptions().dtype(torch::kFloat64)).to(device_);
+    group_->broadcast(decided, 0);
+    decided = decided.to(torch::kCPU);
+    validation_average_ = decided[0].item<double>();
+    target_reached = decided[1].item<double>() > 0;
+  }
+  if (writer_ && identity_reference_ && step_ % config_.preview_every == 0) line.update(preview_identity());
+  if (writer_) {
+    run_->append_metrics(line);
+    progress_.event("metrics", line);
+    last_metrics_step_ = step_;
+  }
+  report.last_loss = mean_loss;
+  reset_window();
+  if (!target_reached) return false;
+  report.reason = StopReason::target_loss;
+  report.seconds_to_target = session_seconds();
+  log_info("target loss {} reached at step {} (held-out moving average {:.5f})", config_.target_loss, step_,
+           validation_average_);
+  return true;
+}
+
+// The held-out loss, as a moving average over target_loss_window validations; with the quality
+// scores, the reconstruction scores of the same faces (last_reconstruction_).
+double Trainer::validate() {
+  torch::NoGradGuard no_grad;
+  AutocastGuard autocast(device_, autocast_bf16());
+  const FixedForward f = forward_fixed(validation_actor_, validation_double_);
+  const double loss = (losses_for(f.out.actor, f.actor).total.item<double>() +
+                       losses_for(f.out.double_, f.double_).total.item<double>()) / 2;
+  if (job_.quality_scores) {
+    last_reconstruction_ = reconstruction_metrics(f.out.actor.rgb.to(torch::kFloat32), f.actor.target,
+                                                  f.actor.target_mask, "validation_actor_");
+    last_reconstruction_.update(reconstruction_metrics(f.out.double_.rgb.to(torch::kFloat32), f.double_.target,
+                                                       f.double_.target_mask, "validation_double_"));
+  }
+  validation_history_.push_back(loss);
+  while (static_cast<int64_t>(validation_history_.size()) > config_.target_loss_window) validation_history_.pop_front();
+  double sum = 0;
+  for (double v : validation_history_) sum += v;
+  return sum / static_cast<double>(validation_history_.size());
+}
+
+// --- preview --------------------------------------------------------------------------------------
+
+// The double's held-out faces through the actor's decoder, against the identity references.
+nlohmann::json Trainer::preview_identity() {
+  if (!identity_reference_) return nlohmann::json::object();
+  torch::NoGradGuard no_grad;
+  AutocastGuard autocast(device_, autocast_bf16());
+  const AugmentedBatch d = unaugmented(double_, identity_double_);
+  const SwapOutput swapped = model_->swap_double_to_actor(d.input);
+  return identity_metrics(face_descriptors(*scorer_, swapped.rgb.to(torch::kFloat32), d.landmarks), *identity_reference_,
+                          "identity_");
+}
+
+// A preview step without a metrics line: the identity scores get a line of their own.
+void Trainer::append_preview_identity() {
+  nlohmann::json line = {{"step", step_}, {"elapsed_s", elapsed_before_ + session_seconds()}};
+  line.update(preview_identity());
+  run_->append_metrics(line);
+  progress_.event("metrics", line);
+  last_metrics_step_ = step_;
+}
+
+// The preview sheet: one row per fixed face; columns actor in | actor out | double in | double out |
+// double -> actor.
+fs::path Trainer::preview() {
+  torch::NoGradGuard no_grad;
+  AutocastGuard autocast(device_, autocast_bf16());
+  const FixedForward f = forward_fixed(preview_actor_, preview_double_);
+  const SwapOutput swapped = model_->swap_double_to_actor(f.double_.input);
+  const int64_t rows = std::min(f.actor.target.size(0), f.double_.target.size(0));
+  std::vector<torch::Tensor> columns = {to_tiles(f.actor.target), to_tiles(f.out.actor.rgb), to_tiles(f.double_.target),
+                                        to_tiles(f.out.double_.rgb), to_tiles(swapped.rgb)};
+  std::vector<torch::Tensor> row_images;
+  for (int64_t r = 0; r < rows; ++r) {
+    std::vector<torch::Tensor> tiles;
+    for (auto& c : columns) tiles.push_back(c[r]);
+    row_images.push_back(torch::cat(tiles, 1));  // [R, 5R, 3]
+  }
+  const auto sheet = torch::cat(row_images, 0).contiguous();
+  Rgb8Image image;
+  image.height = static_cast<int>(sheet.size(0));
+  image.width = static_cast<int>(sheet.size(1));
+  image.pixels.assign(sheet.data_ptr<uint8_t>(), sheet.data_ptr<uint8_t>() + sheet.numel());
+  const fs::path path = run_->previews() / fmt::format("{}.png", CheckpointStore::step_name(step_));
+  write_png(path, image);
+  run_->add_preview(step_, path);  // TensorBoard image, report.html rewritten
+  progress_.event("preview", {{"step", step_}, {"path", path.string()}});
+  return path;
+}
+
+// --- checkpoint -----------------------------------------------------------------------------------
+
+fs::path Trainer::checkpoint() {
+  for (const auto& p : model_->parameters())
+    if (!torch::isfinite(p).all().item<bool>())
+      throw InputDataError(fmt::format("step {}: a model parameter is not finite; checkpoint not written", step_));
+  CheckpointState state;
+  state.model = config_.model;
+  state.face_type = actor_.face_type;
+  state.encoding = actor_.encoding;
+  state.elapsed_s = elapsed_before_ + session_seconds();
+  state.validation_history.assign(validation_history_.begin(), validation_history_.end());
+  state.base_model_sha256 = base_sha256_;
+  state.facetrain_version = version_string();
+  state.identity_reference = identity_reference_;
+  const fs::path dir = store_->save(step_, checkpoint_state_to_json(state), [&](const fs::path& tmp) {
+    save_named(model_->named_parameters(), tmp / "model.pt");
+    save_optimizer(*optimizer_, tmp / "optimizer.pt");
+    save_tensors({sampler_->get_state(), augment_actor_->get_state(), augment_double_->get_state()}, tmp / "rng.pt");
+  });
+  progress_.event("checkpoint", {{"step", step_}, {"path", dir.string()}});
+  log_info("checkpoint {}", dir.string());
+  return dir;
+}
+
+// --- finish ---------------------------------------------------------------------------------------
+
+// Rank 0 writes the final checkpoint and preview and scores the final model; every rank waits for
+// it, so that each one's exit status says whether the run ended well.
+TrainReport Trainer::finish(TrainReport report) {
+  if (!writer_) {
+    auto done = torch::zeros({1}, torch::TensorOptions().device(device_));
+    group_->allreduce_sum(done);
+    record_session(report, step_, first_step_, session_seconds(), world_);
+    report.validation_loss = validation_average_;
     return report;
   }
-  if (step > first_step || !resumed) {
-    if (report.last_checkpoint.empty() || report.last_checkpoint.filename() != CheckpointStore::step_name(step))
-      report.last_checkpoint = save_checkpoint();
-    report.last_preview = write_preview();
-  } else if (resumed) {
-    report.last_checkpoint = resumed->directory;
+  if (step_ > first_step_ || !resumed_) {
+    if (report.last_checkpoint.empty() || report.last_checkpoint.filename() != CheckpointStore::step_name(step_))
+      report.last_checkpoint = checkpoint();
+    report.last_preview = preview();
+  } else if (resumed_) {
+    report.last_checkpoint = resumed_->directory;
   }
-  report.steps = step;
-  report.steps_this_session = step - first_step;
-  report.seconds = session_seconds();
-  report.device_hours = report.seconds * world / 3600.0;
-  report.validation_loss = validation_history.empty() ? validate() : validation_average;
-  if (job.quality_scores) {  // the final model's scores, for the done event
+  record_session(report, step_, first_step_, session_seconds(), world_);
+  report.validation_loss = validation_history_.empty() ? validate() : validation_average_;
+  if (job_.quality_scores) {  // the final model's scores, for the done event
     {
       torch::NoGradGuard no_grad;
-      AutocastGuard autocast(device, cuda && config.bf16);
-      const FixedForward f = forward_fixed(validation_actor, validation_double);
+      AutocastGuard autocast(device_, autocast_bf16());
+      const FixedForward f = forward_fixed(validation_actor_, validation_double_);
       report.quality = reconstruction_metrics(f.out.actor.rgb.to(torch::kFloat32), f.actor.target, f.actor.target_mask,
                                               "validation_actor_");
       report.quality.update(reconstruction_metrics(f.out.double_.rgb.to(torch::kFloat32), f.double_.target,
                                                    f.double_.target_mask, "validation_double_"));
     }
     report.quality.update(preview_identity());
-    report.quality.update(identity_check);
+    report.quality.update(identity_check_);
   }
-  if (group) {
-    auto done = torch::zeros({1}, torch::TensorOptions().device(device));
-    group->allreduce_sum(done);
+  if (group_) {
+    auto done = torch::zeros({1}, torch::TensorOptions().device(device_));
+    group_->allreduce_sum(done);
   }
   return report;
+}
+
+}  // namespace
+
+TrainReport run_train(const TrainJob& job, ProgressSink& progress, const FaceScorerFactory& open_scorer) {
+  return Trainer(job, progress, open_scorer).run();
 }
 
 }  // namespace facetrain

@@ -36,15 +36,6 @@ std::string check_image(const fs::path& path, int size_px) {
   return {};
 }
 
-std::string source_sha256(const std::string& source) {
-  if (auto pattern = SequencePattern::parse(source)) {
-    const auto frames = pattern->scan();
-    return frames.empty() ? std::string() : source_identity_sha256(frames);
-  }
-  std::error_code ec;
-  return fs::is_regular_file(source, ec) ? sha256_file_hex(source) : std::string();
-}
-
 // The visible-face mattes (faceset/visible_mattes.h), when the face set has them: the index parses,
 // every matte it names decodes at the face set's size with the SHA-256 recorded, every face it names
 // is recorded, and its folder holds nothing else.
@@ -203,7 +194,7 @@ VerifyReport verify_faceset(const fs::path& directory) {
 
   // The sources, where they can still be found at the path recorded.
   for (const auto& s : manifest.sources) {
-    const std::string sha = source_sha256(s.path);
+    const std::string sha = plate_identity_sha256(s.path);
     if (sha.empty()) {
       report.notes.push_back(fmt::format("source {} not found from here: its SHA-256 was not checked", s.path));
     } else if (sha != s.sha256) {

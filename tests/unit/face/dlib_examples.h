@@ -2,7 +2,7 @@
 // dlib's example photos (Debian libdlib19.1) and their reference boxes and landmarks (imglab XML),
 // for the face tests.
 #include "facetrain/face/face_types.h"
-#include "facetrain/media/image.h"
+#include "facetrain/base/image.h"
 
 #include <OpenImageIO/imageio.h>
 #include <catch2/catch.hpp>

@@ -1,0 +1,57 @@
+#pragma once
+// The effective configuration of a training run: defaults < --config FILE < flags. Every key is
+// documented with its default and range in examples/configs/train.yaml; a test keeps them in sync.
+#include "facetrain/jobs/model_config.h"
+#include "facetrain/jobs/augment_config.h"
+#include "facetrain/jobs/loss_config.h"
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+namespace facetrain {
+
+struct OptimizerConfig {
+  std::string type = "adamw";     // adam | adamw
+  double lr = 5e-5;               // peak learning rate after warm-up
+  double beta1 = 0.5;
+  double beta2 = 0.999;
+  double weight_decay = 0.0;
+  int64_t warmup_steps = 200;
+  double clip_grad_norm = 1.0;    // 0 = off
+};
+
+struct TrainConfig {
+  std::string preset = "tiny";
+  ModelConfig model;              // from the preset, then overridden per key
+  int64_t batch_size = 16;        // per process
+  int64_t max_steps = 0;          // 0 = no step limit
+  double max_time_s = 0;          // 0 = no time limit
+  double target_loss = 0;         // stop when the held-out loss (moving average) reaches it; 0 = off
+  int64_t target_loss_window = 5; // validation evaluations averaged for the target test
+  uint64_t seed = 1;
+  std::string device = "cpu";     // cpu | cuda
+  bool deterministic = true;      // CPU: bit-exact resume
+  bool bf16 = true;               // CUDA autocast
+  bool channels_last = true;      // CUDA
+  int64_t checkpoint_every = 500;
+  int64_t keep_checkpoints = 3;   // >= 2
+  int64_t preview_every = 250;
+  int64_t log_every = 25;         // losses are read from the device every N steps
+  int64_t validate_every = 100;
+  double validation_fraction = 0.05;
+  int64_t preview_faces = 4;
+  OptimizerConfig optimizer;
+  LossConfig loss;
+  AugmentConfig augment;
+};
+
+// Applies a YAML file over `config` (strict: unknown, duplicate, mistyped or out-of-range keys are
+// ConfigError naming file, line and key). The preset key is applied first, so file keys override it.
+void apply_config_file(TrainConfig& config, const std::filesystem::path& path);
+// Checks cross-key rules; throws ConfigError naming the keys.
+void validate_train_config(const TrainConfig& config);
+// The effective configuration as YAML (written to RUN/config.yaml; readable by apply_config_file).
+std::string train_config_to_yaml(const TrainConfig& config);
+
+}  // namespace facetrain
