@@ -43,6 +43,11 @@ function(facetrain_add_torch_base)
   set(source ${CMAKE_CURRENT_BINARY_DIR}/facetrain_torch_pch.cpp)
   file(WRITE ${source} "// The precompiled <torch/torch.h> of the LibTorch libraries (cmake/FacetrainTorch.cmake).\n")
   add_library(facetrain_torch STATIC ${source})
+  # The precompiled header is built without ccache: a .gch that ccache serves from another build
+  # directory made GCC 12 stop with "sorry, unimplemented: PCH allocation failure" in every TU that
+  # used it (seen here, a worktree built after another's). GCC does not write a .gch byte for byte
+  # the same twice, so the TUs that include it got no cache hits anyway.
+  set_target_properties(facetrain_torch PROPERTIES CXX_COMPILER_LAUNCHER "")
   target_include_directories(facetrain_torch PUBLIC ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR})
   target_link_libraries(facetrain_torch PUBLIC facetrain_base ${TORCH_LIBRARIES})
   target_compile_options(facetrain_torch PRIVATE ${TORCH_CXX_FLAGS})
