@@ -74,15 +74,47 @@ LabelledFaces read_labels(const MatteTrainJob& job, const UsableFaces& usable, c
   return out;
 }
 
-// Per-sample loss: binary cross-entropy plus soft Dice, [B].
-torch::Tensor matte_loss(const torch::Tensor& logits, const torch::Tensor& target) {
+// How far an unlabelled face's hull target can be trusted, per pixel: 1 where the aligned crop looks
+// like its track's median over +-kTrustWindow frames, 0 where it departs from it by a lot. A hand
+// passing in front of the face departs; so do a blink or an open mouth, which is only less to learn
+// from. Untrusted pixels are left out of the loss instead of being taught as face. [N,R,R]
+constexpr int kTrustWindow = 12;
+torch::Tensor hull_trust(const UsableFaces& usable, const MatteFaces& faces) {
+  const int64_t n = faces.rgb.size(0);
+  torch::Tensor trust = torch::ones({n, faces.rgb.size(1), faces.rgb.size(2)}, torch::kFloat32);
+  std::map<std::pair<std::string, int>, std::vector<int64_t>> tracks;
+  for (int64_t i = 0; i < n; ++i) {
+    const auto& f = usable.faces[static_cast<size_t>(i)];
+    tracks[{f.record->source, f.face->track}].push_back(i);
+  }
+  namespace F = torch::nn::functional;
+  for (const auto& [key, members] : tracks) {
+    if (members.size() < 5) continue;  // too short to know what the face looks like
+    for (size_t k = 0; k < members.size(); ++k) {
+      std::vector<int64_t> neighbours;
+      for (size_t j = k >= kTrustWindow ? k - kTrustWindow : 0; j < std::min(members.size(), k + kTrustWindow + 1); ++j)
+        neighbours.push_back(members[j]);
+      const torch::Tensor median = std::get<0>(faces.rgb.index_select(0, torch::tensor(neighbours)).median(0));  // [R,R,3]
+      torch::Tensor deviation = (faces.rgb[members[k]] - median).abs().mean(2);                          // [R,R]
+      // A little spatial support: an isolated noisy pixel is not an occluder.
+      deviation = F::avg_pool2d(deviation.unsqueeze(0).unsqueeze(0), F::AvgPool2dFuncOptions(5).stride(1).padding(2)
+                                                                        .count_include_pad(false))[0][0];
+      trust[members[k]] = (1 - (deviation - 0.06) / 0.06).clamp(0, 1);  // trusted below 0.06, none above 0.12
+    }
+  }
+  return trust;
+}
+
+// Per-sample loss: binary cross-entropy plus soft Dice, both weighted per pixel, [B].
+torch::Tensor matte_loss(const torch::Tensor& logits, const torch::Tensor& target, const torch::Tensor& pixel_weight) {
   namespace F = torch::nn::functional;
   const torch::Tensor bce =
-      F::binary_cross_entropy_with_logits(logits, target, F::BinaryCrossEntropyWithLogitsFuncOptions().reduction(torch::kNone))
-          .mean({1, 2, 3});
-  const torch::Tensor p = torch::sigmoid(logits);
-  const torch::Tensor intersection = (p * target).sum({1, 2, 3});
-  const torch::Tensor dice = 1 - (2 * intersection + 1) / (p.sum({1, 2, 3}) + target.sum({1, 2, 3}) + 1);
+      (F::binary_cross_entropy_with_logits(logits, target, F::BinaryCrossEntropyWithLogitsFuncOptions().reduction(torch::kNone)) *
+       pixel_weight).sum({1, 2, 3}) / pixel_weight.sum({1, 2, 3}).clamp_min(1);
+  const torch::Tensor p = torch::sigmoid(logits) * pixel_weight;
+  const torch::Tensor t = target * pixel_weight;
+  const torch::Tensor intersection = (p * t).sum({1, 2, 3});
+  const torch::Tensor dice = 1 - (2 * intersection + 1) / (p.sum({1, 2, 3}) + t.sum({1, 2, 3}) + 1);
   return bce + dice;
 }
 
@@ -102,22 +134,24 @@ CropSample sample_of(const MatteFaces& faces, int64_t i, int resolution) {
 
 class BatchMaker {
  public:
-  BatchMaker(const MatteFaces& faces, const std::vector<int64_t>& pool, const LabelledFaces& labelled,
-             const std::vector<int64_t>& labelled_rows, int resolution, double label_weight, uint64_t seed)
-      : faces_(faces), pool_(pool), labelled_(labelled), labelled_rows_(labelled_rows), r_(resolution),
+  BatchMaker(const MatteFaces& faces, const torch::Tensor& trust, const std::vector<int64_t>& pool,
+             const LabelledFaces& labelled, const std::vector<int64_t>& labelled_rows, int resolution,
+             double label_weight, uint64_t seed)
+      : faces_(faces), trust_(trust), pool_(pool), labelled_(labelled), labelled_rows_(labelled_rows), r_(resolution),
         label_weight_(label_weight), rng_(seed) {}
 
-  // images [B,3,R,R], targets [B,1,R,R], weights [B]
-  std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> make(int batch) {
+  // images [B,3,R,R], targets [B,1,R,R], per-pixel weights [B,1,R,R], per-sample weights [B]
+  std::tuple<torch::Tensor, torch::Tensor, torch::Tensor, torch::Tensor> make(int batch) {
     const size_t plane = static_cast<size_t>(r_) * r_;
     torch::Tensor images = torch::empty({batch, r_, r_, 3}, torch::kFloat32);
     torch::Tensor targets = torch::empty({batch, 1, r_, r_}, torch::kFloat32);
     torch::Tensor weights = torch::ones({batch}, torch::kFloat32);
+    torch::Tensor pixel_weights = torch::ones({batch, 1, r_, r_}, torch::kFloat32);
     std::uniform_real_distribution<double> u(0, 1);
     for (int b = 0; b < batch; ++b) {
       const bool use_label = !labelled_rows_.empty() && u(rng_) < 0.4;
       int64_t row = 0;
-      std::vector<float> rgb, target;
+      std::vector<float> rgb, target, trust(plane, 1.f);
       if (use_label) {
         const size_t k = std::uniform_int_distribution<size_t>(0, labelled_rows_.size() - 1)(rng_);
         row = labelled_rows_[k];
@@ -128,6 +162,8 @@ class BatchMaker {
         row = pool_[std::uniform_int_distribution<size_t>(0, pool_.size() - 1)(rng_)];
         const float* hull = faces_.hull[row].data_ptr<float>();
         target.assign(hull, hull + plane);
+        const float* t = trust_[row].data_ptr<float>();
+        trust.assign(t, t + plane);
       }
       const float* source = faces_.rgb[row].data_ptr<float>();
       rgb.assign(source, source + plane * 3);
@@ -141,25 +177,30 @@ class BatchMaker {
         SynthesizedOcclusion occlusion = synthesize_occlusion(face, sample_of(faces_, other, r_), kind, rng_);
         rgb = std::move(occlusion.rgb);
         target = std::move(occlusion.visible);
+        // Under the synthetic occluder the target is exact: trusted whatever the plate did there.
+        for (size_t p = 0; p < plane; ++p) trust[p] = std::max(trust[p], occlusion.occluder[p]);
       }
       // Mirror half of them, and vary exposure a little.
       const bool flip = u(rng_) < 0.5;
       const float gain = static_cast<float>(0.8 + 0.4 * u(rng_));
       float* image_out = images[b].data_ptr<float>();
       float* target_out = targets[b].data_ptr<float>();
+      float* trust_out = pixel_weights[b].data_ptr<float>();
       for (int y = 0; y < r_; ++y)
         for (int x = 0; x < r_; ++x) {
           const size_t from = static_cast<size_t>(y) * r_ + (flip ? r_ - 1 - x : x);
           const size_t to = static_cast<size_t>(y) * r_ + x;
           target_out[to] = target[from];
+          trust_out[to] = trust[from];
           for (int c = 0; c < 3; ++c) image_out[to * 3 + c] = std::clamp(rgb[from * 3 + c] * gain, 0.f, 1.f);
         }
     }
-    return {planar(images), targets, weights};
+    return {planar(images), targets, pixel_weights, weights};
   }
 
  private:
   const MatteFaces& faces_;
+  const torch::Tensor& trust_;
   const std::vector<int64_t>& pool_;
   const LabelledFaces& labelled_;
   const std::vector<int64_t>& labelled_rows_;
@@ -257,7 +298,11 @@ MatteTrainReport run_matte_train(const MatteTrainJob& job, ProgressSink& progres
   VisibleMatteNet net(std::array<int64_t, 4>{w, 2 * w, 3 * w, 4 * w});
   net->to(device);
   torch::optim::Adam optimizer(net->parameters(), torch::optim::AdamOptions(job.learning_rate));
-  BatchMaker batches(faces, pool, labelled, labelled_rows, r, job.label_weight, job.seed);
+  const torch::Tensor trust = hull_trust(usable, faces);
+  log_info("matte train: {:.1f} % of the face hulls' pixels depart from their track's median look and are left out "
+           "of the loss where no label or synthetic occluder says what they are",
+           100.0 * ((faces.hull > 0.5) * (trust < 0.5)).sum().item<double>() / std::max(1.0, (faces.hull > 0.5).sum().item<double>()));
+  BatchMaker batches(faces, trust, pool, labelled, labelled_rows, r, job.label_weight, job.seed);
   MatteTrainReport report;
   progress.begin("matte train", job.steps);
   double smoothed_loss = 0;
@@ -269,8 +314,8 @@ MatteTrainReport run_matte_train(const MatteTrainJob& job, ProgressSink& progres
     const double lr = job.learning_rate * (0.1 + 0.9 * 0.5 * (1 + std::cos(M_PI * step / std::max<int64_t>(1, job.steps))));
     for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
     net->train();
-    auto [images, targets, weights] = batches.make(job.batch);
-    const torch::Tensor per_sample = matte_loss(net->forward(images.to(device)), targets.to(device));
+    auto [images, targets, pixel_weights, weights] = batches.make(job.batch);
+    const torch::Tensor per_sample = matte_loss(net->forward(images.to(device)), targets.to(device), pixel_weights.to(device));
     const torch::Tensor loss = (per_sample * weights.to(device)).sum() / weights.sum().to(device);
     optimizer.zero_grad();
     loss.backward();
