@@ -11,6 +11,7 @@
 //   images_per_s 2 x batch / step time
 //   data_ms      sampling + augmentation alone, timed in a separate pass with a device sync around
 //                each of `data-steps` iterations (so it is the data path's own latency)
+//   cpu_s_per_step, images_per_cpu_s  the process's CPU time (user + system) over the timed steps
 //   peak_mem_gib CUDA caching allocator's peak allocated bytes for that configuration (null on CPU)
 //   tflops       3 x analytic forward FLOPs per image (model_config.h) x images/s
 //   mfu          tflops / the bf16 peak measured in the same run by an N^3 bf16 matmul (null on CPU)
@@ -30,6 +31,7 @@
 #include <torch/csrc/autograd/profiler_kineto.h>
 
 #include <nlohmann/json.hpp>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
@@ -137,6 +139,14 @@ Options parse(int argc, char** argv) {
     }
   }
   return o;
+}
+
+// User + system CPU seconds of this process (all its threads).
+double process_cpu_seconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+         static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
 }
 
 void sync(const c10::Device& device) {
@@ -351,9 +361,11 @@ nlohmann::json measure(const Options& o, const std::string& preset, int64_t batc
     for (int i = 0; i < o.warmup; ++i) parts.step(batch);
     sync(device);
     const auto t0 = Clock::now();
+    const double cpu0 = process_cpu_seconds();
     for (int i = 0; i < o.steps; ++i) parts.step(batch);
     sync(device);
     const double step_s = std::chrono::duration<double>(Clock::now() - t0).count() / o.steps;
+    const double cpu_step_s = (process_cpu_seconds() - cpu0) / o.steps;
     // The data path alone (sampling + augmentation), each iteration fenced by device syncs.
     double data_s = 0;
     for (int i = 0; i < o.data_steps; ++i) {
@@ -376,6 +388,8 @@ nlohmann::json measure(const Options& o, const std::string& preset, int64_t batc
     row["tflops"] = tflops;
     row["mfu"] = peak_tflops ? nlohmann::json(tflops / *peak_tflops) : nlohmann::json(nullptr);
     row["threads"] = at::get_num_threads();
+    row["cpu_s_per_step"] = cpu_step_s;  // the process's user + system time: less sensitive than wall
+    row["images_per_cpu_s"] = 2.0 * static_cast<double>(batch) / cpu_step_s;  // time to other load
     if (!o.profile.empty()) write_profile(o, parts, batch, preset);
   } catch (const std::exception& e) {
     if (!is_out_of_memory(e)) throw;

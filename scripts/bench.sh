@@ -37,7 +37,8 @@
 #            tests/e2e/peers_pytorch.sh proves is facetrain's network): images/s of facetrain_bench, of
 #            the script in eager mode and under torch.compile, one after the other in each of
 #            BENCH_PEERS_ROUNDS rounds (default 2), with the same intra-op threads on both sides
-#            (BENCH_PEERS_THREADS, default nproc), the ratios within each round; and, in the first
+#            (BENCH_PEERS_THREADS, default 1), the ratios within each round (wall and per CPU-second
+#            of each process, which other load moves least); and, in the first
 #            round, each side's op list (self time per step: LibTorch's profiler in facetrain_bench,
 #            torch.profiler in the script). CPU: tiny at batch 16, df-256 at batch 1 (a few steps);
 #            CUDA: df-256 and liae-256 at batch 16 in bf16. The script runs in $FACETRAIN_VENV (default
@@ -371,7 +372,10 @@ print(json.dumps({'swap_1080p': {'device': device, 'batch': batch, 'frames': fra
 section_peers() {
   local bench="${FACETRAIN_BENCH:-$(dirname "$FACETRAIN")/facetrain_bench}"
   local py="${FACETRAIN_VENV:-$REPO/.venv}/bin/python" peer="$REPO/bench/peers/facetrain_peer.py"
-  local threads="${BENCH_PEERS_THREADS:-$(nproc)}" rounds="${BENCH_PEERS_ROUNDS:-2}" device=cpu
+  # One intra-op thread by default: on a CPU shared with other work, two OpenMP threads spend most of
+  # a step waiting for each other at barriers (tiny: ~10x slower than one thread at load 8 on 2 cores),
+  # which measures the scheduler, not either side. BENCH_PEERS_THREADS=2 on a quiet machine.
+  local threads="${BENCH_PEERS_THREADS:-1}" rounds="${BENCH_PEERS_ROUNDS:-2}" device=cpu
   [ -x "$bench" ] || die "no facetrain_bench at $bench (build it, or set FACETRAIN_BENCH)"
   [ -x "$py" ] || die "no Python at $py (scripts/setup.sh makes the venv; or set FACETRAIN_VENV)"
   "$py" -c 'import torch, yaml, sympy' 2>/dev/null || die "$py lacks torch, PyYAML or sympy (scripts/setup.sh installs them)"
@@ -415,8 +419,8 @@ print(json.dumps(r))" "$WORK/last.out" "$round" >>"$WORK/peers.jsonl"
 import glob, json, os, sys
 work, threads, commit, device = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 rows = [json.loads(l) for l in open(os.path.join(work, "peers.jsonl"))]
-keep = ("side", "round", "preset", "batch_size", "images_per_s", "step_ms", "data_ms", "data_share", "steps", "warmup",
-        "warmup_s", "threads")
+keep = ("side", "round", "preset", "batch_size", "images_per_s", "step_ms", "images_per_cpu_s", "cpu_s_per_step",
+        "data_ms", "data_share", "steps", "warmup", "warmup_s", "threads")
 runs = [{k: r.get(k) for k in keep} for r in rows]
 ratios = []
 for rnd in sorted({r["round"] for r in runs}):
@@ -428,7 +432,12 @@ for rnd in sorted({r["round"] for r in runs}):
                        "pytorch_eager_images_per_s": round(by["pytorch_eager"]["images_per_s"], 3),
                        "pytorch_compile_images_per_s": round(by["pytorch_compile"]["images_per_s"], 3),
                        "facetrain_over_eager": round(ft / by["pytorch_eager"]["images_per_s"], 3),
-                       "facetrain_over_compile": round(ft / by["pytorch_compile"]["images_per_s"], 3)})
+                       "facetrain_over_compile": round(ft / by["pytorch_compile"]["images_per_s"], 3),
+                       # per CPU-second of each process: what other load on a shared machine moves least
+                       "facetrain_over_eager_cpu": round(by["facetrain"]["images_per_cpu_s"] /
+                                                         by["pytorch_eager"]["images_per_cpu_s"], 3),
+                       "facetrain_over_compile_cpu": round(by["facetrain"]["images_per_cpu_s"] /
+                                                           by["pytorch_compile"]["images_per_cpu_s"], 3)})
 profiles = {}
 for path in sorted(glob.glob(os.path.join(work, "profile_*.json"))):
     p = json.load(open(path))
@@ -436,6 +445,7 @@ for path in sorted(glob.glob(os.path.join(work, "profile_*.json"))):
     profiles[name] = {"steps": p["steps"], "self_ms_sum_per_step": round(p["self_ms_sum"], 2),
                       "ops": [{"name": o["name"], "count": o["count"], "self_ms": round(o["self_ms"], 2)} for o in p["ops"][:25]]}
 print(json.dumps({"device": device, "threads": threads, "omp_num_threads": threads, "commit": commit,
+                  "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
                   "torch_version": next((r.get("torch_version") for r in rows if r.get("torch_version")), None),
                   "note": "images/s of the whole training step (sampling, augmentation, forward, losses, backward, "
                           "clip, AdamW) on synthetic faces; ratios from the same round (one after the other)",

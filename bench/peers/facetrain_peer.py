@@ -616,11 +616,12 @@ def bench(config, args):
         step(i)
     sync()
     warmup_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     for i in range(args.steps):
         last = step(args.warmup + i)
     sync()
     step_s = (time.perf_counter() - t0) / args.steps
+    cpu_step_s = (time.process_time() - cpu0) / args.steps
     data_s = 0.0
     for _ in range(args.data_steps):
         sync()
@@ -632,7 +633,8 @@ def bench(config, args):
     result = {"side": f"pytorch_{args.mode}", "preset": config["preset"], "batch_size": batch, "device": str(device),
               "threads": torch.get_num_threads(), "steps": args.steps, "warmup": args.warmup,
               "warmup_s": warmup_s, "step_ms": step_s * 1e3, "images_per_s": 2.0 * batch / step_s,
-              "data_ms": data_s * 1e3, "data_share": data_s / step_s, "last_loss": float(last.detach()),
+              "data_ms": data_s * 1e3, "data_share": data_s / step_s,
+              "cpu_s_per_step": cpu_step_s, "images_per_cpu_s": 2.0 * batch / cpu_step_s, "last_loss": float(last.detach()),
               "torch_version": torch.__version__}
     if args.profile:
         from torch.profiler import ProfilerActivity, profile
