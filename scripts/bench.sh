@@ -42,7 +42,8 @@
 #            round, each side's op list (self time per step: LibTorch's profiler in facetrain_bench,
 #            torch.profiler in the script). CPU: tiny at batch 16, df-256 at batch 1 (a few steps);
 #            CUDA: df-256 and liae-256 at batch 16 in bf16. The script runs in $FACETRAIN_VENV (default
-#            .venv) with sympy (scripts/setup.sh); torch.compile's compile time is in its warm-up only.
+#            .venv) with sympy (scripts/setup.sh); torch.compile's compile time is in its warm-up only (a
+#            fresh inductor cache per run: round 1 compiles, round 2 reuses).
 # Environment for those two: FACETRAIN_BENCH (default: next to FACETRAIN), FACETRAIN_GPU_FACESETS (face
 # sets actor/double/plate1080 made elsewhere; else extracted here), FACETRAIN_SAMPLES_DIR (a filled sample
 # folder: no fetching), BENCH_TARGET_LOSS, BENCH_TARGET_MAX_TIME, FACETRAIN_COMMIT (when there is no git).
@@ -404,7 +405,10 @@ print(json.dumps(r))" "$WORK/last.out" "$round" "$warmup" >>"$WORK/peers.jsonl"
         profile_args=()
         [ "$round" = 1 ] && profile_args=(--profile "$WORK/profile_${preset}_pytorch_$side.json" --profile-steps "$profile_steps")
         log "peers round $round: $preset batch $batch: pytorch $side"
-        OMP_NUM_THREADS="$threads" timed "$py" "$peer" bench --config "$WORK/peers_$preset.yaml" --device "$device" \
+        # A fresh inductor cache per run and thread count: its FX graph cache does not key on the thread
+        # count, and kernels compiled for 2 threads (#pragma omp parallel num_threads(2)) run at 1 thread
+        # ~3x slower on a loaded machine.
+        TORCHINDUCTOR_CACHE_DIR="$WORK/inductor-threads$threads" OMP_NUM_THREADS="$threads" timed "$py" "$peer" bench --config "$WORK/peers_$preset.yaml" --device "$device" \
           --mode "$side" --threads "$threads" --warmup "$warmup" --steps "$steps" --data-steps 2 "${profile_args[@]}" ||
           die "facetrain_peer.py bench --mode $side ($preset) failed: $(tail -n 3 "$WORK/last.err")"
         python3 -c "
