@@ -261,9 +261,18 @@ struct StepParts {
                            double_.landmarks.index_select(0, id))};
   }
 
+  // Each phase under a profiler label (facetrain::data, ...), so --profile attributes the op list.
   void step(int64_t batch) {
     const bool cuda = device.is_cuda();
+    std::optional<at::RecordFunction> phase;
+    auto label = [&](const char* name) {
+      phase.reset();
+      phase.emplace(at::RecordScope::USER_SCOPE);
+      if (phase->isActive()) phase->before(name);
+    };
+    label("facetrain::data");
     auto [a, d] = data(batch);
+    label("facetrain::forward");
     TrainingOutput out;
     {
       AutocastGuard autocast(device, cuda && train.bf16);
@@ -277,11 +286,16 @@ struct StepParts {
       return reconstruction_loss(o.rgb.to(torch::kFloat32), o.mask.to(torch::kFloat32), b.target, b.target_mask,
                                  eyes_mouth, train.loss);
     };
+    label("facetrain::losses");
     torch::Tensor total = loss_of(out.actor, a).total + loss_of(out.double_, d).total;
+    label("facetrain::backward");
     optimizer->zero_grad();
     total.backward();
+    label("facetrain::clip_gradients");
     if (train.optimizer.clip_grad_norm > 0) clip_gradients(model.parameters(), train.optimizer.clip_grad_norm);
+    label("facetrain::optimizer_step");
     optimizer->step();
+    phase.reset();
   }
 };
 
@@ -339,7 +353,7 @@ void write_profile(const Options& o, StepParts& parts, int64_t batch, const std:
   const double steps = o.profile_steps;
   for (const auto& [name, t] : rows) {
     whole_ms += t.self_ns / 1e6 / steps;
-    if (ops.size() < 40)
+    if (ops.size() < 40 || name.rfind("facetrain::", 0) == 0)  // the phases always
       ops.push_back({{"name", name}, {"count", t.count / o.profile_steps}, {"self_ms", t.self_ns / 1e6 / steps},
                      {"total_ms", t.total_ns / 1e6 / steps}});
   }

@@ -595,16 +595,23 @@ def bench(config, args):
             out += [b["input"], b["target"], b["target_mask"], b["landmarks"]]
         return out
 
+    from torch.autograd.profiler import record_function  # phase labels for --profile
+
     def step(i):
-        tensors = data()
-        total = compiled(*tensors)
-        optimizer.zero_grad()
-        total.backward()
-        if o["clip_grad_norm"] > 0:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), o["clip_grad_norm"])
-        for group in optimizer.param_groups:
-            group["lr"] = learning_rate_at(o, i)
-        optimizer.step()
+        with record_function("peer::data"):
+            tensors = data()
+        with record_function("peer::forward_and_losses"):
+            total = compiled(*tensors)
+        with record_function("peer::backward"):
+            optimizer.zero_grad()
+            total.backward()
+        with record_function("peer::clip_gradients"):
+            if o["clip_grad_norm"] > 0:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), o["clip_grad_norm"])
+        with record_function("peer::optimizer_step"):
+            for group in optimizer.param_groups:
+                group["lr"] = learning_rate_at(o, i)
+            optimizer.step()
         return total
 
     def sync():
@@ -650,7 +657,8 @@ def bench(config, args):
                           "total_ms": e.cpu_time_total / 1e3 / args.profile_steps})
         whole = sum(e["self_ms"] for e in table)
         json.dump({"side": result["side"], "preset": config["preset"], "batch_size": batch,
-                   "steps": args.profile_steps, "self_ms_sum": whole, "ops": table[:args.profile_top]},
+                   "steps": args.profile_steps, "self_ms_sum": whole,
+                   "ops": [e for k, e in enumerate(table) if k < args.profile_top or e["name"].startswith("peer::")]},
                   open(args.profile, "w"), indent=1)
     return result
 
