@@ -1,7 +1,8 @@
 // facetrain_bench: the training step's speed, for scripts/bench.sh's `train` section.
 //
 //   facetrain_bench --device cuda --presets df-256,liae-256 --batch-sizes 8,16,32,64 [--steps 30]
-//                   [--warmup 5] [--data-steps 20] [--peak-matmul 8192]
+//                   [--warmup 5] [--data-steps 20] [--peak-matmul 8192] [--threads N]
+//                   [--profile FILE] [--profile-steps N]
 //
 // Per preset and batch size (faces per identity; a step trains 2 x batch images, as `facetrain
 // train` does), on synthetic uint8 faces resident on the device (the sampling, augmentation, bf16
@@ -10,10 +11,15 @@
 //   images_per_s 2 x batch / step time
 //   data_ms      sampling + augmentation alone, timed in a separate pass with a device sync around
 //                each of `data-steps` iterations (so it is the data path's own latency)
+//   cpu_s_per_step, images_per_cpu_s  the process's CPU time (user + system) over the timed steps
 //   peak_mem_gib CUDA caching allocator's peak allocated bytes for that configuration (null on CPU)
 //   tflops       3 x analytic forward FLOPs per image (model_config.h) x images/s
 //   mfu          tflops / the bf16 peak measured in the same run by an N^3 bf16 matmul (null on CPU)
 // A configuration that runs out of device memory is reported with "oom": true.
+// --threads N sets LibTorch's intra-op threads (default: its own choice, OMP_NUM_THREADS).
+// --profile FILE (one preset and batch size): after the timing, `profile-steps` steps under
+// LibTorch's profiler (Kineto, CPU activity), the ops' self time per step written as JSON like
+// bench/peers/facetrain_peer.py's torch.profiler list (scripts/bench.sh's `peers` section).
 // Prints one JSON document on stdout; progress on stderr. Exit 64 on bad arguments, 69 when
 // --device cuda has no CUDA device.
 #include <torch/torch.h>
@@ -22,13 +28,19 @@
 #include <c10/cuda/CUDACachingAllocator.h>
 #endif
 
+#include <torch/csrc/autograd/profiler_kineto.h>
+
 #include <nlohmann/json.hpp>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
+#include <map>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -54,12 +66,15 @@ struct Options {
   int warmup = 3;
   int data_steps = 10;
   int64_t peak_matmul = 8192;
+  int threads = 0;
+  std::string profile;
+  int profile_steps = 2;
 };
 
 [[noreturn]] void usage(const std::string& message) {
   std::cerr << "facetrain_bench: ERROR: " << message
             << "\nusage: facetrain_bench [--device cpu|cuda] [--presets A,B] [--batch-sizes 8,16] [--steps N]"
-               " [--warmup N] [--data-steps N] [--peak-matmul N]\n";
+               " [--warmup N] [--data-steps N] [--peak-matmul N] [--threads N] [--profile FILE] [--profile-steps N]\n";
   std::exit(64);
 }
 
@@ -103,11 +118,19 @@ Options parse(int argc, char** argv) {
       o.data_steps = static_cast<int>(positive(flag, value));
     } else if (flag == "--peak-matmul") {
       o.peak_matmul = positive(flag, value);
+    } else if (flag == "--threads") {
+      o.threads = static_cast<int>(positive(flag, value));
+    } else if (flag == "--profile") {
+      o.profile = value;
+    } else if (flag == "--profile-steps") {
+      o.profile_steps = static_cast<int>(positive(flag, value));
     } else {
       usage("unknown argument " + flag);
     }
   }
   if (o.presets.empty() || o.batch_sizes.empty()) usage("--presets and --batch-sizes need at least one value");
+  if (!o.profile.empty() && (o.presets.size() != 1 || o.batch_sizes.size() != 1))
+    usage("--profile needs one preset and one batch size");
   for (const auto& p : o.presets) {
     try {
       model_preset(p);
@@ -116,6 +139,14 @@ Options parse(int argc, char** argv) {
     }
   }
   return o;
+}
+
+// User + system CPU seconds of this process (all its threads).
+double process_cpu_seconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+         static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
 }
 
 void sync(const c10::Device& device) {
@@ -230,9 +261,18 @@ struct StepParts {
                            double_.landmarks.index_select(0, id))};
   }
 
+  // Each phase under a profiler label (facetrain::data, ...), so --profile attributes the op list.
   void step(int64_t batch) {
     const bool cuda = device.is_cuda();
+    std::optional<at::RecordFunction> phase;
+    auto label = [&](const char* name) {
+      phase.reset();
+      phase.emplace(at::RecordScope::USER_SCOPE);
+      if (phase->isActive()) phase->before(name);
+    };
+    label("facetrain::data");
     auto [a, d] = data(batch);
+    label("facetrain::forward");
     TrainingOutput out;
     {
       AutocastGuard autocast(device, cuda && train.bf16);
@@ -246,13 +286,82 @@ struct StepParts {
       return reconstruction_loss(o.rgb.to(torch::kFloat32), o.mask.to(torch::kFloat32), b.target, b.target_mask,
                                  eyes_mouth, train.loss);
     };
+    label("facetrain::losses");
     torch::Tensor total = loss_of(out.actor, a).total + loss_of(out.double_, d).total;
+    label("facetrain::backward");
     optimizer->zero_grad();
     total.backward();
+    label("facetrain::clip_gradients");
     if (train.optimizer.clip_grad_norm > 0) clip_gradients(model.parameters(), train.optimizer.clip_grad_norm);
+    label("facetrain::optimizer_step");
     optimizer->step();
+    phase.reset();
   }
 };
+
+// Runs `steps` under LibTorch's profiler (CPU activity) and writes each op's self time per step:
+// an event's duration less its direct children's on the same thread, summed by name, as
+// torch.profiler's key_averages() does in Python.
+void write_profile(const Options& o, StepParts& parts, int64_t batch, const std::string& preset) {
+  namespace prof = torch::autograd::profiler;
+  const torch::profiler::impl::ProfilerConfig config(torch::profiler::impl::ProfilerState::KINETO);
+  const std::set<torch::profiler::impl::ActivityType> activities{torch::profiler::impl::ActivityType::CPU};
+  prof::prepareProfiler(config, activities);
+  prof::enableProfiler(config, activities);
+  for (int i = 0; i < o.profile_steps; ++i) parts.step(batch);
+  sync(parts.device);
+  const auto result = prof::disableProfiler();
+  struct Span {
+    uint64_t start, end, thread;
+    std::string name;
+  };
+  std::vector<Span> spans;
+  for (const auto& e : result->events())
+    if (e.deviceType() == c10::DeviceType::CPU && !e.isAsync() && e.durationNs() > 0)
+      spans.push_back({e.startNs(), e.endNs(), e.startThreadId(), e.name()});
+  std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) {
+    return a.thread != b.thread ? a.thread < b.thread : a.start != b.start ? a.start < b.start : a.end > b.end;
+  });
+  struct Total {
+    double self_ns = 0, total_ns = 0;
+    int64_t count = 0;
+  };
+  std::map<std::string, Total> by_name;
+  std::vector<std::pair<size_t, uint64_t>> open;  // (span, children's time)
+  auto close = [&](size_t n) {
+    while (open.size() > n) {
+      const auto [k, children] = open.back();
+      open.pop_back();
+      const double duration = double(spans[k].end - spans[k].start);
+      auto& t = by_name[spans[k].name];
+      t.self_ns += duration - double(children);
+      t.total_ns += duration;
+      ++t.count;
+      if (!open.empty()) open.back().second += spans[k].end - spans[k].start;
+    }
+  };
+  for (size_t k = 0; k < spans.size(); ++k) {
+    if (!open.empty() && spans[open.back().first].thread != spans[k].thread) close(0);
+    while (!open.empty() && spans[open.back().first].end <= spans[k].start) close(open.size() - 1);
+    open.emplace_back(k, 0);
+  }
+  close(0);
+  std::vector<std::pair<std::string, Total>> rows(by_name.begin(), by_name.end());
+  std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.second.self_ns > b.second.self_ns; });
+  nlohmann::json ops = nlohmann::json::array();
+  double whole_ms = 0;
+  const double steps = o.profile_steps;
+  for (const auto& [name, t] : rows) {
+    whole_ms += t.self_ns / 1e6 / steps;
+    if (ops.size() < 40 || name.rfind("facetrain::", 0) == 0)  // the phases always
+      ops.push_back({{"name", name}, {"count", t.count / o.profile_steps}, {"self_ms", t.self_ns / 1e6 / steps},
+                     {"total_ms", t.total_ns / 1e6 / steps}});
+  }
+  std::ofstream(o.profile) << nlohmann::json{{"side", "facetrain"}, {"preset", preset}, {"batch_size", batch},
+                                             {"steps", o.profile_steps}, {"self_ms_sum", whole_ms}, {"ops", ops}}
+                                  .dump(1)
+                           << "\n";
+}
 
 nlohmann::json measure(const Options& o, const std::string& preset, int64_t batch, const c10::Device& device,
                        std::optional<double> peak_tflops) {
@@ -266,9 +375,11 @@ nlohmann::json measure(const Options& o, const std::string& preset, int64_t batc
     for (int i = 0; i < o.warmup; ++i) parts.step(batch);
     sync(device);
     const auto t0 = Clock::now();
+    const double cpu0 = process_cpu_seconds();
     for (int i = 0; i < o.steps; ++i) parts.step(batch);
     sync(device);
     const double step_s = std::chrono::duration<double>(Clock::now() - t0).count() / o.steps;
+    const double cpu_step_s = (process_cpu_seconds() - cpu0) / o.steps;
     // The data path alone (sampling + augmentation), each iteration fenced by device syncs.
     double data_s = 0;
     for (int i = 0; i < o.data_steps; ++i) {
@@ -290,6 +401,10 @@ nlohmann::json measure(const Options& o, const std::string& preset, int64_t batc
     row["peak_mem_gib"] = peak_memory_gib(device);
     row["tflops"] = tflops;
     row["mfu"] = peak_tflops ? nlohmann::json(tflops / *peak_tflops) : nlohmann::json(nullptr);
+    row["threads"] = at::get_num_threads();
+    row["cpu_s_per_step"] = cpu_step_s;  // the process's user + system time: less sensitive than wall
+    row["images_per_cpu_s"] = 2.0 * static_cast<double>(batch) / cpu_step_s;  // time to other load
+    if (!o.profile.empty()) write_profile(o, parts, batch, preset);
   } catch (const std::exception& e) {
     if (!is_out_of_memory(e)) throw;
     row["oom"] = true;
@@ -305,6 +420,7 @@ nlohmann::json measure(const Options& o, const std::string& preset, int64_t batc
 int main(int argc, char** argv) {
   const Options o = parse(argc, argv);
   try {
+    if (o.threads > 0) at::set_num_threads(o.threads);
     c10::Device device(c10::DeviceType::CPU);
     nlohmann::json doc;
     std::optional<double> peak;

@@ -37,6 +37,18 @@
 #            labelled frames (scored on the frames no configuration labels), held-out synthetic IoU per
 #            occluder kind, cost per face, matte flicker, and the share of occluder pixels a swap
 #            changes (bench/occlusion/measure.py; BENCH_MATTE_STEPS, default 600)
+#   peers    facetrain's training step against the same network in plain PyTorch (issue 29;
+#            bench/peers/facetrain_peer.py, built from `train --preset P --dump-config`, which
+#            tests/e2e/peers_pytorch.sh proves is facetrain's network): images/s of facetrain_bench, of
+#            the script in eager mode and under torch.compile, one after the other in each of
+#            BENCH_PEERS_ROUNDS rounds (default 2), with the same intra-op threads on both sides
+#            (BENCH_PEERS_THREADS, default 1), the ratios within each round (wall and per CPU-second
+#            of each process, which other load moves least); and, in the first
+#            round, each side's op list (self time per step: LibTorch's profiler in facetrain_bench,
+#            torch.profiler in the script). CPU: tiny at batch 16, df-256 at batch 1 (a few steps);
+#            CUDA: df-256 and liae-256 at batch 16 in bf16. The script runs in $FACETRAIN_VENV (default
+#            .venv) with sympy (scripts/setup.sh); torch.compile's compile time is in its warm-up only (a
+#            fresh inductor cache per run: round 1 compiles, round 2 reuses).
 # Environment for those two: FACETRAIN_BENCH (default: next to FACETRAIN), FACETRAIN_GPU_FACESETS (face
 # sets actor/double/plate1080 made elsewhere; else extracted here), FACETRAIN_SAMPLES_DIR (a filled sample
 # folder: no fetching), BENCH_TARGET_LOSS, BENCH_TARGET_MAX_TIME, FACETRAIN_COMMIT (when there is no git).
@@ -45,7 +57,7 @@
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-ALL_SECTIONS=(decode extract ddp train swap startup figures detector occlusion)   # hook: append more here
+ALL_SECTIONS=(decode extract ddp train swap startup figures detector occlusion peers)   # hook: append more here
 BUILD=1
 SECTIONS=""
 REPEAT="${BENCH_REPEAT:-3}"
@@ -57,7 +69,7 @@ while [ $# -gt 0 ]; do
     --sections=*) SECTIONS="${1#*=}" ;;
     --repeat) REPEAT="$2"; shift ;;
     --out) OUT="$2"; shift ;;
-    -h|--help) sed -n '2,39p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,49p' "$0"; exit 0 ;;
     *) echo "bench: ERROR: unknown argument $1 (see --help)" >&2; exit 64 ;;
   esac
   shift
@@ -360,6 +372,94 @@ runs, rates = [float(x) for x in sys.argv[4:4 + n]], [float(x) for x in sys.argv
 print(json.dumps({'swap_1080p': {'device': device, 'batch': batch, 'frames': frames, 'output': 'EXR half, no compression',
                                  'tool_frames_per_s': statistics.median(rates), 'wall_seconds': runs}}))" \
     "$device" "$batch" "$frames" "${runs[@]}" "${rates[@]}"
+}
+
+# ---- peers (issue 29): the same network in PyTorch -------------------------------------------------
+section_peers() {
+  local bench="${FACETRAIN_BENCH:-$(dirname "$FACETRAIN")/facetrain_bench}"
+  local py="${FACETRAIN_VENV:-$REPO/.venv}/bin/python" peer="$REPO/bench/peers/facetrain_peer.py"
+  # One intra-op thread by default: on a CPU shared with other work, two OpenMP threads spend most of
+  # a step waiting for each other at barriers (tiny: ~10x slower than one thread at load 8 on 2 cores),
+  # which measures the scheduler, not either side. BENCH_PEERS_THREADS=2 on a quiet machine.
+  local threads="${BENCH_PEERS_THREADS:-1}" rounds="${BENCH_PEERS_ROUNDS:-2}" device=cpu
+  [ -x "$bench" ] || die "no facetrain_bench at $bench (build it, or set FACETRAIN_BENCH)"
+  [ -x "$py" ] || die "no Python at $py (scripts/setup.sh makes the venv; or set FACETRAIN_VENV)"
+  "$py" -c 'import torch, yaml, sympy' 2>/dev/null || die "$py lacks torch, PyYAML or sympy (scripts/setup.sh installs them)"
+  # preset:batch:warmup:steps:profile_steps
+  local plan=("tiny:16:3:8:2" "df-256:1:1:3:1")
+  if has_cuda; then device=cuda; plan=("df-256:16:3:15:3" "liae-256:16:3:15:3"); fi
+  local round entry preset batch warmup steps profile_steps profile_args side
+  : >"$WORK/peers.jsonl"
+  for round in $(seq "$rounds"); do
+    for entry in "${plan[@]}"; do
+      IFS=: read -r preset batch warmup steps profile_steps <<<"$entry"
+      "$FACETRAIN" train --preset "$preset" --batch-size "$batch" --device "$device" --dump-config >"$WORK/peers_$preset.yaml" ||
+        die "facetrain train --preset $preset --dump-config failed"
+      profile_args=()
+      [ "$round" = 1 ] && profile_args=(--profile "$WORK/profile_${preset}_facetrain.json" --profile-steps "$profile_steps")
+      log "peers round $round: $preset batch $batch: facetrain"
+      OMP_NUM_THREADS="$threads" timed "$bench" --device "$device" --presets "$preset" --batch-sizes "$batch" \
+        --warmup "$warmup" --steps "$steps" --data-steps 2 --threads "$threads" "${profile_args[@]}" ||
+        die "facetrain_bench ($preset) failed: $(tail -n 1 "$WORK/last.err")"
+      python3 -c "
+import json, sys
+r = json.load(open(sys.argv[1]))['results'][0]
+r.update(side='facetrain', round=int(sys.argv[2]), warmup=int(sys.argv[3]))
+print(json.dumps(r))" "$WORK/last.out" "$round" "$warmup" >>"$WORK/peers.jsonl"
+      for side in eager compile; do
+        profile_args=()
+        [ "$round" = 1 ] && profile_args=(--profile "$WORK/profile_${preset}_pytorch_$side.json" --profile-steps "$profile_steps")
+        log "peers round $round: $preset batch $batch: pytorch $side"
+        # A fresh inductor cache per run and thread count: its FX graph cache does not key on the thread
+        # count, and kernels compiled for 2 threads (#pragma omp parallel num_threads(2)) run at 1 thread
+        # ~3x slower on a loaded machine.
+        TORCHINDUCTOR_CACHE_DIR="$WORK/inductor-threads$threads" OMP_NUM_THREADS="$threads" timed "$py" "$peer" bench --config "$WORK/peers_$preset.yaml" --device "$device" \
+          --mode "$side" --threads "$threads" --warmup "$warmup" --steps "$steps" --data-steps 2 "${profile_args[@]}" ||
+          die "facetrain_peer.py bench --mode $side ($preset) failed: $(tail -n 3 "$WORK/last.err")"
+        python3 -c "
+import json, sys
+r = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
+r['round'] = int(sys.argv[2])
+print(json.dumps(r))" "$WORK/last.out" "$round" >>"$WORK/peers.jsonl"
+      done
+    done
+  done
+  python3 - "$WORK" "$threads" "$(commit_hash)" "$device" <<'PY'
+import glob, json, os, sys
+work, threads, commit, device = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+rows = [json.loads(l) for l in open(os.path.join(work, "peers.jsonl"))]
+keep = ("side", "round", "preset", "batch_size", "images_per_s", "step_ms", "images_per_cpu_s", "cpu_s_per_step",
+        "data_ms", "data_share", "steps", "warmup", "warmup_s", "threads")
+runs = [{k: r.get(k) for k in keep} for r in rows]
+ratios = []
+for rnd in sorted({r["round"] for r in runs}):
+    for preset in dict.fromkeys(r["preset"] for r in runs):
+        by = {r["side"]: r for r in runs if r["round"] == rnd and r["preset"] == preset}
+        ft = by["facetrain"]["images_per_s"]
+        ratios.append({"round": rnd, "preset": preset, "batch_size": by["facetrain"]["batch_size"],
+                       "facetrain_images_per_s": round(ft, 3),
+                       "pytorch_eager_images_per_s": round(by["pytorch_eager"]["images_per_s"], 3),
+                       "pytorch_compile_images_per_s": round(by["pytorch_compile"]["images_per_s"], 3),
+                       "facetrain_over_eager": round(ft / by["pytorch_eager"]["images_per_s"], 3),
+                       "facetrain_over_compile": round(ft / by["pytorch_compile"]["images_per_s"], 3),
+                       # per CPU-second of each process: what other load on a shared machine moves least
+                       "facetrain_over_eager_cpu": round(by["facetrain"]["images_per_cpu_s"] /
+                                                         by["pytorch_eager"]["images_per_cpu_s"], 3),
+                       "facetrain_over_compile_cpu": round(by["facetrain"]["images_per_cpu_s"] /
+                                                           by["pytorch_compile"]["images_per_cpu_s"], 3)})
+profiles = {}
+for path in sorted(glob.glob(os.path.join(work, "profile_*.json"))):
+    p = json.load(open(path))
+    name = os.path.basename(path)[len("profile_"):-len(".json")]
+    profiles[name] = {"steps": p["steps"], "self_ms_sum_per_step": round(p["self_ms_sum"], 2),
+                      "ops": [{"name": o["name"], "count": o["count"], "self_ms": round(o["self_ms"], 2)} for o in p["ops"][:25]]}
+print(json.dumps({"device": device, "threads": threads, "omp_num_threads": threads, "commit": commit,
+                  "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+                  "torch_version": next((r.get("torch_version") for r in rows if r.get("torch_version")), None),
+                  "note": "images/s of the whole training step (sampling, augmentation, forward, losses, backward, "
+                          "clip, AdamW) on synthetic faces; ratios from the same round (one after the other)",
+                  "ratios": ratios, "runs": runs, "profiles": profiles}))
+PY
 }
 
 commit_hash() { echo "${FACETRAIN_COMMIT:-$(git -C "$REPO" rev-parse HEAD 2>/dev/null || echo none)}"; }

@@ -149,7 +149,11 @@ fi
 # with TensorBoard's own event reader. opencolorio: tests/e2e/color_managed.sh writes the ACES CG config
 # for OpenColorIO 2.1 from its built-in configs (Debian 12's OpenColorIO 2.1 has none; nothing is fetched).
 # scikit-image: tests/e2e/quality_agreement.sh compares facetrain's SSIM and PSNR with skimage.metrics'.
-TEST_PYTHON_PACKAGES=(opencue-pyoutline==1.37.0 packaging==24.2 tensorboard==2.21.0 opencolorio==2.6.0 scikit-image==0.26.0)
+# sympy, filelock, jinja2, fsspec (torch's own Python dependencies, which --no-deps above leaves out)
+# and pyyaml: bench/peers/facetrain_peer.py, the PyTorch peer of tests/e2e/peers_pytorch.sh and
+# scripts/bench.sh's `peers` section (torch.utils.flop_counter and torch.compile import sympy).
+TEST_PYTHON_PACKAGES=(opencue-pyoutline==1.37.0 packaging==24.2 tensorboard==2.21.0 opencolorio==2.6.0 scikit-image==0.26.0
+                      sympy==1.14.0 filelock==3.20.0 jinja2==3.1.6 fsspec==2025.10.0 pyyaml==6.0.4)
 missing_python=()
 for requirement in "${TEST_PYTHON_PACKAGES[@]}"; do
   name="${requirement%%==*}" version="${requirement#*==}"
