@@ -31,11 +31,11 @@
 
 #include "facetrain/base/error.h"
 #include "facetrain/model/face_swap_model.h"
-#include "facetrain/model/model_config.h"
+#include "facetrain/jobs/model_config.h"
 #include "facetrain/train/augment.h"
 #include "facetrain/train/gradient_clip.h"
 #include "facetrain/train/losses.h"
-#include "facetrain/train/train_config.h"
+#include "facetrain/jobs/train_config.h"
 
 using namespace facetrain;
 
