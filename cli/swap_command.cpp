@@ -46,6 +46,9 @@ CLI::App* setup_swap(CLI::App& app, SwapArgs& args) {
   cmd->add_option("--erode", job.composite.erode_px, "Shrink the matte by this many output pixels (negative grows it)")
       ->check(CLI::Range(-256, 256));
   cmd->add_option("--feather", job.composite.feather_px, "Soften the matte edge over this many output pixels")->check(CLI::Range(0, 256));
+  cmd->add_option("--visible-choke", job.composite.visible_choke_px,
+                  "Erode the visible-face matte by this many output pixels, so that an occluder's soft edge stays "
+                  "the plate (--matte visible)")->check(CLI::Range(0, 64))->capture_default_str();
   cmd->add_option("--color", args.color,
                   "Colour transfer onto the plate's face: none, rct (Reinhard in Lab), lct (mean and covariance) "
                   "or hist (per-channel histogram match)")

@@ -56,6 +56,7 @@ struct SwapJob {
     MatteMode matte = MatteMode::automatic;
     int erode_px = 2;                 // in output pixels; negative grows the matte
     int feather_px = 6;
+    int visible_choke_px = 2;         // the visible-face matte eroded by this many output pixels
   } composite;
 
   // The colour transfer from the plate's face to the network's (color_transfer.h).

@@ -160,15 +160,24 @@ void composite_face(FloatImage& image, std::vector<float>& alpha, const PlacedFa
   const float levels = static_cast<float>(options.matte_levels);
   const bool has_visible =
       face.visible_size > 0 && face.visible.size() == static_cast<size_t>(face.visible_size) * face.visible_size;
+  if (has_visible) {
+    // The visible-face matte in plate pixels, as a weight, choked by options.visible_choke_px so
+    // that an occluder's soft edge stays the plate too; it only ever takes away from the matte.
+    std::vector<float> visible(matte.size());
+    const Affine2d& va = face.visible_from_frame;
+    for (int y = 0; y < bh; ++y)
+      for (int x = 0; x < bw; ++x) {
+        const double px = bx0 + x, py = by0 + y;
+        const double vu = va.a * px + va.b * py + va.tx, vv = va.c * px + va.d * py + va.ty;
+        visible[static_cast<size_t>(y) * bw + x] = visible_weight(sample_plane(face.visible, face.visible_size, vu, vv));
+      }
+    morph(visible, bw, bh, std::max(0, options.visible_choke_px), /*erode=*/true);
+    for (size_t i = 0; i < matte.size(); ++i) matte[i] *= visible[i];
+  }
   for (int y = 0; y < bh; ++y)
     for (int x = 0; x < bw; ++x) {
       float m = matte[static_cast<size_t>(y) * bw + x];
       const int px = bx0 + x, py = by0 + y;
-      if (has_visible && m > 0.f) {
-        const Affine2d& va = face.visible_from_frame;
-        const double vu = va.a * px + va.b * py + va.tx, vv = va.c * px + va.d * py + va.ty;
-        m *= visible_weight(sample_plane(face.visible, face.visible_size, vu, vv));
-      }
       if (levels > 0) m = std::round(m * levels) / levels;
       if (!(m > 0.f)) continue;  // outside the matte: the plate stays exactly as decoded
       const double u = a.a * px + a.b * py + a.tx, v = a.c * px + a.d * py + a.ty;

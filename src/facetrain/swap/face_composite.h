@@ -53,6 +53,9 @@ struct CompositeOptions {
   // The matte is quantised to the output's alpha levels (255, 65535; 0 = not quantised) before
   // blending, so a pixel whose written alpha is 0 is exactly the plate.
   int matte_levels = 0;
+  // The visible-face matte (PlacedFace::visible) is eroded by this many output pixels: the soft
+  // edge of a hand or a prop stays the plate.
+  int visible_choke_px = 2;
 };
 
 // Warps `face` back with frame_from_aligned (bilinear), erodes and feathers its matte in plate

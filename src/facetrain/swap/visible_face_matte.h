@@ -29,9 +29,9 @@ class VisibleFaceMattes {
 // A square matte resampled from `from_px` to `to_px` (bilinear, pixel areas aligned as an area resize).
 std::vector<float> resample_square_matte(const std::vector<float>& matte, int from_px, int to_px);
 
-// The visible-face matte's value as a compositing weight: 0 up to `low` (the occluder stays the
-// plate exactly), 1 from `high`, linear between.
-inline float visible_weight(float v, float low = 0.25f, float high = 0.75f) {
+// The visible-face matte's value as a compositing weight: 0 up to `low` (the occluder, and its
+// side of the network's soft edge, stays the plate exactly), 1 from `high`, linear between.
+inline float visible_weight(float v, float low = 0.5f, float high = 0.9f) {
   return v <= low ? 0.f : v >= high ? 1.f : (v - low) / (high - low);
 }
 

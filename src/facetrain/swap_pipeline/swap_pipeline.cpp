@@ -473,6 +473,7 @@ void SwapPipeline::plan() {
   writer_.open(info(), job_.plate);
   composite_options_.erode_px = job_.composite.erode_px;
   composite_options_.feather_px = job_.composite.feather_px;
+  composite_options_.visible_choke_px = job_.composite.visible_choke_px;
   composite_options_.matte_levels = writer_.matte_levels();
   log_info("swapping {} frame(s) of {} (chunk {}/{}) to {}, batch {} on {}", todo_.size(), job_.plate,
            job_.chunk_index, job_.chunk_count, writer_.describe(), batch_, device_.str());
