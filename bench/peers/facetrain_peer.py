@@ -294,6 +294,8 @@ def reconstruction_loss(pred, pred_mask, target, target_mask, eyes_mouth, w):
         t["dssim"] = multi_window_dssim(pred, target, w["multi_window_from_px"])
         t["mse"] = diff.square().mean()
         t["l1"] = diff.abs().mean()
+    if eyes_mouth is not None and w["masked"]:
+        eyes_mouth = eyes_mouth * target_mask  # only where the face is visible (losses.cpp, issue 24)
     t["eyes_mouth"] = (diff.abs() * eyes_mouth).mean() if eyes_mouth is not None else torch.zeros((), device=pred.device)
     t["mask"] = (pred_mask - target_mask).square().mean()
     t["total"] = (w["dssim_weight"] * t["dssim"] + w["mse_weight"] * t["mse"] + w["l1_weight"] * t["l1"] +

@@ -18,10 +18,10 @@
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 e2e_begin
 command -v ffmpeg >/dev/null || fatal "ffmpeg is needed"
-py="${FACETRAIN_TEST_PYTHON:-$FACETRAIN_SOURCE_DIR/.venv/bin/python}"
-[ -x "$py" ] || skip "no test Python at $py (scripts/setup.sh makes the venv; FACETRAIN_TEST_PYTHON overrides)"
+py="$TEST_PYTHON"   # common.sh: FACETRAIN_TEST_PYTHON, else the venv scripts/setup.sh makes
+[ -x "$py" ] || fatal "no test Python at $py: scripts/setup.sh makes the venv (FACETRAIN_VENV, FACETRAIN_TEST_PYTHON override)"
 "$py" -c 'import numpy, PIL, scipy.ndimage' 2>/dev/null ||
-  skip "numpy, Pillow and scipy are not installed in $py (scripts/setup.sh installs them there; FACETRAIN_TEST_PYTHON overrides)"
+  fatal "numpy, Pillow and scipy are not installed in $py (scripts/setup.sh installs them there, with scikit-image)"
 D="$FACETRAIN_SOURCE_DIR/tests/data/occlusion"
 
 # check_clip NAME MOVIE SHA256 FIRST LAST: the movie's hash, and facetrain's numbering of FIRST..LAST.
