@@ -124,8 +124,19 @@ MatteApplyReport run_matte_apply(const MatteApplyJob& job, ProgressSink& progres
   index.window = job.window;
   const std::string folder = fresh_folder_name(model_sha256);
   create_directories_private(job.faces / folder);
+  // A failure before the index is committed takes this run's folder back: the face set keeps its
+  // old mattes and gains nothing.
+  struct RemoveUnlessCommitted {
+    std::filesystem::path path;
+    bool committed = false;
+    ~RemoveUnlessCommitted() {
+      std::error_code ec;
+      if (!committed) std::filesystem::remove_all(path, ec);
+    }
+  } new_folder{job.faces / folder};
   double occluded = 0;
   for (size_t i = 0; i < n; ++i) {
+    if (progress.stop_requested()) throw TemporaryError("matte apply: stopped; the face set's mattes are unchanged");
     torch::Tensor m = torch::from_blob(smoothed[i].data(), {1, 1, r, r}, torch::kFloat32);
     namespace F = torch::nn::functional;
     m = F::interpolate(m, F::InterpolateFuncOptions()
@@ -150,6 +161,7 @@ MatteApplyReport run_matte_apply(const MatteApplyJob& job, ProgressSink& progres
   }
   sync_filesystem(job.faces / folder);
   write_visible_matte_index(job.faces, index);
+  new_folder.committed = true;
   if (old_index) {
     std::set<std::filesystem::path> old_folders;
     for (const auto& [crop, file] : old_index->faces) old_folders.insert(std::filesystem::path(file.matte).parent_path());
