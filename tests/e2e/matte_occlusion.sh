@@ -65,8 +65,8 @@ grep -q '"labelled_frames":\[13,15,17,19,21\]' "$T/matte_train_labels.out" && pa
   fail "labelled frames not reported: $(grep '"done"' "$T/matte_train_labels.out")"
 
 before_apply=$(tree_hash "$T/faces")
-ft apply_bad_type matte apply --faces "$T/actor" --model "$T/shot.matte"
-expect_rc 0 apply_bad_type   # same face type and size: another face set of the same kind is fine
+ft apply_other_faceset matte apply --faces "$T/actor" --model "$T/shot.matte"
+expect_rc 0 apply_other_faceset   # same face type and size: another face set of the same kind is fine
 ft extract_whole extract "$SAMPLES/cap12_edit.mp4" -o "$T/whole" --frames 1-3 --size 128 --face-type full
 expect_rc 0 extract_whole || fatal "cannot extract a whole-face face set"
 ft apply_other_type matte apply --faces "$T/whole" --model "$T/shot.matte"

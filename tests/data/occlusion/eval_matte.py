@@ -81,15 +81,20 @@ def read_exr(path, channels):
     return data if data.ndim == 3 else data[:, :, None]
 
 
+def read_exr_channels(path, channels):
+    """read_exr of `channels`, else of the first channel; EvalError when neither reads."""
+    data = read_exr(path, channels)
+    if data is None:
+        data = read_exr(path, "0")
+    if data is None:
+        raise EvalError("oiiotool could not read %s" % path)
+    return data
+
+
 def read_image(path):
     """(H, W, C) float64 array in the file's own units and the scale that maps it to 0..1."""
     if path.lower().endswith(".exr"):
-        data = read_exr(path, "R,G,B,A")
-        if data is None:
-            data = read_exr(path, "0")
-        if data is None:
-            raise EvalError("oiiotool could not read %s" % path)
-        return data, 1.0
+        return read_exr_channels(path, "R,G,B,A"), 1.0
     if path.lower().endswith((".tif", ".tiff")):
         import tifffile
         data = tifffile.imread(path)
@@ -117,12 +122,7 @@ def scaled(image_and_scale):
 def read_matte(path):
     """Matte in 0..1: alpha when there is one (2 or 4 channels), else the first channel."""
     if path.lower().endswith(".exr"):
-        data = read_exr(path, "A")
-        if data is None:
-            data = read_exr(path, "0")
-        if data is None:
-            raise EvalError("oiiotool could not read %s" % path)
-        return np.clip(data[:, :, 0], 0.0, 1.0)
+        return np.clip(read_exr_channels(path, "A")[:, :, 0], 0.0, 1.0)
     data, scale = read_image(path)
     channel = data.shape[2] - 1 if data.shape[2] in (2, 4) else 0
     return np.clip(data[:, :, channel] * scale, 0.0, 1.0)
