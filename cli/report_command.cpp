@@ -9,8 +9,8 @@
 namespace facetrain::cli {
 
 CLI::App* setup_report(CLI::App& app, ReportArgs& args) {
-  auto* cmd = app.add_subcommand("report", "Write one self-contained HTML page for a run or a render");
-  cmd->add_option("PATH", args.path, "Run directory or swap output directory")->required();
+  auto* cmd = app.add_subcommand("report", "Write one self-contained HTML page for a run, a render or a face set");
+  cmd->add_option("PATH", args.path, "Run directory, swap output directory or face set")->required();
   cmd->add_option("-o,--output", args.output, "The page to write (default: PATH/report.html)");
   cmd->add_flag("--json", args.json, "Machine-readable JSON events on stdout");
   return cmd;

@@ -84,6 +84,30 @@ expect_rc 0 apply && pass "matte apply"
 [ -f "$T/faces/mattes/visible.json" ] && pass "the face set has a visible-matte index" || fail "no mattes/visible.json"
 ft verify_mattes verify "$T/faces"
 expect_rc 0 verify_mattes && pass "verify accepts the mattes"
+# The face set's contact sheet shows the matte: the bar's frames (13-24) are tinted magenta where the
+# matte leaves the face out, the frames before it are not.
+ft report_faces report "$T/faces"
+expect_rc 0 report_faces
+"$TEST_PYTHON" - "$T/faces/report.html" <<'PY' >"$T/sheet.txt" && pass "the face set's page shows the matte: $(cat "$T/sheet.txt")" ||
+import base64, io, re, sys
+import numpy as np
+from PIL import Image
+page = open(sys.argv[1]).read()
+share = {}
+for uri, frame in re.findall(r'<img src="data:image/jpeg;base64,([^"]+)"[^>]*data-frame="(\d+)"', page):
+    rgb = np.asarray(Image.open(io.BytesIO(base64.b64decode(uri))).convert("RGB")).astype(int)
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    share[int(frame)] = float(((r - g > 60) & (b - g > 60)).mean())   # magenta: red and blue well above green
+bar = [v for f, v in share.items() if f >= 13]
+clear = [v for f, v in share.items() if f < 13]
+print(f"magenta {100 * min(bar):.1f}-{100 * max(bar):.1f} % of the crop on the bar's {len(bar)} frames, "
+      f"at most {100 * max(clear):.1f} % on the {len(clear)} before")
+sys.exit(0 if len(bar) >= 10 and len(clear) >= 10 and min(bar) > 0.02 and max(clear) < 0.5 * min(bar) else 1)
+PY
+  fail "the face set's page: $(cat "$T/sheet.txt")"
+ft verify_after_page verify "$T/faces"
+expect_rc 0 verify_after_page || fail "verify after the face set's page"
+
 first_matte=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(sorted(d["faces"].values(), key=lambda f: f["matte"])[0]["matte"])' "$T/faces/mattes/visible.json")
 cp "$T/faces/$first_matte" "$T/matte.bak"
 printf 'x' >> "$T/faces/$first_matte"

@@ -5,7 +5,8 @@
 #     recorded in checkpoints, and the done event's scores; the references separate the two sample
 #     identities (each face set's held-out faces within dlib's 0.6 of their own reference, beyond it
 #     from the other's);
-#   swap: per-frame identity, landmark error, flicker and seam in the swap manifest, the chunk's
+#   swap: per-frame identity (the plate's own faces within 0.6 of the double's reference: the scorer
+#     on the render's crops against a known answer), landmark error, flicker and seam in the swap manifest, the chunk's
 #     summary there, printed and in the --json done event; --no-quality leaves them out; the report
 #     page charts them;
 #   the face-recognition model: --identity-model missing (66) or altered (65) is refused naming the
@@ -67,7 +68,7 @@ import json, math, sys
 d = json.load(open(sys.argv[1]))
 s = d["quality_summary"]
 frames = d["quality"]
-per_frame = ["identity_to_actor", "identity_to_double", "landmark_error", "seam_ratio"]
+per_frame = ["identity_to_actor", "identity_to_double", "plate_identity_to_double", "landmark_error", "seam_ratio"]
 bad = [f["frame"] for f in frames if not all(math.isfinite(f.get(k, float("nan"))) for k in per_frame)]
 no_flicker = [f["frame"] for f in frames[1:] if not math.isfinite(f.get("flicker_ratio", float("nan")))]
 print(json.dumps(s))
@@ -83,6 +84,10 @@ ok = (len(frames) == 20 and not bad and not no_flicker and "flicker_ratio" not i
       close(s["flicker_ratio"], mean("flicker_ratio", frames[1:])) and
       close(s["flicker_ratio_worst"], max(f["flicker_ratio"] for f in frames[1:])) and
       close(s["seam_ratio"], mean("seam_ratio", frames)) and
+      # The scorer against a known answer on the render's own crops: the plate's unswapped faces (the
+      # double) are within dlib's 0.6 of the double's reference, on every frame.
+      all(f.get("plate_identity_to_double", 1.0) < 0.6 for f in frames) and
+      close(s["plate_identity_to_double"], mean("plate_identity_to_double", frames)) and
       0 < s["landmark_error"] < 0.5 and s["scoring_seconds"] > 0)
 sys.exit(0 if ok else 1)
 PY

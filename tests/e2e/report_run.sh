@@ -164,8 +164,26 @@ ft verify_run verify "$T/run"
 expect_rc 0 verify_run && pass "verify still accepts the run (report.html, tensorboard/ beside it)"
 ft report_missing report "$T/no-such-run"
 expect_error report_missing 66 "$T/no-such-run"
+mkdir -p "$T/not-a-report"
+ft report_neither report "$T/not-a-report"
+expect_error report_neither 65 "$T/not-a-report" "nor a face set"
+# A face set's contact sheet: every face (the sample face sets are far under the page's 480), by
+# track, each picture decodable; the face set still verifies with the page beside it.
 ft report_faceset report "$T/actor"
-expect_error report_faceset 65 "$T/actor" "face set"
+expect_rc 0 report_faceset
+python3 - "$T/actor" <<'PY' >"$T/faceset_page.txt" && pass "face set page: $(cat "$T/faceset_page.txt")" ||
+import base64, glob, json, re, sys
+d = sys.argv[1]
+faces = sum(len(json.loads(l)["faces"]) for f in glob.glob(f"{d}/alignments/*.jsonl") for l in open(f) if l.strip())
+page = open(f"{d}/report.html").read()
+pictures = re.findall(r'<img src="data:image/jpeg;base64,([^"]+)"[^>]*data-track="(\d+)"', page)
+jpegs_ok = all(base64.b64decode(p).startswith(b"\xff\xd8") for p, _ in pictures)
+print(f"{len(pictures)} crops of {faces} faces, {len(set(t for _, t in pictures))} track(s), {len(page) // 1024} kB")
+sys.exit(0 if faces > 0 and len(pictures) == faces and jpegs_ok and 'id="track-' in page else 1)
+PY
+  fail "face set page: $(cat "$T/faceset_page.txt")"
+ft verify_faceset_page verify "$T/actor"
+expect_rc 0 verify_faceset_page && pass "verify accepts the face set with its report.html"
 ft report_unwritable report "$T/run" -o "$T/no-such-dir/page.html"
 expect_error report_unwritable 73 "no-such-dir"
 

@@ -27,7 +27,9 @@ void write_swap_manifest(const fs::path& path, const SwapManifest& manifest) {
     for (const auto& [key, value] : {std::pair<const char*, double>{"detection_score", q.detection_score},
                                      {"mask_agreement", q.mask_agreement}, {"color_shift", q.color_shift},
                                      {"face_px", q.face_px}, {"identity_to_actor", q.identity_to_actor},
-                                     {"identity_to_double", q.identity_to_double}, {"landmark_error", q.landmark_error},
+                                     {"identity_to_double", q.identity_to_double},
+                                     {"plate_identity_to_double", q.plate_identity_to_double},
+                                     {"landmark_error", q.landmark_error},
                                      {"flicker_ratio", q.flicker_ratio}, {"seam_ratio", q.seam_ratio}})
       if (std::isfinite(value)) entry[key] = value;
     quality.push_back(std::move(entry));
@@ -97,6 +99,7 @@ SwapManifest read_swap_manifest(const fs::path& path) {
         quality.face_px = q.value("face_px", SwapFrameQuality::kNone);
         quality.identity_to_actor = q.value("identity_to_actor", SwapFrameQuality::kNone);
         quality.identity_to_double = q.value("identity_to_double", SwapFrameQuality::kNone);
+        quality.plate_identity_to_double = q.value("plate_identity_to_double", SwapFrameQuality::kNone);
         quality.landmark_error = q.value("landmark_error", SwapFrameQuality::kNone);
         quality.flicker_ratio = q.value("flicker_ratio", SwapFrameQuality::kNone);
         quality.seam_ratio = q.value("seam_ratio", SwapFrameQuality::kNone);
@@ -115,8 +118,9 @@ namespace {
 // The summary's scores by their JSON names.
 template <typename Summary>
 auto summary_scores(Summary& s) {
-  return std::array<std::pair<const char*, decltype(&s.identity_to_actor)>, 10>{{
+  return std::array<std::pair<const char*, decltype(&s.identity_to_actor)>, 11>{{
       {"identity_to_actor", &s.identity_to_actor}, {"identity_to_double", &s.identity_to_double},
+      {"plate_identity_to_double", &s.plate_identity_to_double},
       {"closer_to_actor", &s.closer_to_actor}, {"same_as_actor", &s.same_as_actor},
       {"landmark_error", &s.landmark_error}, {"landmark_error_worst", &s.landmark_error_worst},
       {"flicker_ratio", &s.flicker_ratio}, {"flicker_ratio_worst", &s.flicker_ratio_worst},
@@ -142,12 +146,14 @@ SwapQualitySummary SwapQualitySummary::from_json(const nlohmann::json& json) {
 
 std::string describe_swap_quality(const SwapQualitySummary& summary, double render_seconds) {
   std::string text = "quality:";
-  if (summary.identity_faces > 0)
+  if (summary.identity_faces > 0) {
     text += fmt::format(" identity: {:.0f} % of {} faces closer to the actor than to the double, {:.0f} % within 0.6 of the "
                         "actor (mean distance {:.3f} to the actor, {:.3f} to the double);",
                         100 * summary.closer_to_actor, summary.identity_faces, 100 * summary.same_as_actor,
                         summary.identity_to_actor, summary.identity_to_double);
-  else
+    if (std::isfinite(summary.plate_identity_to_double))
+      text += fmt::format(" the plate's own faces {:.3f} from the double;", summary.plate_identity_to_double);
+  } else
     text += " identity: not scored;";
   if (std::isfinite(summary.landmark_error))
     text += fmt::format(" expression: landmark error {:.3f} of the eye distance (worst {:.3f});", summary.landmark_error,

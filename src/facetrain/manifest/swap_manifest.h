@@ -38,6 +38,8 @@ struct SwapFrameQuality {
   // or the checkpoint's identity references, for the identity ones):
   double identity_to_actor = kNone;   // descriptor distance to the actor's reference, highest (< 0.6: the actor)
   double identity_to_double = kNone;  // ... to the double's reference, lowest
+  double plate_identity_to_double = kNone;  // the plate's own face (unswapped) to the double's reference,
+                                            // highest (< 0.6: the reference fits this plate)
   double landmark_error = kNone;      // landmarks on the swapped face vs the plate's, RMS / inter-ocular distance, highest
   double flicker_ratio = kNone;       // frame-to-frame change inside the matte vs the plate's (1 = no extra flicker);
                                       // absent when the previous frame was not rendered in this run
@@ -52,6 +54,7 @@ struct SwapQualitySummary {
   int identity_faces = 0;
   double identity_to_actor = kNone;      // mean distance
   double identity_to_double = kNone;     // mean distance
+  double plate_identity_to_double = kNone;  // the plate's own faces to the double's reference, mean distance
   double closer_to_actor = kNone;        // share of faces closer to the actor than to the double, 0..1
   double same_as_actor = kNone;          // share of faces within dlib's same-person distance (0.6) of the actor
   double landmark_error = kNone;         // mean, RMS / inter-ocular distance

@@ -118,6 +118,13 @@ std::string directory_name(const std::filesystem::path& directory) {
   return normal.filename().string();
 }
 
+std::string relative_link(const std::filesystem::path& file, const std::filesystem::path& output) {
+  std::error_code ec;
+  const std::filesystem::path relative =
+      std::filesystem::absolute(file, ec).lexically_relative(std::filesystem::absolute(output, ec).parent_path());
+  return relative.empty() ? std::filesystem::absolute(file, ec).string() : relative.string();
+}
+
 std::string format_number(double value) {
   if (!std::isfinite(value)) return "-";
   return fmt::format("{:.6g}", value);

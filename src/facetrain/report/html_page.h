@@ -18,6 +18,10 @@ std::string html_document(const std::string& title, const std::string& subtitle,
 // The name of a directory as people call it ("v001" for "runs/v001/" or "runs/v001/.").
 std::string directory_name(const std::filesystem::path& directory);
 
+// How a page at `output` links to `file`: relative to the page's folder (absolute when there is no
+// relative path, e.g. another drive).
+std::string relative_link(const std::filesystem::path& file, const std::filesystem::path& output);
+
 // "1h 05m", "12m 30s", "45s", "2d 03h".
 std::string format_duration(double seconds);
 // 6 significant digits, as metrics are compared ("%.6g").

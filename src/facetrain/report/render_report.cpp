@@ -29,12 +29,6 @@ bool ends_with(const std::string& text, const std::string& tail) {
   return text.size() >= tail.size() && text.compare(text.size() - tail.size(), tail.size(), tail) == 0;
 }
 
-std::string link_to(const fs::path& file, const fs::path& output) {
-  std::error_code ec;
-  const fs::path relative = fs::absolute(file, ec).lexically_relative(fs::absolute(output, ec).parent_path());
-  return relative.empty() ? fs::absolute(file, ec).string() : relative.string();
-}
-
 struct Score {
   const char* key;
   const char* title;
@@ -219,7 +213,7 @@ std::string review_section(const RenderRecords& r, const fs::path& directory, co
         body += fmt::format("<figure><img src=\"{}\" data-zoom data-caption=\"{}\" data-file=\"{}\" data-frame=\"{}\" "
                             "alt=\"review frame {}\" style=\"max-width:100%\"><figcaption>{}</figcaption></figure>\n",
                             pictures.scaled(path, kReviewWidth, kReviewQuality), html_escape(caption),
-                            html_escape(link_to(path, output)), frame, frame, html_escape(caption));
+                            html_escape(relative_link(path, output)), frame, frame, html_escape(caption));
       } catch (const Error& e) {
         body += fmt::format("<figure><figcaption class=\"bad\">frame {}: {}</figcaption></figure>\n", frame,
                             html_escape(e.what()));
@@ -229,7 +223,7 @@ std::string review_section(const RenderRecords& r, const fs::path& directory, co
   } else if (!r.review_movies.empty()) {
     body += "<p>The review is a movie: ";
     for (const auto& m : r.review_movies)
-      body += fmt::format("<a href=\"{}\">{}</a> ", html_escape(link_to(directory / m, output)), html_escape(m));
+      body += fmt::format("<a href=\"{}\">{}</a> ", html_escape(relative_link(directory / m, output)), html_escape(m));
     body += "</p>\n";
   } else {
     body += "<p class=\"note\">No review frames: render with <code>facetrain swap ... --review</code> for plate | swap "
@@ -251,7 +245,7 @@ std::string provenance_section(const RenderRecords& r, const fs::path& directory
   rows("facetrain", r.versions);
   for (const auto& m : r.movies)
     body += fmt::format("<tr><td>movie</td><td class=\"mono\"><a href=\"{}\">{}</a></td></tr>\n",
-                        html_escape(link_to(directory / m, output)), html_escape(m));
+                        html_escape(relative_link(directory / m, output)), html_escape(m));
   for (const fs::path& p : r.manifest_paths)
     body += fmt::format("<tr><td>manifest</td><td class=\"mono\">{}</td></tr>\n", html_escape(p.filename().string()));
   for (const auto& u : r.unreadable) body += fmt::format("<tr><td>unreadable</td><td class=\"bad\">{}</td></tr>\n", html_escape(u));

@@ -56,15 +56,6 @@ std::vector<Preview> list_previews(const fs::path& run) {
   return previews;
 }
 
-// The link to `file` from a page at `output`: relative when both are on the same tree.
-std::string link_to(const fs::path& file, const fs::path& output) {
-  std::error_code ec;
-  const fs::path base = fs::absolute(output, ec).parent_path();
-  const fs::path target = fs::absolute(file, ec);
-  fs::path relative = target.lexically_relative(base);
-  return relative.empty() ? target.string() : relative.string();
-}
-
 std::optional<nlohmann::json> read_json(const fs::path& path) {
   std::error_code ec;
   if (!fs::exists(path, ec)) return std::nullopt;
@@ -202,7 +193,7 @@ std::string timeline_section(const std::vector<Preview>& previews, const Trainin
       html += fmt::format("<figure><img src=\"{}\"{} data-zoom data-caption=\"{}\" data-file=\"{}\" alt=\"preview at "
                           "step {}\" data-step=\"{}\" loading=\"lazy\"><figcaption>{}</figcaption></figure>\n",
                           thumb, large.empty() ? "" : fmt::format(" data-large=\"{}\"", large), html_escape(caption),
-                          html_escape(link_to(p.file, output)), p.step, p.step, html_escape(caption));
+                          html_escape(relative_link(p.file, output)), p.step, p.step, html_escape(caption));
     } catch (const Error& e) {
       // A sheet being replaced as we read it, or damaged: named on the page, the rest still shown.
       html += fmt::format("<figure><figcaption class=\"bad\">step {}: {}</figcaption></figure>\n", p.step,

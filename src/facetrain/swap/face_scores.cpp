@@ -39,9 +39,12 @@ SwappedFaceScores FaceScoring::score(const CropImage& plate_crop, const CropImag
   const Landmarks68 on_swapped = scorer_->refit_landmarks(swapped, box);
   out.landmark_error = landmark_error_iod(on_plate, on_swapped);
   if (scores_identity()) {
-    const IdentityScore identity = score_identity(scorer_->descriptors({{&swapped, on_swapped}}).front(), *reference_);
+    // One batch: the swapped face and the plate's own.
+    const std::vector<FaceDescriptor> descriptors = scorer_->descriptors({{&swapped, on_swapped}, {&plate, on_plate}});
+    const IdentityScore identity = score_identity(descriptors.at(0), *reference_);
     out.identity_to_actor = identity.to_actor;
     out.identity_to_double = identity.to_double;
+    out.plate_identity_to_double = score_identity(descriptors.at(1), *reference_).to_double;
   }
   return out;
 }

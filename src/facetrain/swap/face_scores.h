@@ -20,6 +20,9 @@ struct SwappedFaceScores {
   static constexpr double kNone = std::numeric_limits<double>::quiet_NaN();
   double identity_to_actor = kNone;
   double identity_to_double = kNone;
+  // The plate's own face (the double, unswapped) against the double's reference: the baseline the
+  // swap's identity is read against, and a check that the reference fits this plate (< 0.6).
+  double plate_identity_to_double = kNone;
   double landmark_error = kNone;  // RMS / inter-ocular distance
 };
 

@@ -47,10 +47,13 @@ void add_face_scores(SwapFrameQuality& frame, const SwappedFaceScores& scores) {
   };
   keep(frame.identity_to_actor, scores.identity_to_actor, true);
   keep(frame.identity_to_double, scores.identity_to_double, false);
+  keep(frame.plate_identity_to_double, scores.plate_identity_to_double, true);
   keep(frame.landmark_error, scores.landmark_error, true);
 }
 
-SwapQualitySummary summarize_swap_quality(const std::vector<IdentityScore>& identity, const std::vector<double>& landmark_errors,
+SwapQualitySummary summarize_swap_quality(const std::vector<IdentityScore>& identity,
+                                          const std::vector<double>& plate_identity_to_double,
+                                          const std::vector<double>& landmark_errors,
                                           const std::vector<double>& flicker_ratios, const std::vector<double>& seam_ratios,
                                           double scoring_seconds) {
   auto mean = [](const std::vector<double>& v) {
@@ -71,6 +74,7 @@ SwapQualitySummary summarize_swap_quality(const std::vector<IdentityScore>& iden
     out.closer_to_actor = s.closer_to_actor;
     out.same_as_actor = s.same_as_actor;
   }
+  out.plate_identity_to_double = mean(plate_identity_to_double);
   out.landmark_error = mean(landmark_errors);
   out.landmark_error_worst = worst(landmark_errors);
   out.flicker_ratio = mean(flicker_ratios);

@@ -27,9 +27,10 @@ void add_face_quality(SwapFrameQuality& frame, double detection_score, double ma
 void add_face_scores(SwapFrameQuality& frame, const SwappedFaceScores& scores);
 
 // The chunk's summary: identity over faces (mean distances, shares closer to the actor and within
-// 0.6 of it), landmark error (mean, worst), flicker (mean, worst over consecutive frame pairs), seam
-// (mean over frames).
+// 0.6 of it; the plate's own faces' mean distance to the double), landmark error (mean, worst),
+// flicker (mean, worst over consecutive frame pairs), seam (mean over frames).
 SwapQualitySummary summarize_swap_quality(const std::vector<IdentityScore>& identity,
+                                          const std::vector<double>& plate_identity_to_double,
                                           const std::vector<double>& landmark_errors,
                                           const std::vector<double>& flicker_ratios,
                                           const std::vector<double>& seam_ratios, double scoring_seconds);

@@ -287,6 +287,7 @@ class SwapPipeline {
   std::vector<int64_t> not_in_plate_;
   std::vector<SwapFrameQuality> quality_;  // per rendered frame, for the manifest
   std::vector<IdentityScore> identity_scores_;  // per swapped face
+  std::vector<double> plate_identity_to_double_;  // per swapped face: the plate's own face
   std::vector<double> landmark_errors_, flicker_ratios_, seam_ratios_;
   double scoring_seconds_ = 0;
   std::optional<RenderedFrame> previous_frame_;
@@ -743,6 +744,7 @@ void SwapPipeline::score_face(const FaceWork& w, const PlacedFace& placed, SwapF
   const SwappedFaceScores scores = scoring_->score(w.crop, face_over_plate(placed.rgb, w.crop, placed.matte), w.box_in_crop);
   add_face_scores(frame_quality, scores);
   if (std::isfinite(scores.identity_to_actor)) identity_scores_.push_back({scores.identity_to_actor, scores.identity_to_double});
+  if (std::isfinite(scores.plate_identity_to_double)) plate_identity_to_double_.push_back(scores.plate_identity_to_double);
   if (std::isfinite(scores.landmark_error)) landmark_errors_.push_back(scores.landmark_error);
   scoring_seconds_ += seconds_since(scoring_started);
 }
@@ -800,8 +802,8 @@ SwapReport SwapPipeline::write() {
     provenance.encoding["round_trip_probes"] = round_trip.probes_in_range;
     provenance.quality = std::move(quality_);
     if (scoring_->enabled()) {
-      report_.quality = summarize_swap_quality(identity_scores_, landmark_errors_, flicker_ratios_, seam_ratios_,
-                                               scoring_seconds_);
+      report_.quality = summarize_swap_quality(identity_scores_, plate_identity_to_double_, landmark_errors_,
+                                               flicker_ratios_, seam_ratios_, scoring_seconds_);
       provenance.quality_summary = report_.quality;
     }
     writer_.write_manifest(chunk.front(), chunk.back(), std::move(provenance));

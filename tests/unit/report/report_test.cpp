@@ -2,6 +2,7 @@
 #include "facetrain/base/error.h"
 #include "facetrain/report/downsample.h"
 #include "facetrain/report/embedded_image.h"
+#include "facetrain/report/faceset_report.h"
 #include "facetrain/report/html_page.h"
 #include "facetrain/report/line_chart.h"
 #include "facetrain/report/metric_names.h"
@@ -189,13 +190,36 @@ TEST_CASE("a run's page shows the run's numbers", "[unit][report]") {
   CHECK_THAT(html, Catch::Contains("Content-Security-Policy"));
 }
 
-TEST_CASE("report refuses what is not a run or a render", "[unit][report]") {
+TEST_CASE("report refuses what is not a run, a render or a face set", "[unit][report]") {
   const fs::path dir = fresh_dir("kinds");
   CHECK_THROWS_AS(rp::report_kind(dir / "missing"), facetrain::MissingInputError);
-  CHECK_THROWS_AS(rp::report_kind(dir), facetrain::InputDataError);
+  CHECK_THROWS_WITH(rp::report_kind(dir), Catch::Contains("nor a face set"));
   facetrain::write_file_atomic(dir / "faceset.json", "{}");
-  CHECK_THROWS_WITH(rp::report_kind(dir), Catch::Contains("a face set"));
+  CHECK(rp::report_kind(dir) == rp::ReportKind::faceset);
   const fs::path run = fresh_dir("kinds-run");
   fs::create_directories(run / "checkpoints");
   CHECK_THROWS_AS(rp::write_report(run, run / "no-such-dir" / "page.html"), facetrain::OutputError);
+}
+
+TEST_CASE("the face set's sheet: dimmed outside the hull, magenta where the visible matte leaves the face out",
+          "[unit][report]") {
+  auto solid = [](int w, int h, uint8_t r, uint8_t g, uint8_t b) {
+    rp::RgbImage image{w, h, {}};
+    for (int i = 0; i < w * h; ++i) image.pixels.insert(image.pixels.end(), {r, g, b});
+    return image;
+  };
+  const rp::RgbImage crop = solid(4, 1, 200, 150, 100);
+  rp::RgbImage hull = solid(4, 1, 255, 255, 255), visible = solid(4, 1, 255, 255, 255);
+  for (int c = 0; c < 3; ++c) {
+    hull.pixels[0 * 3 + c] = 0;      // pixel 0: outside the hull
+    visible.pixels[1 * 3 + c] = 0;   // pixel 1: in the hull, hidden (an occluder)
+    visible.pixels[0 * 3 + c] = 0;   //   outside the hull the visible matte changes nothing
+  }
+  const rp::RgbImage out = rp::matte_overlay(crop, hull, &visible);
+  auto px = [&](int p) { return std::vector<int>{out.pixels[p * 3], out.pixels[p * 3 + 1], out.pixels[p * 3 + 2]}; };
+  CHECK(px(0) == std::vector<int>{80, 60, 40});     // 40 % brightness
+  CHECK(px(1) == std::vector<int>{228, 75, 178});   // half way to magenta
+  CHECK(px(2) == std::vector<int>{200, 150, 100});  // the visible face, as it is
+  CHECK(rp::matte_overlay(crop, hull, nullptr).pixels[1 * 3 + 1] == 150);  // no visible matte: the hull alone
+  CHECK_THROWS_AS(rp::matte_overlay(crop, solid(2, 2, 0, 0, 0), nullptr), facetrain::InputDataError);
 }
