@@ -74,6 +74,18 @@ LabelledFaces read_labels(const MatteTrainJob& job, const UsableFaces& usable, c
   return out;
 }
 
+// The rows of each track (source, track id), in frame order.
+std::vector<std::vector<int64_t>> faces_by_track(const UsableFaces& usable, int64_t n) {
+  std::map<std::pair<std::string, int>, std::vector<int64_t>> tracks;
+  for (int64_t i = 0; i < n; ++i) {
+    const auto& f = usable.faces[static_cast<size_t>(i)];
+    tracks[{f.record->source, f.face->track}].push_back(i);
+  }
+  std::vector<std::vector<int64_t>> out;
+  for (auto& [key, members] : tracks) out.push_back(std::move(members));
+  return out;
+}
+
 // How far an unlabelled face's hull target can be trusted, per pixel: 1 where the aligned crop looks
 // like its track's median over +-kTrustWindow frames, 0 where it departs from it by a lot. A hand
 // passing in front of the face departs; so do a blink or an open mouth, which is only less to learn
@@ -82,13 +94,8 @@ constexpr int kTrustWindow = 12;
 torch::Tensor hull_trust(const UsableFaces& usable, const MatteFaces& faces) {
   const int64_t n = faces.rgb.size(0);
   torch::Tensor trust = torch::ones({n, faces.rgb.size(1), faces.rgb.size(2)}, torch::kFloat32);
-  std::map<std::pair<std::string, int>, std::vector<int64_t>> tracks;
-  for (int64_t i = 0; i < n; ++i) {
-    const auto& f = usable.faces[static_cast<size_t>(i)];
-    tracks[{f.record->source, f.face->track}].push_back(i);
-  }
   namespace F = torch::nn::functional;
-  for (const auto& [key, members] : tracks) {
+  for (const auto& members : faces_by_track(usable, n)) {
     if (members.size() < 5) continue;  // too short to know what the face looks like
     for (size_t k = 0; k < members.size(); ++k) {
       std::vector<int64_t> neighbours;
@@ -103,6 +110,48 @@ torch::Tensor hull_trust(const UsableFaces& usable, const MatteFaces& faces) {
     }
   }
   return trust;
+}
+
+// Real occluders of this shot, found without labels: pixels of a face's hull that depart from what
+// its track usually looks like there (the track's median over +-kMovingWindow frames) by far more
+// than that pixel usually varies (its median absolute deviation: a talking mouth varies, a cheek
+// does not), in blobs, not specks. A hand or a prop crossing the face moves relative to it; this
+// makes it a target the network can learn the shot's real occluders from (the synthetic ones are
+// only like them). Where more than half of the hull departs, the whole face changed (a turn, a light
+// change), not something in front of it: nothing is marked. 1 = occluder. [N,R,R]
+constexpr int kMovingWindow = 30;
+constexpr double kMovingZ = 2.5;          // deviations over the pixel's usual variation
+constexpr double kMovingMinimum = 0.04;   // and at least this much (0..1 code values, mean of R, G, B)
+torch::Tensor moving_occluders(const UsableFaces& usable, const MatteFaces& faces) {
+  namespace F = torch::nn::functional;
+  const int64_t n = faces.rgb.size(0);
+  torch::Tensor moving = torch::zeros({n, faces.rgb.size(1), faces.rgb.size(2)}, torch::kFloat32);
+  auto pool = [](const torch::Tensor& x, int size) {  // [R,R] -> max over a size x size window
+    return F::max_pool2d(x.unsqueeze(0).unsqueeze(0), F::MaxPool2dFuncOptions(size).stride(1).padding(size / 2))[0][0];
+  };
+  auto open_close = [&](const torch::Tensor& mask) {  // removes specks, then fills small gaps
+    const torch::Tensor opened = pool(-pool(-mask, 3), 3);
+    return -pool(-pool(opened, 3), 3);
+  };
+  for (const auto& members : faces_by_track(usable, n)) {
+    if (members.size() < 10) continue;  // too short to know what the face usually looks like
+    for (size_t k = 0; k < members.size(); ++k) {
+      std::vector<int64_t> neighbours;
+      for (size_t j = k >= kMovingWindow ? k - kMovingWindow : 0; j < std::min(members.size(), k + kMovingWindow + 1); ++j)
+        neighbours.push_back(members[j]);
+      const torch::Tensor around = faces.rgb.index_select(0, torch::tensor(neighbours));              // [K,R,R,3]
+      const torch::Tensor median = std::get<0>(around.median(0));                                      // [R,R,3]
+      const torch::Tensor usual = std::get<0>((around - median).abs().median(0)).mean(2);              // [R,R]
+      const torch::Tensor deviation = (faces.rgb[members[k]] - median).abs().mean(2);                  // [R,R]
+      const torch::Tensor hull = faces.hull[members[k]] > 0.5;
+      torch::Tensor departs = ((deviation > kMovingZ * (1.4826 * usual + 0.01)) & (deviation > kMovingMinimum) & hull)
+                                  .to(torch::kFloat32);
+      departs = open_close(departs) * hull.to(torch::kFloat32);
+      const double share = departs.sum().item<double>() / std::max(1.0, hull.sum().item<double>());
+      if (share >= 0.01 && share <= 0.5) moving[members[k]] = departs;
+    }
+  }
+  return moving;
 }
 
 // Per-sample loss: binary cross-entropy plus soft Dice, both weighted per pixel, [B].
@@ -134,10 +183,10 @@ CropSample sample_of(const MatteFaces& faces, int64_t i, int resolution) {
 
 class BatchMaker {
  public:
-  BatchMaker(const MatteFaces& faces, const torch::Tensor& trust, const std::vector<int64_t>& pool,
-             const LabelledFaces& labelled, const std::vector<int64_t>& labelled_rows, int resolution,
-             double label_weight, uint64_t seed)
-      : faces_(faces), trust_(trust), pool_(pool), labelled_(labelled), labelled_rows_(labelled_rows), r_(resolution),
+  BatchMaker(const MatteFaces& faces, const torch::Tensor& trust, const torch::Tensor& moving,
+             const std::vector<int64_t>& pool, const LabelledFaces& labelled, const std::vector<int64_t>& labelled_rows,
+             int resolution, double label_weight, uint64_t seed)
+      : faces_(faces), trust_(trust), moving_(moving), pool_(pool), labelled_(labelled), labelled_rows_(labelled_rows), r_(resolution),
         label_weight_(label_weight), rng_(seed) {}
 
   // images [B,3,R,R], targets [B,1,R,R], per-pixel weights [B,1,R,R], per-sample weights [B]
@@ -161,9 +210,14 @@ class BatchMaker {
       } else {
         row = pool_[std::uniform_int_distribution<size_t>(0, pool_.size() - 1)(rng_)];
         const float* hull = faces_.hull[row].data_ptr<float>();
-        target.assign(hull, hull + plane);
+        const float* moving = moving_[row].data_ptr<float>();
         const float* t = trust_[row].data_ptr<float>();
-        trust.assign(t, t + plane);
+        target.resize(plane);
+        trust.resize(plane);
+        for (size_t p = 0; p < plane; ++p) {  // a real occluder found by its motion: taught as one
+          target[p] = hull[p] * (1 - moving[p]);
+          trust[p] = std::max(t[p], moving[p]);
+        }
       }
       const float* source = faces_.rgb[row].data_ptr<float>();
       rgb.assign(source, source + plane * 3);
@@ -201,6 +255,7 @@ class BatchMaker {
  private:
   const MatteFaces& faces_;
   const torch::Tensor& trust_;
+  const torch::Tensor& moving_;
   const std::vector<int64_t>& pool_;
   const LabelledFaces& labelled_;
   const std::vector<int64_t>& labelled_rows_;
@@ -302,7 +357,10 @@ MatteTrainReport run_matte_train(const MatteTrainJob& job, ProgressSink& progres
   log_info("matte train: {:.1f} % of the face hulls' pixels depart from their track's median look and are left out "
            "of the loss where no label or synthetic occluder says what they are",
            100.0 * ((faces.hull > 0.5) * (trust < 0.5)).sum().item<double>() / std::max(1.0, (faces.hull > 0.5).sum().item<double>()));
-  BatchMaker batches(faces, trust, pool, labelled, labelled_rows, r, job.label_weight, job.seed);
+  const torch::Tensor moving = moving_occluders(usable, faces);
+  log_info("matte train: {:.1f} % of the face hulls' pixels move in front of the face (taught as occluders)",
+           100.0 * moving.sum().item<double>() / std::max(1.0, (faces.hull > 0.5).sum().item<double>()));
+  BatchMaker batches(faces, trust, moving, pool, labelled, labelled_rows, r, job.label_weight, job.seed);
   MatteTrainReport report;
   progress.begin("matte train", job.steps);
   double smoothed_loss = 0;
