@@ -135,9 +135,12 @@ def measure_clip(args, name):
     if args.swap_actor:
         out["swap"] = measure_swap(args, name, clip, faces, models, counts, work, truth_dir)
     if args.static_faces:
-        # Matte flicker on a face that holds still (no occluder): the 0-label model on another face set
-        # of the same face type and crop size.
-        applied, _ = run([args.facetrain, "matte", "apply", "--faces", args.static_faces, "--model", models[min(counts)],
+        # Matte flicker on a face that holds still (no occluder), with a model made for that shot (the
+        # model is per shot: another shot's would measure how it generalises, not how stable it is).
+        static_model = os.path.join(work, "static.matte")
+        run([args.facetrain, "matte", "train", "--faces", args.static_faces, "-o", static_model, "--steps",
+             str(args.steps), "--resolution", str(args.resolution), "--width", str(args.width), "--json"])
+        applied, _ = run([args.facetrain, "matte", "apply", "--faces", args.static_faces, "--model", static_model,
                           "--json"])
         done = done_event(applied.stdout)
         out["static_face"] = {"faces": done["faces"], "flicker_before": done["flicker_before"],
