@@ -10,6 +10,8 @@
 #     frames; faceset.json records the references with their SHA-256s and the descriptor; verify passes;
 #   - --exclude-identity (a cap12 still) keeps only franck's, in >= 95 % of the frames;
 #   - --identity with a face set of franck keeps only franck's;
+#   - on real footage with five people (tests/data/identity/reception.mp4, CC BY 2.0), --identity with
+#     stills of the man in the centre keeps only his faces, in >= 95 % of the frames checked;
 #   - bad input, each leaving an existing face set byte for byte as it was: a reference still with
 #     no face (65, naming it); a reference face set of another face type (78, naming it); a person
 #     who is not in the plate (65, with the closest distance; --on-missing skip: 0 faces, exit 0);
@@ -130,6 +132,34 @@ expect_rc 0 franck_ref || fatal "cannot make franck's reference face set"
 ft identity_faceset extract "$PLATE" -o "$T/franck" --identity "$T/franck_ref" --json
 expect_rc 0 identity_faceset && validate "$T/franck" || true
 only_side identity_faceset "$T/franck" left identity
+
+# --- real footage with five people (tests/data/identity/SOURCE.md): the man in the centre, from
+# stills of frames 1, 5 and 10; frames 11-90 checked. Upscaled three times so that HOG finds faces.
+RECEPTION="$FACETRAIN_SOURCE_DIR/tests/data/identity/reception.mp4"
+echo "5eacf0a11d51413300ee0f4719b7ac7b52b47310a49320703c1d2639ebbc9fea  $RECEPTION" | sha256sum -c --quiet ||
+  fatal "$RECEPTION is not the clip tests/data/identity/SOURCE.md names"
+ffmpeg -v error -y -i "$RECEPTION" -vf scale=1920:1440:flags=lanczos -fps_mode passthrough -an -c:v libx264 -crf 16 \
+  -preset veryfast "$T/reception_x3.mp4" || fatal "ffmpeg cannot upscale the reception clip"
+for n in 0 4 9; do
+  ffmpeg -v error -y -i "$RECEPTION" -vf "select=eq(n\,$n),crop=180:230:170:100,scale=540:690:flags=lanczos" \
+    -frames:v 1 "$T/man_$n.png" || fatal "ffmpeg cannot cut a still of the man"
+done
+ft reception extract "$T/reception_x3.mp4" -o "$T/reception" --frames 11-90 --detect-width 1920 --json \
+  --identity "$T/man_0.png" "$T/man_4.png" "$T/man_9.png"
+expect_rc 0 reception && validate "$T/reception" || true
+python3 - "$E2E_DIR" "$T/reception" <<'EOF' && pass "reception: only the man's faces (centre x 600-900 of 1920), in >= 95 % of frames 11-90" || fail "reception: faces kept elsewhere, or too few"
+import sys
+sys.path.insert(0, sys.argv[1])
+from validate_faceset import load_records
+records = load_records(sys.argv[2])[0]
+kept = [(f, (x["bbox"][0] + x["bbox"][2]) / 2) for (_, f), faces in records.items() for x in faces]
+print("reception: %d faces kept, every 10th centre %s" % (len(kept), sorted(round(c) for _, c in kept)[::10]), file=sys.stderr)
+assert all(600 < c < 900 for _, c in kept), kept
+assert len({f for f, _ in kept}) >= 0.95 * 80
+EOF
+python3 -c "import json,sys; t=json.load(open(sys.argv[1]))['sources'][0]['tracks']; k=[x for x in t if x['kept']]; sys.exit(0 if len(t) >= 3 and len(k) == 1 and k[0]['identity']['median'] < 0.5 and all(x['identity']['median'] > 0.5 for x in t if not x['kept']) else 1)" \
+  "$(done_event reception)" && pass "reception: one of the plate's tracks kept, the others dropped by their median distance" ||
+  fail "reception: the votes: $(cat "$T/reception.done.json")"
 
 # --- bad input, aimed at frames the face set does not hold yet (a run with nothing to do checks
 # nothing). Each failure leaves the face set it was aimed at as it was.
