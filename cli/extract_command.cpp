@@ -47,10 +47,44 @@ CLI::App* setup_extract(CLI::App& app, ExtractArgs& args) {
                   "What the network sees, the face set's one encoding (docs/colour.md): plate (the code values as "
                   "stored), srgb (the sRGB curve), a colour space of the config (ACEScct) or DISPLAY/VIEW; default: "
                   "srgb for scene-linear plates, plate for others, the config's compositing_log role with --colorspace");
+  cmd->add_option("--identity", c.identity,
+                  "Keep only this person's faces: stills of the person or a face set of them (all REFs are one "
+                  "person); decided per face track by the median descriptor distance (docs/extract.md)")
+      ->expected(1, -1);
+  cmd->add_option("--exclude-identity", c.exclude_identity,
+                  "Drop the face tracks of these people: stills or face sets, each REF one person")
+      ->expected(1, -1);
+  cmd->add_option("--identity-threshold", c.identity_threshold,
+                  "Largest median descriptor distance at which a track is the --identity / --exclude-identity person")
+      ->check(CLI::Range(0.05, 2.0))->capture_default_str();
   cmd->add_flag("--decode-only", c.decode_only, "Only decode (benchmarks the reader); writes nothing");
   cmd->add_flag("--json", args.json, "Machine-readable JSON events on stdout");
   return cmd;
 }
+
+namespace {
+
+// --identity / --exclude-identity: each track's verdict and votes, for the done event.
+nlohmann::json tracks_json(const std::vector<TrackDecision>& decisions) {
+  auto vote_json = [](const TrackVote& v) {
+    return nlohmann::json{{"median", v.median}, {"closest", v.closest}, {"farthest", v.farthest}, {"share_within", v.share_within},
+                          {"samples", v.samples}};
+  };
+  nlohmann::json out = nlohmann::json::array();
+  for (const TrackDecision& d : decisions) {
+    nlohmann::json track = {{"track", d.track}, {"frames", std::to_string(d.frame_first) + "-" + std::to_string(d.frame_last)},
+                            {"faces", d.faces}, {"kept", d.verdict == TrackVerdict::kept},
+                            {"verdict", to_string(d.verdict)}};
+    if (d.identity) track["identity"] = vote_json(*d.identity);
+    nlohmann::json excluded = nlohmann::json::array();
+    for (const TrackVote& v : d.excluded) excluded.push_back(vote_json(v));
+    if (!d.excluded.empty()) track["excluded"] = excluded;
+    out.push_back(track);
+  }
+  return out;
+}
+
+}  // namespace
 
 int run_extract_command(ExtractArgs& args, ConsoleReporter& reporter) {
   auto& c = args.config;
@@ -62,11 +96,13 @@ int run_extract_command(ExtractArgs& args, ConsoleReporter& reporter) {
   const ExtractReport report = extract_module().run_extract(c, reporter);
   nlohmann::json sources = nlohmann::json::array();
   for (const auto& s : report.sources) {
-    sources.push_back({{"path", s.path}, {"frames", s.frames_processed}, {"frames_with_faces", s.frames_with_faces},
-                       {"faces", s.faces_written}, {"frames_already_done", s.frames_already_done},
-                       {"missing_frames", s.frames_missing.to_string()},
-                       {"seconds", s.seconds},
-                       {"frames_per_s", s.seconds > 0 ? s.frames_processed / s.seconds : 0.0}});
+    nlohmann::json source = {{"path", s.path}, {"frames", s.frames_processed}, {"frames_with_faces", s.frames_with_faces},
+                             {"faces", s.faces_written}, {"frames_already_done", s.frames_already_done},
+                             {"missing_frames", s.frames_missing.to_string()},
+                             {"seconds", s.seconds},
+                             {"frames_per_s", s.seconds > 0 ? s.frames_processed / s.seconds : 0.0}};
+    if (!c.identity.empty() || !c.exclude_identity.empty()) source["tracks"] = tracks_json(s.tracks);
+    sources.push_back(source);
   }
   const bool stopped = reporter.stop_requested();
   reporter.event("done", {{"reason", stopped ? "stopped" : "complete"}, {"sources", sources},

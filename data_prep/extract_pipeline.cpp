@@ -1,7 +1,9 @@
 #include "data_prep/extract_pipeline.h"
 
 #include "facetrain/face/alignment.h"
+#include "data_prep/face/dlib_face_scorer.h"
 #include "data_prep/face/landmark_predictor.h"
+#include "data_prep/face/reference_identity.h"
 #include "facetrain/media/srgb.h"
 #include "facetrain/media/frame_selection.h"
 #include "facetrain/media/image_io.h"
@@ -21,6 +23,7 @@
 #include <chrono>
 #include <cmath>
 #include <exception>
+#include <functional>
 #include <optional>
 #include <map>
 #include <mutex>
@@ -197,6 +200,32 @@ OwnedFrames owned_frames(const FrameSource& source, const ExtractConfig& config,
   return owned;
 }
 
+// Decodes the frames a run owns, in order, handing each to `take` (which may move from it; false:
+// stop) while `keep_going`; `delivered` collects their numbers as they go, so it holds the frames
+// before damage in the plate too. Nothing is read past the last frame asked for, nor (a sequence:
+// one file per frame) a file between two wanted ones: a gap there is none of this run's business.
+void decode_owned(FrameSource& source, const ExtractConfig& config, const OwnedFrames& owned,
+                  std::vector<int64_t>& delivered, const std::function<bool()>& keep_going,
+                  const std::function<bool(Frame&)>& take) {
+  const int64_t first = owned.first, last = owned.last;
+  if (first > source.info().frame_first) source.seek(first);
+  Frame frame;
+  size_t next_expected = 0;  // into owned.expected, for skipping over a sequence's unwanted files
+  while (keep_going() && source.read(frame)) {
+    const int64_t number = frame.number;
+    if (number > last && last >= first) break;
+    if (config.frames.contains(number) && !owned.done.count(number)) {
+      delivered.push_back(number);
+      if (!take(frame)) break;
+      frame = Frame{};
+    }
+    if (number == last && last >= first) break;
+    while (next_expected < owned.expected.size() && owned.expected[next_expected] <= number) ++next_expected;
+    if (source.info().is_sequence && next_expected < owned.expected.size() && owned.expected[next_expected] > number + 1)
+      source.seek(owned.expected[next_expected]);
+  }
+}
+
 std::string asked_text(const ExtractConfig& config) {
   return config.frames.is_all() ? "all frames" : "--frames " + config.frames.to_string();
 }
@@ -266,10 +295,11 @@ bool register_plate(FaceSetWriter& writer, const std::string& input, const Sourc
 }
 
 // After the stages ended: a plate that gave no face at all leaves the face set as it was, so a rerun
-// reports the same (65); damage in the plate is 65 too, naming what was kept before it.
+// reports the same (65), unless `no_face_accepted` (--identity's person absent, --on-missing skip);
+// damage in the plate is 65 too, naming what was kept before it.
 void refuse_unusable_source(const SourceReport& report, FaceSetWriter& writer, const std::string& input, bool new_source,
-                            const std::exception_ptr& media_error, bool stopped) {
-  if (report.frames_processed > 0 && report.faces_written == 0 && !stopped) {
+                            const std::exception_ptr& media_error, bool stopped, bool no_face_accepted) {
+  if (report.frames_processed > 0 && report.faces_written == 0 && !stopped && !no_face_accepted) {
     writer.retract(input, new_source);
     throw InputDataError(fmt::format("0 faces in {} frames of {}{}", report.frames_processed, input,
                                      media_error ? " (the file is also damaged)" : ""));
@@ -283,8 +313,11 @@ void refuse_unusable_source(const SourceReport& report, FaceSetWriter& writer, c
   }
 }
 
+// `identity`: the tracks chosen by --identity / --exclude-identity (track_identity.h), whose faces
+// are written instead of tracking again; null: every face the tracker keeps.
 SourceReport extract_source(const std::string& input, const ExtractConfig& config, const LandmarkPredictor& predictor,
-                            const NetworkEncoding& encoding, FaceSetWriter& writer, ProgressSink& progress) {
+                            const NetworkEncoding& encoding, FaceSetWriter& writer, ProgressSink& progress,
+                            const TrackIdentityPass* identity) {
   SourceReport report;
   report.path = input;
   const auto start = Clock::now();
@@ -306,7 +339,6 @@ SourceReport extract_source(const std::string& input, const ExtractConfig& confi
 
   const OwnedFrames owned = owned_frames(*source, config, input);
   const int64_t first = owned.first, last = owned.last, wanted = owned.wanted;
-  const std::set<int64_t>& done = owned.done;
   report.frames_already_done = owned.already_done;
   report.frames_missing = owned.selection.missing;
   if (owned.selection.present.empty() && !owned.selection.open_ended) return report;  // run_extract checked
@@ -332,26 +364,12 @@ SourceReport extract_source(const std::string& input, const ExtractConfig& confi
 
   std::thread decoder([&] {
     try {
-      if (first > info.frame_first) source->seek(first);
-      Frame frame;
       int64_t sequence = 0;
-      size_t next_expected = 0;  // into owned.expected, for skipping over a sequence's unwanted files
-      while (!progress.stop_requested() && !stage_error.failed() && source->read(frame)) {
-        const int64_t number = frame.number;
-        if (number > last && last >= first) break;
-        if (config.frames.contains(number) && !done.count(number)) {
-          delivered.push_back(number);
-          Gray8Image gray = to_gray(frame.display);
-          if (!decoded.push({sequence++, std::move(frame), std::move(gray)})) break;
-          frame = Frame{};
-        }
-        // Nothing is read past the last frame asked for, nor (a sequence: one file per frame) a
-        // file between two wanted ones: a gap there is none of this run's business.
-        if (number == last && last >= first) break;
-        while (next_expected < owned.expected.size() && owned.expected[next_expected] <= number) ++next_expected;
-        if (info.is_sequence && next_expected < owned.expected.size() && owned.expected[next_expected] > number + 1)
-          source->seek(owned.expected[next_expected]);
-      }
+      decode_owned(*source, config, owned, delivered, [&] { return !progress.stop_requested() && !stage_error.failed(); },
+                   [&](Frame& frame) {
+                     Gray8Image gray = to_gray(frame.display);
+                     return decoded.push({sequence++, std::move(frame), std::move(gray)});
+                   });
     } catch (const InputDataError&) {
       media_error = std::current_exception();
     } catch (...) {
@@ -362,7 +380,8 @@ SourceReport extract_source(const std::string& input, const ExtractConfig& confi
 
   std::thread tracker_thread([&] {
     try {
-      FaceTracker tracker(make_face_detector(config.detector), predictor, config.tracker);
+      std::optional<FaceTracker> tracker;
+      if (!identity) tracker.emplace(make_face_detector(config.detector), predictor, config.tracker);
       std::map<int64_t, DecodedFrame> held;  // frames whose faces the tracker has not released yet
       auto release = [&](std::vector<TrackedFrame> frames) {
         for (auto& t : frames) {
@@ -379,9 +398,9 @@ SourceReport extract_source(const std::string& input, const ExtractConfig& confi
         const int64_t number = item.frame.number;
         const Gray8Image gray = std::move(item.gray);
         held.emplace(number, std::move(item));
-        release(tracker.push(number, gray));
+        release(identity ? std::vector<TrackedFrame>{identity->kept(number)} : tracker->push(number, gray));
       }
-      release(tracker.flush());
+      if (tracker) release(tracker->flush());
     } catch (...) {
       stage_error.capture();
     }
@@ -421,9 +440,133 @@ SourceReport extract_source(const std::string& input, const ExtractConfig& confi
   report.faces_written = faces_written;
   report.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   stage_error.rethrow();
-  refuse_unusable_source(report, writer, input, new_source, media_error, progress.stop_requested());
+  // A plate where --on-missing skip accepted that the person is absent: its frames are recorded
+  // with no face, as done.
+  const bool person_absent = identity && !identity->any_kept();
+  refuse_unusable_source(report, writer, input, new_source, media_error, progress.stop_requested(), person_absent);
   if (!progress.stop_requested()) account_undelivered(info, config, owned, delivered, report);
   return report;
+}
+
+// The first pass of --identity / --exclude-identity over one plate's owned frames: every face
+// tracked, a sample of each track described, the tracks voted on. Damage in the plate ends the pass
+// quietly: the extract pass meets it again and reports it as it would without --identity.
+std::unique_ptr<TrackIdentityPass> identify_tracks(const std::string& input, const ExtractConfig& config,
+                                                   const LandmarkPredictor& predictor, FaceScorer& scorer,
+                                                   const IdentityChoice& choice, ProgressSink& progress) {
+  FrameSourceOptions options = source_options(config);
+  options.decode_threads = worker_count(config);
+  auto source = open_frame_source(input, options);
+  const OwnedFrames owned = owned_frames(*source, config, input);
+  auto pass = std::make_unique<TrackIdentityPass>(choice, scorer, config.tracker.max_faces);
+  if (owned.wanted == 0 && !owned.selection.open_ended) {  // done by an earlier run: nothing to choose
+    pass->decide();
+    return pass;
+  }
+  TrackerOptions tracking = config.tracker;
+  tracking.max_faces = std::max(tracking.max_faces, kIdentityTrackedFaces);
+  FaceTracker tracker(make_face_detector(config.detector), predictor, tracking);
+  BoundedQueue<Frame> decoded(16);
+  std::vector<int64_t> delivered;
+  std::exception_ptr decode_error;
+  std::thread decoder([&] {
+    try {
+      decode_owned(*source, config, owned, delivered, [&] { return !progress.stop_requested(); },
+                   [&](Frame& frame) { return decoded.push(std::move(frame)); });
+    } catch (const InputDataError&) {
+    } catch (...) {
+      decode_error = std::current_exception();
+    }
+    decoded.close();
+  });
+  progress.begin("choose tracks " + input, owned.selection.open_ended ? -1 : owned.wanted);
+  std::map<int64_t, Rgb8Image> held;  // pictures of the frames the tracker has not released yet
+  int64_t seen = 0;
+  auto add = [&](std::vector<TrackedFrame> frames) {
+    for (TrackedFrame& t : frames) {
+      auto it = held.find(t.frame_number);
+      if (it == held.end()) throw InternalError(fmt::format("tracker released unknown frame {}", t.frame_number));
+      pass->add(it->second, std::move(t));
+      held.erase(it);
+      progress.update(++seen);
+    }
+  };
+  try {
+    Frame frame;
+    while (decoded.pop(frame)) {
+      const Gray8Image gray = to_gray(frame.display);
+      const int64_t number = frame.number;
+      held.emplace(number, std::move(frame.display));
+      add(tracker.push(number, gray));
+    }
+    add(tracker.flush());
+  } catch (...) {
+    decoded.close();
+    decoder.join();
+    throw;
+  }
+  decoder.join();
+  progress.end();
+  if (decode_error) std::rethrow_exception(decode_error);
+  pass->decide();
+  return pass;
+}
+
+// The people --identity and --exclude-identity name: their record for the face set, their
+// descriptors for the vote, and the network that describes faces.
+struct ChosenPeople {
+  IdentityRecord record;
+  IdentityChoice choice;
+  std::unique_ptr<FaceScorer> scorer;
+};
+
+std::optional<ChosenPeople> choose_people(const ExtractConfig& config, const LandmarkPredictor& landmarks) {
+  if (config.identity.empty() && config.exclude_identity.empty()) return std::nullopt;
+  FaceScorerOptions scorer_options;
+  scorer_options.identity_model_path = default_identity_model_path();
+  scorer_options.landmark_model_path = config.landmark_model_path;
+  scorer_options.landmark_model_sha256 = config.landmark_model_sha256;
+  ChosenPeople people;
+  people.scorer = make_face_scorer(scorer_options);
+  const ReferenceOptions reference_options{config.face_type, config.detector};
+  people.record.threshold = people.choice.threshold = config.identity_threshold;
+  people.record.model_sha256 = people.scorer->identity_model_sha256();
+  if (!config.identity.empty()) {
+    people.record.keep = reference_person(config.identity, *people.scorer, landmarks, reference_options);
+    people.choice.keep = descriptor_of(*people.record.keep);
+  }
+  for (const std::string& file : config.exclude_identity) {
+    people.record.exclude.push_back(reference_person({file}, *people.scorer, landmarks, reference_options));
+    people.choice.exclude.push_back(descriptor_of(people.record.exclude.back()));
+  }
+  log_info("identity: {}", describe_identity_choice(people.record));
+  return people;
+}
+
+// A plate in which no track is kept: 65 naming the closest track, before anything is written; with
+// --on-missing skip a warning (its frames are then recorded without faces). A plate with no track
+// at all is left to the usual "0 faces" error.
+void check_person_found(const std::string& input, const ExtractConfig& config, const ChosenPeople& people,
+                        const TrackIdentityPass& pass) {
+  const auto& decisions = pass.decisions();
+  for (const TrackDecision& d : decisions) log_info("{}: {}", input, describe_track_decision(d, config.identity_threshold));
+  if (decisions.empty() || pass.any_kept()) return;
+  std::string closest;
+  if (people.choice.keep) {
+    const TrackDecision* best = nullptr;
+    for (const TrackDecision& d : decisions)
+      if (d.identity && d.identity->samples > 0 && (!best || d.identity->median < best->identity->median)) best = &d;
+    if (best)
+      closest = fmt::format(": the closest is track {} (frames {}-{}) at median distance {:.3f}, closest face {:.3f}",
+                            best->track, best->frame_first, best->frame_last, best->identity->median,
+                            best->identity->closest);
+  }
+  const std::string message = fmt::format("{}: {} keeps none of the {} face tracks in {}{}", input,
+                                          describe_identity_choice(people.record), decisions.size(), asked_text(config),
+                                          closest);
+  if (config.on_missing == OnMissingFrame::error)
+    throw InputDataError(message + "; nothing was written (--on-missing skip records the plate without faces)");
+  log_warning("{}; recorded without faces (--on-missing skip)", message);
 }
 
 }  // namespace
@@ -490,10 +633,21 @@ ExtractReport run_extract(const ExtractConfig& config, ProgressSink& progress) {
     throw InputDataError(e.what() + hint);
   }
   const LandmarkPredictor& predictor = *loaded;
+  // --identity / --exclude-identity: every plate's tracks are chosen before anything is written.
+  const std::optional<ChosenPeople> people = choose_people(config, predictor);
+  std::map<std::string, std::unique_ptr<TrackIdentityPass>> chosen_tracks;
+  for (const auto& input : people ? config.inputs : std::vector<std::string>{}) {
+    auto pass = identify_tracks(input, config, predictor, *people->scorer, people->choice, progress);
+    if (progress.stop_requested()) return report;
+    check_person_found(input, config, *people, *pass);
+    chosen_tracks[input] = std::move(pass);
+  }
   FaceSetWriter writer(config.output, to_string(config.face_type), config.crop_size_px, predictor.model_sha256(),
-                       version_string(), encoding.record());
+                       version_string(), encoding.record(), people ? std::optional(people->record) : std::nullopt);
   for (const auto& input : config.inputs) {
-    SourceReport source = extract_source(input, config, predictor, encoding, writer, progress);
+    const TrackIdentityPass* tracks = people ? chosen_tracks.at(input).get() : nullptr;
+    SourceReport source = extract_source(input, config, predictor, encoding, writer, progress, tracks);
+    if (tracks) source.tracks = tracks->decisions();
     report.sources.push_back(source);
     if (progress.stop_requested()) break;
     log_info("{}: {} faces in {} frames ({} with a face) in {:.1f} s, {:.1f} frames/s", input, source.faces_written,

@@ -3,6 +3,7 @@
 // records are committed in frame order, in chunks, so an interrupted run leaves complete records only.
 #include "data_prep/face/face_detector.h"
 #include "data_prep/face/face_tracker.h"
+#include "data_prep/track_identity.h"
 #include "facetrain/face/face_types.h"
 #include "facetrain/media/frame_source.h"
 #include "facetrain/base/frame_range.h"
@@ -37,6 +38,12 @@ struct ExtractConfig {
   int png_compression = 3;                  // zlib level for crops and masks (1-3: fast mode)
   int frames_per_commit = 250;              // records per alignments file
   bool decode_only = false;                 // benchmark the decoder alone; writes nothing
+  // --identity: stills of the one person to keep, or a face set of them (all files one person);
+  // --exclude-identity: people whose tracks are dropped, one per file. Both empty: every face the
+  // tracker keeps, as before. Decided per track (track_identity.h), in a first pass over each plate.
+  std::vector<std::string> identity;
+  std::vector<std::string> exclude_identity;
+  double identity_threshold = kDefaultIdentityThreshold;  // a track's median descriptor distance
 };
 
 struct SourceReport {
@@ -47,6 +54,7 @@ struct SourceReport {
   int64_t frames_already_done = 0;          // recorded by an earlier run, skipped
   FrameRange frames_missing;                // asked frames the plate does not have (--on-missing skip)
   double seconds = 0.0;
+  std::vector<TrackDecision> tracks;        // --identity / --exclude-identity: each track's votes and verdict
 };
 
 struct ExtractReport {
@@ -68,7 +76,10 @@ struct ExtractReport {
 // source in which no face was found, and for asked frames a plate does not have (media/frame_selection.h:
 // checked for every input before anything is written; a movie that ends before the frames its
 // header counts is found at its end, with the frames before it kept), OutputError when the face set
-// cannot be written.
+// cannot be written. With --identity / --exclude-identity: InputDataError for a reference still
+// without a face and for a plate in which no track is kept (naming the closest track's distance;
+// with --on-missing skip a warning, and the plate's frames are recorded without faces), ConfigError
+// for a reference face set of another face type or a face set extracted with another choice of person.
 ExtractReport run_extract(const ExtractConfig& config, ProgressSink& progress);
 
 }  // namespace facetrain

@@ -95,13 +95,15 @@ json manifest_to_json(const FaceSetManifest& manifest) {
                        {"fps", s.fps}, {"frame_first", s.frame_first}, {"frame_last", s.frame_last},
                        {"colorspace", s.colorspace}});
   }
-  return {{"format_version", kFaceSetFormatVersion},
-          {"face_type", manifest.face_type},
-          {"size", manifest.size},
-          {"encoding", network_encoding_to_json(manifest.encoding)},
-          {"sources", sources},
-          {"landmark_model_sha256", manifest.landmark_model_sha256},
-          {"tool_version", manifest.tool_version}};
+  json out = {{"format_version", kFaceSetFormatVersion},
+              {"face_type", manifest.face_type},
+              {"size", manifest.size},
+              {"encoding", network_encoding_to_json(manifest.encoding)},
+              {"sources", sources},
+              {"landmark_model_sha256", manifest.landmark_model_sha256},
+              {"tool_version", manifest.tool_version}};
+  if (manifest.identity) out["identity"] = identity_record_to_json(*manifest.identity);
+  return out;
 }
 
 FaceSetManifest manifest_from_json(const std::string& text, const std::string& where) {
@@ -141,6 +143,7 @@ FaceSetManifest manifest_from_json(const std::string& text, const std::string& w
       for (const auto& s : manifest.sources) colorspaces.push_back(s.colorspace);
       manifest.encoding = legacy_network_encoding(colorspaces);
     }
+    if (doc.contains("identity")) manifest.identity = identity_record_from_json(doc["identity"], where);
     return manifest;
   } catch (const json::exception& e) {
     throw InputDataError(fmt::format("{}: malformed face-set manifest: {}", where, e.what()));
@@ -302,7 +305,7 @@ std::set<int64_t> FaceSet::recorded_frames(const std::filesystem::path& director
 
 FaceSetWriter::FaceSetWriter(std::filesystem::path directory, const std::string& face_type, int size,
                              const std::string& landmark_model_sha256, const std::string& tool_version,
-                             const NetworkEncodingRecord& encoding)
+                             const NetworkEncodingRecord& encoding, const std::optional<IdentityRecord>& identity)
     : directory_(std::move(directory)) {
   create_directories_private(directory_);
   for (const char* sub : {"alignments", "faces", "masks"}) create_directories_private(directory_ / sub);
@@ -320,6 +323,11 @@ FaceSetWriter::FaceSetWriter(std::filesystem::path directory, const std::string&
                                     "set holds one encoding: use another -o, or --encoding {} with the same config)",
                                     directory_.string(), existing.encoding.describe(), encoding.describe(),
                                     existing.encoding.name()));
+    if (!same_identity_choice(existing.identity, identity))
+      throw ConfigError(fmt::format("{}: this face set was extracted with {}; this run asks for {} (one face set "
+                                    "holds one person, chosen one way: use another -o, or the same flags)",
+                                    directory_.string(), describe_identity_choice(existing.identity),
+                                    describe_identity_choice(identity)));
     if (!existing.landmark_model_sha256.empty() && existing.landmark_model_sha256 != landmark_model_sha256)
       log_warning("{}: earlier faces were landmarked with model {}, this run uses {}", directory_.string(),
                   existing.landmark_model_sha256, landmark_model_sha256);
@@ -331,6 +339,7 @@ FaceSetWriter::FaceSetWriter(std::filesystem::path directory, const std::string&
   manifest.landmark_model_sha256 = landmark_model_sha256;
   manifest.tool_version = tool_version;
   manifest.encoding = encoding;
+  manifest.identity = identity;
   write_file_atomic(manifest_path, manifest_to_json(manifest).dump(2) + "\n");
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // The face-set format (docs/design.md §4.1): faceset.json, alignments/*.jsonl (one record per processed
 // frame; several files, readers take the union), faces/*.png crops, masks/*.png face-hull masks.
+#include "facetrain/faceset/identity_record.h"
 #include "facetrain/faceset/network_encoding_record.h"
 
 #include <array>
@@ -38,6 +39,9 @@ struct FaceSetManifest {
   std::string landmark_model_sha256;
   std::string tool_version;
   NetworkEncodingRecord encoding;  // how every crop of the face set was made: the one the network sees
+  // Whom extract kept (--identity, --exclude-identity; identity_record.h): optional, its own
+  // format_version, absent in face sets extracted without those flags.
+  std::optional<IdentityRecord> identity;
 };
 
 struct FaceRecord {
@@ -90,11 +94,13 @@ struct FaceSet {
 // alignments file atomically, so an interrupted run leaves only complete records.
 class FaceSetWriter {
  public:
-  // Creates the directory (0700) or checks that an existing face set matches face_type, size and
-  // encoding (ConfigError naming both otherwise). Throws OutputError (73) when it cannot be created.
+  // Creates the directory (0700) or checks that an existing face set matches face_type, size,
+  // encoding and identity choice (ConfigError naming both otherwise: one face set holds one person,
+  // chosen one way). Throws OutputError (73) when it cannot be created.
   FaceSetWriter(std::filesystem::path directory, const std::string& face_type, int size,
                 const std::string& landmark_model_sha256, const std::string& tool_version,
-                const NetworkEncodingRecord& encoding = NetworkEncodingRecord{});
+                const NetworkEncodingRecord& encoding = NetworkEncodingRecord{},
+                const std::optional<IdentityRecord>& identity = std::nullopt);
   ~FaceSetWriter();
 
   const std::filesystem::path& directory() const { return directory_; }
