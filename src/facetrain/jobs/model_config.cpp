@@ -49,6 +49,14 @@ Architecture parse_architecture(std::string_view text) {
   throw ConfigError(fmt::format("model: unknown architecture '{}' (expected df or liae)", text));
 }
 
+std::string_view to_string(UpsampleInit init) { return init == UpsampleInit::icnr ? "icnr" : "xavier"; }
+
+UpsampleInit parse_upsample_init(std::string_view text) {
+  if (text == "icnr") return UpsampleInit::icnr;
+  if (text == "xavier") return UpsampleInit::xavier;
+  throw ConfigError(fmt::format("model: unknown upsample_init '{}' (expected icnr or xavier)", text));
+}
+
 bool ModelConfig::operator==(const ModelConfig& other) const {
   return architecture == other.architecture && resolution_px == other.resolution_px &&
          ae_dims == other.ae_dims && e_dims == other.e_dims && d_dims == other.d_dims &&

@@ -19,6 +19,16 @@ std::string_view to_string(Architecture architecture);
 // "df" or "liae"; throws ConfigError naming the value and the choices otherwise.
 Architecture parse_architecture(std::string_view text);
 
+// How the convolutions that feed a pixel shuffle start (issue 27). icnr: each group of r^2 output
+// channels that one shuffled channel is made of starts as one Xavier filter repeated r^2 times, so
+// that at initialisation the shuffle is a nearest-neighbour upsample and no checkerboard is there
+// for training to undo (Aitken et al. 2017); xavier: plain Xavier, the recipe before issue 27, kept
+// so that the bench and a test can compare the two.
+enum class UpsampleInit { icnr, xavier };
+std::string_view to_string(UpsampleInit init);
+// "icnr" or "xavier"; throws ConfigError otherwise.
+UpsampleInit parse_upsample_init(std::string_view text);
+
 struct ModelConfig {
   Architecture architecture = Architecture::liae;
   int resolution_px = 256;  // square face crop; a multiple of 32 in [64, 512]
@@ -26,6 +36,9 @@ struct ModelConfig {
   int e_dims = 64;          // encoder width: channels e, 2e, 4e, 8e
   int d_dims = 64;          // decoder width: channels 8d, 4d, 2d
   int d_mask_dims = 24;     // mask decoder width: 8dm, 4dm, 2dm, dm
+  // How training starts, not what the network is: left out of ==, describe() and the checkpoint,
+  // so a run resumes, and swap loads its weights, whatever it was initialised with.
+  UpsampleInit upsample_init = UpsampleInit::icnr;
 
   bool operator==(const ModelConfig& other) const;
   bool operator!=(const ModelConfig& other) const { return !(*this == other); }

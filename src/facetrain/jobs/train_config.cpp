@@ -32,6 +32,8 @@ void apply_config_file(TrainConfig& c, const std::filesystem::path& path) {
     c.model.e_dims = dims("e_dims", c.model.e_dims, kEDimsRange);
     c.model.d_dims = dims("d_dims", c.model.d_dims, kDDimsRange);
     c.model.d_mask_dims = dims("d_mask_dims", c.model.d_mask_dims, kDMaskDimsRange);
+    if (m.has("upsample_init"))
+      c.model.upsample_init = parse_upsample_init(m.get_string("upsample_init", "", {"icnr", "xavier"}));
     m.finish();
     try {
       validate_model_config(c.model);
@@ -65,6 +67,9 @@ void apply_config_file(TrainConfig& c, const std::filesystem::path& path) {
     c.optimizer.weight_decay = o.get_double("weight_decay", c.optimizer.weight_decay, 0.0, 1.0);
     c.optimizer.warmup_steps = o.get_int("warmup_steps", c.optimizer.warmup_steps, 0, kMaxInt);
     c.optimizer.clip_grad_norm = o.get_double("clip_grad_norm", c.optimizer.clip_grad_norm, 0.0, 1e6);
+    c.optimizer.lr_schedule = o.get_string("lr_schedule", c.optimizer.lr_schedule, {"constant", "cosine"});
+    c.optimizer.lr_floor = o.get_double("lr_floor", c.optimizer.lr_floor, 0.0, 1.0);
+    c.optimizer.ema_decay = o.get_double("ema_decay", c.optimizer.ema_decay, 0.0, 0.99999);
     o.finish();
   }
   {
@@ -89,6 +94,8 @@ void apply_config_file(TrainConfig& c, const std::filesystem::path& path) {
     c.augment.random_warp = a.get_bool("random_warp", c.augment.random_warp);
     c.augment.warp_grid = static_cast<int>(a.get_int("warp_grid", c.augment.warp_grid, 2, 32));
     c.augment.warp_strength = a.get_double("warp_strength", c.augment.warp_strength, 0, 4);
+    c.augment.random_warp_off_fraction =
+        a.get_double("random_warp_off_fraction", c.augment.random_warp_off_fraction, 0, 1);
     c.augment.color = a.get_bool("color", c.augment.color);
     c.augment.color_on_target = a.get_bool("color_on_target", c.augment.color_on_target);
     c.augment.brightness = a.get_double("brightness", c.augment.brightness, 0, 1);
@@ -107,9 +114,9 @@ void validate_train_config(const TrainConfig& c) {
 std::string train_config_to_yaml(const TrainConfig& c) {
   std::string y;
   y += fmt::format("preset: {}\n", c.preset);
-  y += fmt::format("model:\n  architecture: {}\n  resolution: {}\n  ae_dims: {}\n  e_dims: {}\n  d_dims: {}\n  d_mask_dims: {}\n",
+  y += fmt::format("model:\n  architecture: {}\n  resolution: {}\n  ae_dims: {}\n  e_dims: {}\n  d_dims: {}\n  d_mask_dims: {}\n  upsample_init: {}\n",
                    to_string(c.model.architecture), c.model.resolution_px, c.model.ae_dims, c.model.e_dims,
-                   c.model.d_dims, c.model.d_mask_dims);
+                   c.model.d_dims, c.model.d_mask_dims, to_string(c.model.upsample_init));
   y += fmt::format("batch_size: {}\nmax_steps: {}\nmax_time_s: {}\ntarget_loss: {}\ntarget_loss_window: {}\n", c.batch_size,
                    c.max_steps, c.max_time_s, c.target_loss, c.target_loss_window);
   y += fmt::format("seed: {}\ndevice: {}\ndeterministic: {}\nbf16: {}\nchannels_last: {}\n", c.seed, c.device,
@@ -118,17 +125,19 @@ std::string train_config_to_yaml(const TrainConfig& c) {
                    c.checkpoint_every, c.keep_checkpoints, c.preview_every, c.log_every, c.validate_every);
   y += fmt::format("validation_fraction: {}\npreview_faces: {}\n", c.validation_fraction, c.preview_faces);
   const auto& o = c.optimizer;
-  y += fmt::format("optimizer:\n  type: {}\n  lr: {}\n  beta1: {}\n  beta2: {}\n  weight_decay: {}\n  warmup_steps: {}\n  clip_grad_norm: {}\n",
-                   o.type, o.lr, o.beta1, o.beta2, o.weight_decay, o.warmup_steps, o.clip_grad_norm);
+  y += fmt::format("optimizer:\n  type: {}\n  lr: {}\n  beta1: {}\n  beta2: {}\n  weight_decay: {}\n  warmup_steps: {}\n  clip_grad_norm: {}\n"
+                   "  lr_schedule: {}\n  lr_floor: {}\n  ema_decay: {}\n",
+                   o.type, o.lr, o.beta1, o.beta2, o.weight_decay, o.warmup_steps, o.clip_grad_norm, o.lr_schedule,
+                   o.lr_floor, o.ema_decay);
   const auto& l = c.loss;
   y += fmt::format("loss:\n  dssim_weight: {}\n  mse_weight: {}\n  l1_weight: {}\n  eyes_mouth_weight: {}\n  mask_weight: {}\n  masked: {}\n  multi_window_from_px: {}\n",
                    l.dssim_weight, l.mse_weight, l.l1_weight, l.eyes_mouth_weight, l.mask_weight, l.masked,
                    l.multi_window_from_px);
   const auto& a = c.augment;
   y += fmt::format("augment:\n  flip: {}\n  flip_probability: {}\n  affine: {}\n  rotation_deg: {}\n  scale: {}\n  shift: {}\n"
-                   "  random_warp: {}\n  warp_grid: {}\n  warp_strength: {}\n  color: {}\n  color_on_target: {}\n"
+                   "  random_warp: {}\n  random_warp_off_fraction: {}\n  warp_grid: {}\n  warp_strength: {}\n  color: {}\n  color_on_target: {}\n"
                    "  brightness: {}\n  contrast: {}\n  channel_gain: {}\n",
-                   a.flip, a.flip_probability, a.affine, a.rotation_deg, a.scale, a.shift, a.random_warp, a.warp_grid,
+                   a.flip, a.flip_probability, a.affine, a.rotation_deg, a.scale, a.shift, a.random_warp, a.random_warp_off_fraction, a.warp_grid,
                    a.warp_strength, a.color, a.color_on_target, a.brightness, a.contrast, a.channel_gain);
   return y;
 }

@@ -19,6 +19,14 @@ struct OptimizerConfig {
   double weight_decay = 0.0;
   int64_t warmup_steps = 200;
   double clip_grad_norm = 1.0;    // 0 = off
+  // After warm-up (issue 27): constant | cosine from lr down to lr * lr_floor at the end of the run
+  // (max_steps, else the max_time_s limit; without either, constant). train/learning_rate.h.
+  // Off by default, like ema_decay: in the 4-minute CPU bench (docs/train.md) they lost slightly.
+  std::string lr_schedule = "constant";
+  double lr_floor = 0.1;          // fraction of lr the cosine ends at
+  // The weights previews, validation and swap use: an exponential moving average of the trained
+  // ones with this decay (train/weight_average.h); 0 = off (the last step's weights).
+  double ema_decay = 0;
 };
 
 struct TrainConfig {

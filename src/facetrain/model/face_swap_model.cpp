@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <cmath>
 #include <map>
 
 #include "facetrain/base/error.h"
@@ -40,13 +41,35 @@ torch::nn::Linear make_dense(int64_t in_features, int64_t out_features) {
   return dense;
 }
 
+constexpr int64_t kShuffle = 2;  // every pixel shuffle doubles the side
+
+// A convolution whose output goes through pixel_shuffle(., kShuffle): out_ch channels after the
+// shuffle, out_ch * kShuffle^2 before it. pixel_shuffle builds output channel c from input channels
+// c*r^2 .. c*r^2 + r^2 - 1 (one per position of the r x r block), so ICNR repeats each of out_ch
+// filters r^2 times in a row (repeat_interleave on dim 0): the shuffle then copies one value into
+// the whole block. The repeated filters are drawn with the full convolution's Xavier bound, so
+// each weight has the distribution it had before and activations keep their scale.
+torch::nn::Conv2d make_shuffle_conv(int64_t in_ch, int64_t out_ch, int64_t kernel, UpsampleInit init) {
+  const int64_t block = kShuffle * kShuffle;
+  torch::nn::Conv2d conv = make_conv(in_ch, block * out_ch, kernel);
+  if (init == UpsampleInit::xavier) return conv;
+  torch::NoGradGuard no_grad;
+  const double fan_in = static_cast<double>(in_ch * kernel * kernel);
+  const double fan_out = static_cast<double>(block * out_ch * kernel * kernel);
+  const double bound = std::sqrt(6.0 / (fan_in + fan_out));
+  auto filters = torch::empty({out_ch, in_ch, kernel, kernel}).uniform_(-bound, bound);
+  conv->weight.copy_(filters.repeat_interleave(block, 0));
+  return conv;
+}
+
 // 3x3 conv to 4x the channels, LeakyReLU, pixel shuffle: doubles the spatial size.
 struct UpscaleImpl : torch::nn::Module {
-  UpscaleImpl(int64_t in_ch, int64_t out_ch) : conv(register_module("conv", make_conv(in_ch, 4 * out_ch, 3))) {}
+  UpscaleImpl(int64_t in_ch, int64_t out_ch, UpsampleInit init)
+      : conv(register_module("conv", make_shuffle_conv(in_ch, out_ch, 3, init))) {}
   torch::Tensor forward(const torch::Tensor& x) {
     // In place is safe: the convolution's backward needs its input, not its output, and
     // leaky_relu's backward works from its result for a positive slope.
-    return torch::pixel_shuffle(leaky(conv->forward(x), kSlope), 2);
+    return torch::pixel_shuffle(leaky(conv->forward(x), kSlope), kShuffle);
   }
   torch::nn::Conv2d conv;
 };
@@ -93,7 +116,7 @@ struct InterImpl : torch::nn::Module {
         dense1(register_module(
             "dense1", make_dense(int64_t(c.resolution_px / 16) * (c.resolution_px / 16) * 8 * c.e_dims, c.ae_dims))),
         dense2(register_module("dense2", make_dense(c.ae_dims, bottleneck_px * bottleneck_px * out_ch))),
-        upscale(register_module("upscale", Upscale(out_ch, out_ch))) {}
+        upscale(register_module("upscale", Upscale(out_ch, out_ch, c.upsample_init))) {}
   torch::Tensor forward(const torch::Tensor& code, bool channels_last) {
     auto x = dense2->forward(dense1->forward(code));
     x = x.reshape({x.size(0), out_ch, bottleneck_px, bottleneck_px});
@@ -114,15 +137,15 @@ struct DecoderImpl : torch::nn::Module {
     const int64_t widths[] = {8 * d, 4 * d, 2 * d};
     int64_t ch = in_ch;
     for (int i = 0; i < 3; ++i) {
-      ups.push_back(register_module(fmt::format("up{}", i), Upscale(ch, widths[i])));
+      ups.push_back(register_module(fmt::format("up{}", i), Upscale(ch, widths[i], c.upsample_init)));
       residuals.push_back(register_module(fmt::format("res{}", i), ResidualBlock(widths[i])));
       ch = widths[i];
     }
-    rgb_head = register_module("rgb_head", make_conv(ch, 12, 3));
+    rgb_head = register_module("rgb_head", make_shuffle_conv(ch, 3, 3, c.upsample_init));
     const int64_t mask_widths[] = {8 * dm, 4 * dm, 2 * dm, dm};
     ch = in_ch;
     for (int i = 0; i < 4; ++i) {
-      mask_ups.push_back(register_module(fmt::format("mask_up{}", i), Upscale(ch, mask_widths[i])));
+      mask_ups.push_back(register_module(fmt::format("mask_up{}", i), Upscale(ch, mask_widths[i], c.upsample_init)));
       ch = mask_widths[i];
     }
     mask_head = register_module("mask_head", make_conv(ch, 1, 1));
@@ -130,7 +153,7 @@ struct DecoderImpl : torch::nn::Module {
   SwapOutput forward(const torch::Tensor& z) {
     auto x = z;
     for (size_t i = 0; i < ups.size(); ++i) x = residuals[i]->forward(ups[i]->forward(x));
-    auto rgb = torch::sigmoid(torch::pixel_shuffle(rgb_head->forward(x), 2));
+    auto rgb = torch::sigmoid(torch::pixel_shuffle(rgb_head->forward(x), kShuffle));
     auto m = z;
     for (auto& up : mask_ups) m = up->forward(m);
     auto mask = torch::sigmoid(mask_head->forward(m));

@@ -117,7 +117,7 @@ AugmentedBatch Augmenter::operator()(const at::Tensor& images, const at::Tensor&
 
   const bool do_flip = c.flip && c.flip_probability > 0;
   const bool do_affine = c.affine && (c.rotation_deg > 0 || c.scale > 0 || c.shift > 0);
-  const bool do_warp = c.random_warp && c.warp_strength > 0;
+  const bool do_warp = c.random_warp && !random_warp_off_ && c.warp_strength > 0;
   const bool do_color = c.color && (c.brightness > 0 || c.contrast > 0 || c.channel_gain > 0);
 
   auto image = images.to(torch::kFloat32).div_(255.0);

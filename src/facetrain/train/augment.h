@@ -57,6 +57,10 @@ class Augmenter {
                             const BatchSlice& slice);
 
   const AugmentConfig& config() const { return config_; }
+  // Turns the random warp off (or back to the config's) from the next call on: the sharpening phase
+  // at the end of a run (augment.random_warp_off_fraction). The generator advances as before, so
+  // the other random parameters of each sample do not change.
+  void set_random_warp_off(bool off) { random_warp_off_ = off; }
   c10::Device device() const;
 
   // Generator state (a CPU uint8 tensor) for checkpoints; set_state() continues exactly where
@@ -67,6 +71,7 @@ class Augmenter {
  private:
   struct Impl;
   AugmentConfig config_;
+  bool random_warp_off_ = false;
   std::unique_ptr<Impl> impl_;
 };
 

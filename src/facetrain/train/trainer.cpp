@@ -15,11 +15,13 @@
 #include "facetrain/train/augment.h"
 #include "facetrain/train/face_pack.h"
 #include "facetrain/train/gradient_clip.h"
+#include "facetrain/train/learning_rate.h"
 #include "facetrain/train/losses.h"
 #include "facetrain/train/model_checkpoint.h"
 #include "facetrain/train/run_directory.h"
 #include "facetrain/train/tensor_file.h"
 #include "facetrain/train/training_scores.h"
+#include "facetrain/train/weight_average.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>  // fmt::join (fmt >= 11 keeps it here)
@@ -129,11 +131,9 @@ std::string load_base_model(FaceSwapModel& model, const fs::path& base, const st
   return verified.file_sha256("model.pt");
 }
 
-// Linear warm-up to the peak learning rate, then constant.
-double learning_rate_at(const OptimizerConfig& o, int64_t step) {
-  if (o.warmup_steps <= 0 || step >= o.warmup_steps) return o.lr;
-  return o.lr * static_cast<double>(step + 1) / static_cast<double>(o.warmup_steps);
-}
+// With a weight average, a checkpoint's model.pt holds the average (what swap and --base load) and
+// this file the trained weights the optimizer goes on from.
+constexpr const char* kTrainedWeightsFile = "trained_weights.pt";
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const OptimizerConfig& o, std::vector<torch::Tensor> params) {
   if (o.type == "adam")
@@ -193,7 +193,7 @@ class Trainer {
   void prepare();
   void read_packs();
   void resume_or_initialise();
-  void load_training_state(const fs::path& directory);
+  bool load_training_state(const fs::path& directory);
   void start_gradient_sync();
   void write_run_records();
   void prepare_scores();
@@ -217,6 +217,9 @@ class Trainer {
   void reset_window();
   double session_seconds() const { return std::chrono::duration<double>(Clock::now() - session_start_).count(); }
   bool autocast_bf16() const { return cuda_ && config_.bf16; }
+  // The weights previews, validation and the final scores use: the average when there is one.
+  FaceSwapModel& scored_model() { return average_ ? average_->model() : *model_; }
+  void follow_schedule();
 
   const TrainJob& job_;
   const TrainConfig& config_;
@@ -238,6 +241,7 @@ class Trainer {
 
   // resume_or_initialise()
   std::optional<FaceSwapModel> model_;
+  std::optional<WeightAverage> average_;  // optimizer.ema_decay > 0
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
   std::optional<Sampler> sampler_;
   std::optional<Augmenter> augment_actor_, augment_double_;
@@ -262,6 +266,8 @@ class Trainer {
   int64_t nan_step_ = -1;      // FACETRAIN_FAULT_NAN_STEP: a test hook that poisons one step's loss
   torch::Tensor window_loss_;  // the loss summed on the device since the last metrics line
   int64_t window_steps_ = 0;
+  double run_fraction_ = 0;     // how far through the run the next step is (every rank the same)
+  bool random_warp_off_ = false;
   double window_comm_s_ = 0;   // exposed communication (gradient waits, stop agreement), this window
   Clock::time_point window_start_;
 };
@@ -364,18 +370,20 @@ void Trainer::resume_or_initialise() {
   torch::manual_seed(config_.seed);
   model_.emplace(config_.model);
   model_->to(device_, cuda_ && config_.channels_last);
+  if (config_.optimizer.ema_decay > 0) average_.emplace(*model_, config_.optimizer.ema_decay);
   optimizer_ = make_optimizer(config_.optimizer, model_->parameters());
   sampler_.emplace(config_.seed ^ 0x5a4d504cULL);
   augment_actor_.emplace(config_.augment, config_.seed * 2 + 1, device_);
   augment_double_.emplace(config_.augment, config_.seed * 2 + 2, device_);
 
+  bool average_loaded = false;
   if (resumed_) {
     const CheckpointState state = checkpoint_state_from_json(resumed_->state, resumed_->directory);
     if (state.model_description != describe(config_.model))
       throw ConfigError(fmt::format("{}: the run was trained as '{}', this configuration asks for '{}' "
                                     "(use another -o, or --resume never to start over)",
                                     job_.run_directory.string(), state.model_description, describe(config_.model)));
-    load_training_state(resumed_->directory);
+    average_loaded = load_training_state(resumed_->directory);
     step_ = resumed_->step;
     elapsed_before_ = state.elapsed_s;
     validation_history_.assign(state.validation_history.begin(), state.validation_history.end());
@@ -383,7 +391,7 @@ void Trainer::resume_or_initialise() {
     run_->truncate_metrics_after(step_);
     log_info("resumed from {} at step {}", resumed_->directory.string(), step_);
   } else if (!writer_ && !resume_directory_.empty()) {
-    load_training_state(resume_directory_);  // the checkpoint rank 0 chose (RUN on a shared file system)
+    average_loaded = load_training_state(resume_directory_);  // the checkpoint rank 0 chose (RUN on a shared file system)
     step_ = resume_step_;
   } else {
     if (!job_.base_checkpoint.empty()) base_sha256_ = load_base_model(*model_, job_.base_checkpoint, job_.base_parts);
@@ -391,13 +399,21 @@ void Trainer::resume_or_initialise() {
   }
   first_step_ = step_;
   if (group_) start_gradient_sync();
+  // A fresh run, a --base, or a checkpoint saved without an average: the average starts at the weights.
+  if (average_ && !average_loaded) average_->reset_to(*model_);
   cost_ = estimate_model_cost(config_.model);
   if (writer_) write_run_records();
 }
 
-void Trainer::load_training_state(const fs::path& directory) {
-  model_->load_named_parameters(load_named(directory / "model.pt", model_->named_parameters()),
-                                (directory / "model.pt").string());
+// Returns whether the weight average was restored (the checkpoint has one and this run keeps one).
+bool Trainer::load_training_state(const fs::path& directory) {
+  const fs::path model_file = directory / "model.pt", trained_file = directory / kTrainedWeightsFile;
+  const bool saved_average = fs::exists(trained_file);  // then model.pt holds the average
+  const fs::path& trained = saved_average ? trained_file : model_file;
+  model_->load_named_parameters(load_named(trained, model_->named_parameters()), trained.string());
+  if (average_ && saved_average)
+    average_->model().load_named_parameters(load_named(model_file, average_->model().named_parameters()),
+                                            model_file.string());
   torch::load(*optimizer_, (directory / "optimizer.pt").string());
   std::vector<torch::Tensor> rng;
   torch::load(rng, (directory / "rng.pt").string());
@@ -405,6 +421,7 @@ void Trainer::load_training_state(const fs::path& directory) {
   sampler_->set_state(rng[0]);
   augment_actor_->set_state(rng[1]);
   augment_double_->set_state(rng[2]);
+  return average_ && saved_average;
 }
 
 void Trainer::start_gradient_sync() {
@@ -508,7 +525,7 @@ LossTerms Trainer::losses_for(const SwapOutput& out, const AugmentedBatch& batch
 // Callers hold a NoGradGuard and an AutocastGuard.
 FixedForward Trainer::forward_fixed(const torch::Tensor& actor_index, const torch::Tensor& double_index) {
   FixedForward f{unaugmented(actor_, actor_index), unaugmented(double_, double_index), {}};
-  f.out = model_->forward_training(f.actor.input, f.double_.input);
+  f.out = scored_model().forward_training(f.actor.input, f.double_.input);
   return f;
 }
 
@@ -551,16 +568,23 @@ std::optional<StopReason> Trainer::stop_reason() {
   if (config_.max_steps > 0 && step_ >= config_.max_steps) return StopReason::max_steps;
   bool out_of_time = config_.max_time_s > 0 && session_seconds() >= config_.max_time_s;
   bool stop_signal = progress_.stop_requested();
+  // By steps the fraction is the same on every rank; by time each rank's clock differs, so rank 0's
+  // is agreed on with the stop flags and held between agreements.
+  const double fraction = run_fraction(config_, step_, elapsed_before_ + session_seconds());
+  const bool by_time = config_.max_steps <= 0;
+  if (!group_ || !by_time) run_fraction_ = fraction;
   const int64_t stop_agreement_every = cuda_ ? 8 : 1;
   if (group_ && step_ % stop_agreement_every != 0) {
     out_of_time = stop_signal = false;  // acted on only at agreement steps, so all ranks stop together
   } else if (group_) {
     const auto start = Clock::now();
-    auto flags = torch::tensor({out_of_time ? 1.0f : 0.0f, stop_signal ? 1.0f : 0.0f}).to(device_);
+    auto flags = torch::tensor({out_of_time ? 1.0f : 0.0f, stop_signal ? 1.0f : 0.0f,
+                                rank_ == 0 ? static_cast<float>(fraction) : 0.0f}).to(device_);
     group_->allreduce_sum(flags);
     flags = flags.to(torch::kCPU);
     out_of_time = flags[0].item<float>() > 0;
     stop_signal = flags[1].item<float>() > 0;
+    if (by_time) run_fraction_ = flags[2].item<float>();
     window_comm_s_ += std::chrono::duration<double>(Clock::now() - start).count();
   }
   if (out_of_time) return StopReason::max_time;
@@ -571,6 +595,7 @@ std::optional<StopReason> Trainer::stop_reason() {
 // One optimisation step on one global batch drawn from one stream; this rank takes rows
 // [rank * b, (rank + 1) * b).
 StepResult Trainer::step() {
+  follow_schedule();
   const int64_t global_batch = config_.batch_size * world_;
   const BatchSlice slice{global_batch, rank_ * config_.batch_size};
   auto index_a = sampler_->draw(actor_.train_count, global_batch, device_);
@@ -601,12 +626,14 @@ StepResult Trainer::step() {
     window_comm_s_ += gradient_sync_->stats().exposed_wait_seconds;
   }
   if (config_.optimizer.clip_grad_norm > 0) clip_gradients(model_->parameters(), config_.optimizer.clip_grad_norm);
-  result.lr = learning_rate_at(config_.optimizer, step_);
+  result.lr = learning_rate_at(config_.optimizer, config_.max_steps, step_, run_fraction_);
   set_learning_rate(*optimizer_, config_.optimizer.type, result.lr);
   // A non-finite loss must never reach the weights: checked on the device, read every log_every steps.
   window_loss_ = window_loss_ + total.detach();
   ++window_steps_;
   optimizer_->step();
+  // Every rank updates its average from identical weights: no communication of its own.
+  if (average_) average_->update(*model_, step_);
   ++step_;
   if (writer_) {
     // Against whichever limit will stop this run first: --max-steps, --max-time, or both.
@@ -616,6 +643,16 @@ StepResult Trainer::step() {
       progress_.update(step_);
   }
   return result;
+}
+
+// The sharpening phase: the run's last random_warp_off_fraction trains without the random warp.
+void Trainer::follow_schedule() {
+  const bool warp_off = random_warp_off_at(config_, run_fraction_);
+  if (warp_off == random_warp_off_) return;
+  random_warp_off_ = warp_off;
+  augment_actor_->set_random_warp_off(warp_off);
+  augment_double_->set_random_warp_off(warp_off);
+  if (writer_) log_info("step {}: random warp {}", step_, warp_off ? "off for the rest of the run" : "on");
 }
 
 void Trainer::reset_window() {
@@ -735,7 +772,7 @@ nlohmann::json Trainer::preview_identity() {
   torch::NoGradGuard no_grad;
   AutocastGuard autocast(device_, autocast_bf16());
   const AugmentedBatch d = unaugmented(double_, identity_double_);
-  const SwapOutput swapped = model_->swap_double_to_actor(d.input);
+  const SwapOutput swapped = scored_model().swap_double_to_actor(d.input);
   return identity_metrics(face_descriptors(*scorer_, swapped.rgb.to(torch::kFloat32), d.landmarks), *identity_reference_,
                           "identity_");
 }
@@ -755,7 +792,7 @@ fs::path Trainer::preview() {
   torch::NoGradGuard no_grad;
   AutocastGuard autocast(device_, autocast_bf16());
   const FixedForward f = forward_fixed(preview_actor_, preview_double_);
-  const SwapOutput swapped = model_->swap_double_to_actor(f.double_.input);
+  const SwapOutput swapped = scored_model().swap_double_to_actor(f.double_.input);
   const int64_t rows = std::min(f.actor.target.size(0), f.double_.target.size(0));
   std::vector<torch::Tensor> columns = {to_tiles(f.actor.target), to_tiles(f.out.actor.rgb), to_tiles(f.double_.target),
                                         to_tiles(f.out.double_.rgb), to_tiles(swapped.rgb)};
@@ -793,7 +830,8 @@ fs::path Trainer::checkpoint() {
   state.facetrain_version = version_string();
   state.identity_reference = identity_reference_;
   const fs::path dir = store_->save(step_, checkpoint_state_to_json(state), [&](const fs::path& tmp) {
-    save_named(model_->named_parameters(), tmp / "model.pt");
+    save_named(scored_model().named_parameters(), tmp / "model.pt");
+    if (average_) save_named(model_->named_parameters(), tmp / kTrainedWeightsFile);
     save_optimizer(*optimizer_, tmp / "optimizer.pt");
     save_tensors({sampler_->get_state(), augment_actor_->get_state(), augment_double_->get_state()}, tmp / "rng.pt");
   });

@@ -1,5 +1,6 @@
 #include "facetrain/train/training_scores.h"
 
+#include "facetrain/quality/checkerboard.h"
 #include "facetrain/quality/image_similarity.h"
 
 #include <torch/torch.h>
@@ -9,6 +10,9 @@
 namespace facetrain {
 
 namespace {
+
+// The RGB head's shuffle and the last upscale block's before it: periods 2 and 4 pixels.
+constexpr int kCheckerboardLevels = 2;
 
 // [N,C,R,R] -> N interleaved images (R*R*C floats), on the CPU.
 std::vector<std::vector<float>> interleaved(const at::Tensor& nchw) {
@@ -28,16 +32,22 @@ nlohmann::json reconstruction_metrics(const at::Tensor& output, const at::Tensor
   const auto out = interleaved(output.clamp(0, 1)), reference = interleaved(target), weights = interleaved(mask);
   double ssim_sum = 0, ms_ssim_sum = 0, psnr_sum = 0;
   int ssim_n = 0, ms_ssim_n = 0, psnr_n = 0;
+  // Summed over the faces before dividing: one face's few peak bins are too noisy to average ratios.
+  PeriodicEnergy out_energy, target_energy;
   for (size_t i = 0; i < out.size(); ++i) {
     const ReconstructionScores s = reconstruction_scores(out[i], reference[i], width, height, weights[i]);
     if (std::isfinite(s.ssim)) ssim_sum += s.ssim, ++ssim_n;
     if (std::isfinite(s.ms_ssim)) ms_ssim_sum += s.ms_ssim, ++ms_ssim_n;
     if (std::isfinite(s.psnr_db)) psnr_sum += s.psnr_db, ++psnr_n;
+    out_energy += periodic_energy(out[i], width, height, weights[i], kCheckerboardLevels);
+    target_energy += periodic_energy(reference[i], width, height, weights[i], kCheckerboardLevels);
   }
   nlohmann::json metrics = nlohmann::json::object();
   if (ssim_n > 0) metrics[prefix + "ssim"] = ssim_sum / ssim_n;
   if (ms_ssim_n > 0) metrics[prefix + "ms_ssim"] = ms_ssim_sum / ms_ssim_n;
   if (psnr_n > 0) metrics[prefix + "psnr_db"] = psnr_sum / psnr_n;
+  const double checkerboard = out_energy.ratio() / target_energy.ratio();
+  if (std::isfinite(checkerboard)) metrics[prefix + "checkerboard_ratio"] = checkerboard;
   return metrics;
 }
 
