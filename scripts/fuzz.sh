@@ -17,7 +17,11 @@ command -v ninja >/dev/null && generator=(-G Ninja)
 if [ ! -f "$build_dir/CMakeCache.txt" ]; then
   CXX=clang++ cmake -S "$repo/tests/fuzz" -B "$build_dir" "${generator[@]}" "${launcher[@]}" >/dev/null
 fi
-cmake --build "$build_dir" -j "${JOBS:-$(nproc)}" >/dev/null
+if ! cmake --build "$build_dir" -j "${JOBS:-$(nproc)}" >"$build_dir/build.log" 2>&1; then
+  echo "fuzz: the fuzz targets do not build (the last lines of $build_dir/build.log):"
+  grep -E "error|undefined reference" "$build_dir/build.log" | tail -n 8
+  exit 1
+fi
 status=0
 for target in "${targets[@]}"; do
   corpus="$build_dir/corpus/$target"

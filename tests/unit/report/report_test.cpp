@@ -204,8 +204,12 @@ TEST_CASE("report refuses what is not a run, a render or a face set", "[unit][re
 TEST_CASE("the face set's sheet: dimmed outside the hull, magenta where the visible matte leaves the face out",
           "[unit][report]") {
   auto solid = [](int w, int h, uint8_t r, uint8_t g, uint8_t b) {
-    rp::RgbImage image{w, h, {}};
-    for (int i = 0; i < w * h; ++i) image.pixels.insert(image.pixels.end(), {r, g, b});
+    rp::RgbImage image{w, h, std::vector<uint8_t>(static_cast<size_t>(w) * h * 3)};
+    for (size_t i = 0; i < image.pixels.size(); i += 3) {
+      image.pixels[i] = r;
+      image.pixels[i + 1] = g;
+      image.pixels[i + 2] = b;
+    }
     return image;
   };
   const rp::RgbImage crop = solid(4, 1, 200, 150, 100);
