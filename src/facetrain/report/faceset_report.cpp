@@ -32,10 +32,14 @@ struct SheetFace {
   const FaceRecord* record = nullptr;
 };
 
-std::map<int, std::vector<SheetFace>> faces_by_track(const FaceSet& faceset) {
-  std::map<int, std::vector<SheetFace>> tracks;
+// A track is a source's: two plates (or two extract runs' sources) may both have a track 0.
+using TrackKey = std::pair<std::string, int>;
+
+std::map<TrackKey, std::vector<SheetFace>> faces_by_track(const FaceSet& faceset) {
+  std::map<TrackKey, std::vector<SheetFace>> tracks;
   for (const FrameRecord& frame : faceset.frames)
-    for (const FaceRecord& face : frame.faces) tracks[face.track].push_back({frame.source, frame.frame, &face});
+    for (const FaceRecord& face : frame.faces)
+      tracks[{frame.source, face.track}].push_back({frame.source, frame.frame, &face});
   return tracks;
 }
 
@@ -59,7 +63,7 @@ std::string face_picture(const fs::path& directory, const SheetFace& face, const
   return data_uri("image/jpeg", encode_jpeg(sheet, kThumbQuality));
 }
 
-std::string summary_section(const FaceSet& faceset, const std::map<int, std::vector<SheetFace>>& tracks,
+std::string summary_section(const FaceSet& faceset, const std::map<TrackKey, std::vector<SheetFace>>& tracks,
                             size_t faces, size_t shown, const std::optional<VisibleMatteIndex>& mattes) {
   std::string body = "<section id=\"summary\"><h2>Summary</h2><div class=\"cards\">\n";
   auto card = [&](const std::string& id, const std::string& label, const std::string& value, const std::string& sub) {
@@ -87,12 +91,14 @@ std::string summary_section(const FaceSet& faceset, const std::map<int, std::vec
   return body;
 }
 
-std::string track_section(const fs::path& directory, const fs::path& output, int track,
-                          const std::vector<SheetFace>& faces, size_t stride, const VisibleMatteIndex* mattes) {
+std::string track_section(const fs::path& directory, const fs::path& output, size_t section, int track,
+                          const std::vector<SheetFace>& faces, size_t stride, bool name_source,
+                          const VisibleMatteIndex* mattes) {
   const std::vector<const SheetFace*> picked = sample_track(faces, stride);
   std::string body = fmt::format(
-      "<section class=\"track\" id=\"track-{}\"><h3>Track {}: {} faces, frames {}-{}{}</h3>\n<div class=\"timeline\">\n",
-      track, track, faces.size(), faces.front().frame, faces.back().frame,
+      "<section class=\"track\" id=\"track-{}\"><h3>Track {}{}: {} faces, frames {}-{}{}</h3>\n<div class=\"timeline\">\n",
+      section, track, name_source ? " of " + html_escape(fs::path(faces.front().source).filename().string()) : "",
+      faces.size(), faces.front().frame, faces.back().frame,
       picked.size() < faces.size() ? fmt::format(" (every {}th shown)", stride) : "");
   for (const SheetFace* face : picked) {
     const std::string caption = fmt::format("frame {}", face->frame);
@@ -100,7 +106,7 @@ std::string track_section(const fs::path& directory, const fs::path& output, int
       body += fmt::format("<figure><img src=\"{}\" data-zoom data-caption=\"{}\" data-file=\"{}\" data-frame=\"{}\" "
                           "data-track=\"{}\" alt=\"track {} frame {}\" width=\"{}\"><figcaption>{}</figcaption></figure>\n",
                           face_picture(directory, *face, mattes), html_escape(caption),
-                          html_escape(relative_link(directory / face->record->crop, output)), face->frame, track, track,
+                          html_escape(relative_link(directory / face->record->crop, output)), face->frame, section, track,
                           face->frame, kThumbWidth, html_escape(caption));
     } catch (const Error& e) {
       body += fmt::format("<figure><figcaption class=\"bad\">frame {}: {}</figcaption></figure>\n", face->frame,
@@ -137,15 +143,17 @@ std::string render_faceset_report(const fs::path& faceset_dir, const fs::path& o
   const std::optional<VisibleMatteIndex> mattes = read_visible_matte_index(faceset_dir);
   const auto tracks = faces_by_track(faceset);
   size_t faces = 0;
-  for (const auto& [track, list] : tracks) faces += list.size();
+  for (const auto& [key, list] : tracks) faces += list.size();
   const size_t stride = std::max<size_t>(1, (faces + kFaceSheetCrops - 1) / kFaceSheetCrops);
   size_t shown = 0;
-  for (const auto& [track, list] : tracks) shown += sample_track(list, stride).size();
+  for (const auto& [key, list] : tracks) shown += sample_track(list, stride).size();
   std::string body = summary_section(faceset, tracks, faces, shown, mattes);
   body += "<section id=\"tracks\"><h2>Faces by track</h2>\n";
   if (tracks.empty()) body += "<p class=\"note\">No face recorded.</p>\n";
-  for (const auto& [track, list] : tracks)
-    body += track_section(faceset_dir, output, track, list, stride, mattes ? &*mattes : nullptr);
+  const bool name_sources = faceset.manifest.sources.size() > 1;
+  size_t section = 0;
+  for (const auto& [key, list] : tracks)
+    body += track_section(faceset_dir, output, section++, key.second, list, stride, name_sources, mattes ? &*mattes : nullptr);
   body += "</section>\n";
   const std::string subtitle = fmt::format("Face set <code>{}</code> &middot; written {} &middot; <a href=\"#summary\">"
                                            "summary</a> &middot; <a href=\"#tracks\">faces by track</a>",
