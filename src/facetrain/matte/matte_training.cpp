@@ -91,11 +91,11 @@ std::vector<std::vector<int64_t>> faces_by_track(const UsableFaces& usable, int6
 // passing in front of the face departs; so do a blink or an open mouth, which is only less to learn
 // from. Untrusted pixels are left out of the loss instead of being taught as face. [N,R,R]
 constexpr int kTrustWindow = 12;
-torch::Tensor hull_trust(const UsableFaces& usable, const MatteFaces& faces) {
+torch::Tensor hull_trust(const std::vector<std::vector<int64_t>>& tracks, const MatteFaces& faces) {
   const int64_t n = faces.rgb.size(0);
   torch::Tensor trust = torch::ones({n, faces.rgb.size(1), faces.rgb.size(2)}, torch::kFloat32);
   namespace F = torch::nn::functional;
-  for (const auto& members : faces_by_track(usable, n)) {
+  for (const auto& members : tracks) {
     if (members.size() < 5) continue;  // too short to know what the face looks like
     for (size_t k = 0; k < members.size(); ++k) {
       std::vector<int64_t> neighbours;
@@ -122,7 +122,7 @@ torch::Tensor hull_trust(const UsableFaces& usable, const MatteFaces& faces) {
 constexpr int kMovingWindow = 30;
 constexpr double kMovingZ = 2.5;          // deviations over the pixel's usual variation
 constexpr double kMovingMinimum = 0.04;   // and at least this much (0..1 code values, mean of R, G, B)
-torch::Tensor moving_occluders(const UsableFaces& usable, const MatteFaces& faces) {
+torch::Tensor moving_occluders(const std::vector<std::vector<int64_t>>& tracks, const MatteFaces& faces) {
   namespace F = torch::nn::functional;
   const int64_t n = faces.rgb.size(0);
   torch::Tensor moving = torch::zeros({n, faces.rgb.size(1), faces.rgb.size(2)}, torch::kFloat32);
@@ -133,7 +133,7 @@ torch::Tensor moving_occluders(const UsableFaces& usable, const MatteFaces& face
     const torch::Tensor opened = pool(-pool(-mask, 3), 3);
     return -pool(-pool(opened, 3), 3);
   };
-  for (const auto& members : faces_by_track(usable, n)) {
+  for (const auto& members : tracks) {
     if (members.size() < 10) continue;  // too short to know what the face usually looks like
     for (size_t k = 0; k < members.size(); ++k) {
       std::vector<int64_t> neighbours;
@@ -353,11 +353,12 @@ MatteTrainReport run_matte_train(const MatteTrainJob& job, ProgressSink& progres
   VisibleMatteNet net(std::array<int64_t, 4>{w, 2 * w, 3 * w, 4 * w});
   net->to(device);
   torch::optim::Adam optimizer(net->parameters(), torch::optim::AdamOptions(job.learning_rate));
-  const torch::Tensor trust = hull_trust(usable, faces);
+  const std::vector<std::vector<int64_t>> tracks = faces_by_track(usable, n);
+  const torch::Tensor trust = hull_trust(tracks, faces);
   log_info("matte train: {:.1f} % of the face hulls' pixels depart from their track's median look and are left out "
            "of the loss where no label or synthetic occluder says what they are",
            100.0 * ((faces.hull > 0.5) * (trust < 0.5)).sum().item<double>() / std::max(1.0, (faces.hull > 0.5).sum().item<double>()));
-  const torch::Tensor moving = moving_occluders(usable, faces);
+  const torch::Tensor moving = moving_occluders(tracks, faces);
   log_info("matte train: {:.1f} % of the face hulls' pixels move in front of the face (taught as occluders)",
            100.0 * moving.sum().item<double>() / std::max(1.0, (faces.hull > 0.5).sum().item<double>()));
   BatchMaker batches(faces, trust, moving, pool, labelled, labelled_rows, r, job.label_weight, job.seed);

@@ -93,8 +93,9 @@ std::string summary_section(const FaceSet& faceset, const std::map<TrackKey, std
 
 std::string track_section(const fs::path& directory, const fs::path& output, size_t section, int track,
                           const std::vector<SheetFace>& faces, size_t stride, bool name_source,
-                          const VisibleMatteIndex* mattes) {
+                          const VisibleMatteIndex* mattes, size_t& shown) {
   const std::vector<const SheetFace*> picked = sample_track(faces, stride);
+  shown += picked.size();
   std::string body = fmt::format(
       "<section class=\"track\" id=\"track-{}\"><h3>Track {}{}: {} faces, frames {}-{}{}</h3>\n<div class=\"timeline\">\n",
       section, track, name_source ? " of " + html_escape(fs::path(faces.front().source).filename().string()) : "",
@@ -145,16 +146,16 @@ std::string render_faceset_report(const fs::path& faceset_dir, const fs::path& o
   size_t faces = 0;
   for (const auto& [key, list] : tracks) faces += list.size();
   const size_t stride = std::max<size_t>(1, (faces + kFaceSheetCrops - 1) / kFaceSheetCrops);
-  size_t shown = 0;
-  for (const auto& [key, list] : tracks) shown += sample_track(list, stride).size();
-  std::string body = summary_section(faceset, tracks, faces, shown, mattes);
-  body += "<section id=\"tracks\"><h2>Faces by track</h2>\n";
-  if (tracks.empty()) body += "<p class=\"note\">No face recorded.</p>\n";
+  // The sections first: they say how many crops they show, which the summary states.
+  std::string sections = "<section id=\"tracks\"><h2>Faces by track</h2>\n";
+  if (tracks.empty()) sections += "<p class=\"note\">No face recorded.</p>\n";
   const bool name_sources = faceset.manifest.sources.size() > 1;
-  size_t section = 0;
+  size_t section = 0, shown = 0;
   for (const auto& [key, list] : tracks)
-    body += track_section(faceset_dir, output, section++, key.second, list, stride, name_sources, mattes ? &*mattes : nullptr);
-  body += "</section>\n";
+    sections += track_section(faceset_dir, output, section++, key.second, list, stride, name_sources,
+                              mattes ? &*mattes : nullptr, shown);
+  sections += "</section>\n";
+  const std::string body = summary_section(faceset, tracks, faces, shown, mattes) + sections;
   const std::string subtitle = fmt::format("Face set <code>{}</code> &middot; written {} &middot; <a href=\"#summary\">"
                                            "summary</a> &middot; <a href=\"#tracks\">faces by track</a>",
                                            html_escape(faceset_dir.string()), utc_timestamp());
