@@ -32,8 +32,12 @@ CLI::App* setup_extract(CLI::App& app, ExtractArgs& args) {
       ->check(CLI::Range(1, 1000))->capture_default_str();
   cmd->add_option("--smoothing", c.tracker.smoothing, "Temporal landmark smoothing, 0 (none) to 1")
       ->check(CLI::Range(0.0, 1.0))->capture_default_str();
+  cmd->add_option("--landmarks", c.landmark_points,
+                  "Landmark model: 68 (Debian libdlib-data's 68-point model; its training data excludes commercial "
+                  "use) or 5 (dlib's public-domain 5-point model, from scripts/fetch-models.sh; no expression score)")
+      ->check(CLI::IsMember({68, 5}))->capture_default_str();
   cmd->add_option("--landmark-model", c.landmark_model_path,
-                  "dlib 68-point shape predictor (default: Debian libdlib-data's)");
+                  "Another dlib shape predictor (68 or 5 points, as --landmarks says) instead of the default");
   cmd->add_option("--landmark-sha256", c.landmark_model_sha256, "Expected SHA-256 of --landmark-model");
   cmd->add_option("--on-missing", args.on_missing,
                   "Asked frames a plate does not have (past its end, gaps in a sequence): error (exit 65) or skip "

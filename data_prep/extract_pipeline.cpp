@@ -526,6 +526,7 @@ std::optional<ChosenPeople> choose_people(const ExtractConfig& config, const Lan
   scorer_options.identity_model_path = default_identity_model_path();
   scorer_options.landmark_model_path = config.landmark_model_path;
   scorer_options.landmark_model_sha256 = config.landmark_model_sha256;
+  scorer_options.landmark_points = config.landmark_points;
   ChosenPeople people;
   people.scorer = make_face_scorer(scorer_options);
   const ReferenceOptions reference_options{config.face_type, config.detector};
@@ -619,20 +620,31 @@ ExtractReport run_extract(const ExtractConfig& config, ProgressSink& progress) {
   }
   report.sources.clear();
   const bool default_model = config.landmark_model_path.empty();
-  const std::string model_path = default_model ? kDefaultLandmarkModelPath : config.landmark_model_path;
+  const bool five_points = config.landmark_points == 5;
+  const std::string default_path = five_points ? default_model_path(kFivePointLandmarkModelFile) : kDefaultLandmarkModelPath;
+  const std::string default_sha256 = five_points ? kFivePointLandmarkModelSha256 : kDefaultLandmarkModelSha256;
+  const std::string model_path = default_model ? default_path : config.landmark_model_path;
   const std::string model_sha256 =
-      !config.landmark_model_sha256.empty() ? config.landmark_model_sha256 : (default_model ? kDefaultLandmarkModelSha256 : "");
+      !config.landmark_model_sha256.empty() ? config.landmark_model_sha256 : (default_model ? default_sha256 : "");
   std::unique_ptr<LandmarkPredictor> loaded;
   try {
     loaded = std::make_unique<LandmarkPredictor>(model_path, model_sha256);
   } catch (const Error& e) {
-    const std::string hint = fmt::format(" (the default landmark model is {} with SHA-256 {}, from Debian's libdlib-data; "
-                                         "another model needs --landmark-model FILE --landmark-sha256 HEX)",
-                                         kDefaultLandmarkModelPath, kDefaultLandmarkModelSha256);
+    const std::string hint =
+        five_points ? fmt::format(" (--landmarks 5 uses dlib's 5-point model {} with SHA-256 {}, which "
+                                  "scripts/fetch-models.sh puts in the models folder; another model needs "
+                                  "--landmark-model FILE --landmark-sha256 HEX)",
+                                  kFivePointLandmarkModelFile, kFivePointLandmarkModelSha256)
+                    : fmt::format(" (the default landmark model is {} with SHA-256 {}, from Debian's libdlib-data; "
+                                  "another model needs --landmark-model FILE --landmark-sha256 HEX)",
+                                  kDefaultLandmarkModelPath, kDefaultLandmarkModelSha256);
     if (e.code() == ExitCode::no_input) throw MissingInputError(e.what() + hint);
     throw InputDataError(e.what() + hint);
   }
   const LandmarkPredictor& predictor = *loaded;
+  if (predictor.points() != config.landmark_points)
+    throw ConfigError(fmt::format("--landmark-model {} fits {} points; --landmarks asks for {} (give --landmarks {})",
+                                  model_path, predictor.points(), config.landmark_points, predictor.points()));
   // --identity / --exclude-identity: every plate's tracks are chosen before anything is written.
   const std::optional<ChosenPeople> people = choose_people(config, predictor);
   std::map<std::string, std::unique_ptr<TrackIdentityPass>> chosen_tracks;
@@ -643,7 +655,8 @@ ExtractReport run_extract(const ExtractConfig& config, ProgressSink& progress) {
     chosen_tracks[input] = std::move(pass);
   }
   FaceSetWriter writer(config.output, to_string(config.face_type), config.crop_size_px, predictor.model_sha256(),
-                       version_string(), encoding.record(), people ? std::optional(people->record) : std::nullopt);
+                       version_string(), encoding.record(), people ? std::optional(people->record) : std::nullopt,
+                       predictor.points());
   for (const auto& input : config.inputs) {
     const TrackIdentityPass* tracks = people ? chosen_tracks.at(input).get() : nullptr;
     SourceReport source = extract_source(input, config, predictor, encoding, writer, progress, tracks);

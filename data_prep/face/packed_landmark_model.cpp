@@ -62,6 +62,7 @@ std::unique_ptr<int16_t[], FreeDeleter> allocate_packed_leaves(size_t count) {
 std::string packed_model_problem(const PackedModel& m) {
   const size_t levels = m.deltas.size();
   if (levels == 0 || m.anchor_idx.size() != levels || m.first_tree.size() != levels + 1) return "levels";
+  if ((m.parts != 68 && m.parts != 5) || m.initial_shape.size() != 2 * size_t{m.parts}) return "parts";
   for (float v : m.initial_shape)
     if (!std::isfinite(v)) return "initial shape";
   if (m.first_tree.front() != 0 || m.first_tree.back() != m.trees.size()) return "tree ranges";
@@ -69,7 +70,7 @@ std::string packed_model_problem(const PackedModel& m) {
     const size_t features = m.deltas[c].size();
     if (m.anchor_idx[c].size() != features || features > 65535) return "feature pixels";
     for (uint16_t a : m.anchor_idx[c])
-      if (a >= kLandmarkParts) return "anchor index";
+      if (a >= m.parts) return "anchor index";
     if (m.first_tree[c] > m.first_tree[c + 1]) return "tree ranges";
     for (uint32_t t = m.first_tree[c]; t < m.first_tree[c + 1]; ++t) {
       const PackedTree& tree = m.trees[t];
@@ -87,7 +88,8 @@ std::string packed_model_problem(const PackedModel& m) {
 
 std::string serialize_packed_model(const PackedModel& m) {
   Writer w;
-  w.put_array(m.initial_shape, kLandmarkShapeFloats);
+  w.put(m.parts);
+  w.put_array(m.initial_shape.data(), m.initial_shape.size());
   w.put(static_cast<uint32_t>(m.deltas.size()));
   for (size_t c = 0; c < m.deltas.size(); ++c) {
     w.put(static_cast<uint32_t>(m.deltas[c].size()));
@@ -100,7 +102,7 @@ std::string serialize_packed_model(const PackedModel& m) {
   w.put(static_cast<uint32_t>(m.splits.size()));
   w.put_array(m.splits.data(), m.splits.size());
   w.put(m.leaf_count);
-  w.put_array(m.leaves.get(), static_cast<size_t>(m.leaf_count) * kLandmarkShapeFloats);
+  w.put_array(m.leaves.get(), static_cast<size_t>(m.leaf_count) * 2 * m.parts);
   return std::move(w.bytes());
 }
 
@@ -109,7 +111,10 @@ bool deserialize_packed_model(std::string_view bytes, PackedModel& m) {
   const size_t size = bytes.size();
   Reader r(data, size);
   uint32_t levels = 0, count = 0;
-  if (!r.get_array(m.initial_shape, kLandmarkShapeFloats) || !r.get(levels) || levels == 0 || levels > 1000) return false;
+  if (!r.get(m.parts) || (m.parts != 68 && m.parts != 5)) return false;
+  const size_t shape_floats = 2 * size_t{m.parts};
+  m.initial_shape.resize(shape_floats);
+  if (!r.get_array(m.initial_shape.data(), shape_floats) || !r.get(levels) || levels == 0 || levels > 1000) return false;
   m.anchor_idx.resize(levels);
   m.deltas.resize(levels);
   for (uint32_t c = 0; c < levels; ++c) {
@@ -126,8 +131,8 @@ bool deserialize_packed_model(std::string_view bytes, PackedModel& m) {
   if (!r.get(count) || count > size / sizeof(PackedSplit)) return false;
   m.splits.resize(count);
   if (!r.get_array(m.splits.data(), count)) return false;
-  if (!r.get(m.leaf_count) || m.leaf_count > size / (sizeof(int16_t) * kLandmarkShapeFloats)) return false;
-  const size_t values = static_cast<size_t>(m.leaf_count) * kLandmarkShapeFloats;
+  if (!r.get(m.leaf_count) || m.leaf_count > size / (sizeof(int16_t) * shape_floats)) return false;
+  const size_t values = static_cast<size_t>(m.leaf_count) * shape_floats;
   m.leaves = allocate_packed_leaves(values);
   return r.get_array(m.leaves.get(), values) && r.at_end() && packed_model_problem(m).empty();
 }

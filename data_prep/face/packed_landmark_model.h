@@ -1,5 +1,5 @@
 #pragma once
-// dlib's 68-point shape predictor (an ensemble of regression trees) in the packed form that
+// dlib's shape predictors (an ensemble of regression trees; the 68-point and the 5-point model) in the packed form that
 // LandmarkPredictor walks (dlib_landmark_predictor.cpp says why): splits contiguous, leaves as int16
 // with one scale per tree. Internal to data_prep/face; no dlib here, so the model cache
 // (model_cache.h) keeps it without dlib's slow portable serialization.
@@ -12,8 +12,10 @@
 
 namespace facetrain {
 
-inline constexpr int kLandmarkParts = 68;
-inline constexpr int kLandmarkShapeFloats = 2 * kLandmarkParts;
+// The models LandmarkPredictor reads: dlib's 68-point (iBUG 300-W) and 5-point (eye corners, base of
+// the nose) predictors.
+inline constexpr int kMaxLandmarkParts = 68;
+inline constexpr int kMaxLandmarkShapeFloats = 2 * kMaxLandmarkParts;
 
 struct PackedSplit {
   uint16_t idx1, idx2;  // feature pixels compared
@@ -23,7 +25,7 @@ struct PackedSplit {
 struct PackedTree {
   uint32_t first_split;
   uint32_t split_count;
-  uint32_t first_leaf;  // in units of kLandmarkShapeFloats int16 values
+  uint32_t first_leaf;  // in units of 2 * parts int16 values
   float scale;          // leaf value = scale * int16
 };
 
@@ -36,13 +38,14 @@ struct FreeDeleter {
 };
 
 struct PackedModel {
-  float initial_shape[kLandmarkShapeFloats];
+  uint32_t parts = 0;                              // 68 or 5
+  std::vector<float> initial_shape;                // 2 * parts: x0, y0, x1, y1, ...
   std::vector<std::vector<uint16_t>> anchor_idx;   // per level, per feature pixel: anchoring part
   std::vector<std::vector<PackedDelta>> deltas;    // per level, per feature pixel: offset from it
   std::vector<uint32_t> first_tree;                // per level, into trees; plus an end marker
   std::vector<PackedTree> trees;
   std::vector<PackedSplit> splits;
-  std::unique_ptr<int16_t[], FreeDeleter> leaves;  // leaf_count * kLandmarkShapeFloats values
+  std::unique_ptr<int16_t[], FreeDeleter> leaves;  // leaf_count * 2 * parts values
   uint32_t leaf_count = 0;
 };
 

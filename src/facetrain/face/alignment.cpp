@@ -157,6 +157,17 @@ std::vector<Point2f> template_landmarks(FaceType type, int crop_size_px) {
   return out;
 }
 
+Landmarks68 landmarks_from_five_points(const FivePointLandmarks& five_in_frame) {
+  Point2f template_points[5];
+  for (int k = 0; k < 5; ++k) template_points[k] = {kMeanShape[kFivePointIbugIndex[k]][0], kMeanShape[kFivePointIbugIndex[k]][1]};
+  const float weights[5] = {1.f, 1.f, 1.f, 1.f, 1.f};
+  const Affine2d frame_from_mean = fit_similarity(template_points, five_in_frame.data(), weights, 5);
+  Landmarks68 out;
+  for (int i = 0; i < 68; ++i) out[i] = frame_from_mean.apply({kMeanShape[i][0], kMeanShape[i][1]});
+  for (int k = 0; k < 5; ++k) out[kFivePointIbugIndex[k]] = five_in_frame[k];
+  return out;
+}
+
 Affine2d aligned_from_frame(const Landmarks68& landmarks_in_frame, FaceType type, int crop_size_px) {
   if (crop_size_px <= 0) throw InternalError("crop size must be positive");
   const std::vector<Point2f> dst = template_landmarks(type, crop_size_px);

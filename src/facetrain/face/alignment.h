@@ -15,6 +15,12 @@ Affine2d compose(const Affine2d& outer, const Affine2d& inner);  // outer(inner(
 // The canonical positions of the 68 landmarks in a crop of `crop_size_px` for `type`.
 std::vector<Point2f> template_landmarks(FaceType type, int crop_size_px);
 
+// The 68 landmarks a 5-point fit stands for: the canonical template moved onto the five points by
+// their least-squares similarity, with the five fitted points themselves in their iBUG slots. The
+// other 63 are the mean face's (no expression, no jaw line of this face): alignment, hull and
+// identity crops follow from them, the expression score does not.
+Landmarks68 landmarks_from_five_points(const FivePointLandmarks& five_in_frame);
+
 // Maps frame pixels to the aligned crop (what faceset alignments store as "aligned_from_frame").
 Affine2d aligned_from_frame(const Landmarks68& landmarks_in_frame, FaceType type, int crop_size_px);
 

@@ -20,6 +20,11 @@ struct FaceBox {
 
 using Landmarks68 = std::array<Point2f, 68>;  // iBUG 300-W order, frame pixels
 
+// dlib's 5-point order: the outer and inner corner of the eye on the image's right (iBUG 45, 42),
+// the outer and inner corner of the other eye (36, 39), the base of the nose (33).
+using FivePointLandmarks = std::array<Point2f, 5>;
+inline constexpr std::array<int, 5> kFivePointIbugIndex = {45, 42, 36, 39, 33};
+
 // 2x3 matrix [[a, b, tx], [c, d, ty]] mapping a point p to (a*x + b*y + tx, c*x + d*y + ty).
 // For a similarity a == d and b == -c.
 struct Affine2d {

@@ -101,6 +101,7 @@ json manifest_to_json(const FaceSetManifest& manifest) {
               {"encoding", network_encoding_to_json(manifest.encoding)},
               {"sources", sources},
               {"landmark_model_sha256", manifest.landmark_model_sha256},
+              {"landmark_points", manifest.landmark_points},
               {"tool_version", manifest.tool_version}};
   if (manifest.identity) out["identity"] = identity_record_to_json(*manifest.identity);
   return out;
@@ -122,6 +123,9 @@ FaceSetManifest manifest_from_json(const std::string& text, const std::string& w
     manifest.face_type = doc.at("face_type").get<std::string>();
     manifest.size = doc.at("size").get<int>();
     manifest.landmark_model_sha256 = doc.value("landmark_model_sha256", "");
+    manifest.landmark_points = doc.value("landmark_points", 68);
+    if (manifest.landmark_points != 68 && manifest.landmark_points != 5)
+      throw InputDataError(fmt::format("{}: landmark_points {} is not supported (68 or 5)", where, manifest.landmark_points));
     manifest.tool_version = doc.value("tool_version", "");
     for (const auto& s : doc.at("sources")) {
       FaceSetSource source;
@@ -305,7 +309,8 @@ std::set<int64_t> FaceSet::recorded_frames(const std::filesystem::path& director
 
 FaceSetWriter::FaceSetWriter(std::filesystem::path directory, const std::string& face_type, int size,
                              const std::string& landmark_model_sha256, const std::string& tool_version,
-                             const NetworkEncodingRecord& encoding, const std::optional<IdentityRecord>& identity)
+                             const NetworkEncodingRecord& encoding, const std::optional<IdentityRecord>& identity,
+                             int landmark_points)
     : directory_(std::move(directory)) {
   create_directories_private(directory_);
   for (const char* sub : {"alignments", "faces", "masks"}) create_directories_private(directory_ / sub);
@@ -328,6 +333,11 @@ FaceSetWriter::FaceSetWriter(std::filesystem::path directory, const std::string&
                                     "holds one person, chosen one way: use another -o, or the same flags)",
                                     directory_.string(), describe_identity_choice(existing.identity),
                                     describe_identity_choice(identity)));
+    if (existing.landmark_points != landmark_points)
+      throw ConfigError(fmt::format("{}: this face set's faces were landmarked with a {}-point model; this run's model "
+                                    "fits {} points (one face set is landmarked one way: use another -o, or the "
+                                    "same --landmarks)",
+                                    directory_.string(), existing.landmark_points, landmark_points));
     if (!existing.landmark_model_sha256.empty() && existing.landmark_model_sha256 != landmark_model_sha256)
       log_warning("{}: earlier faces were landmarked with model {}, this run uses {}", directory_.string(),
                   existing.landmark_model_sha256, landmark_model_sha256);
@@ -337,6 +347,7 @@ FaceSetWriter::FaceSetWriter(std::filesystem::path directory, const std::string&
   manifest.face_type = face_type;
   manifest.size = size;
   manifest.landmark_model_sha256 = landmark_model_sha256;
+  manifest.landmark_points = landmark_points;
   manifest.tool_version = tool_version;
   manifest.encoding = encoding;
   manifest.identity = identity;

@@ -37,6 +37,10 @@ struct FaceSetManifest {
   int size = 0;
   std::vector<FaceSetSource> sources;
   std::string landmark_model_sha256;
+  // The points the landmark model fits: 68 (iBUG 300-W), or 5 (dlib's eye corners and nose base; the
+  // recorded 68 landmarks then hold the template's other 63: landmarks_from_five_points). Face sets
+  // without the key are 68.
+  int landmark_points = 68;
   std::string tool_version;
   NetworkEncodingRecord encoding;  // how every crop of the face set was made: the one the network sees
   // Whom extract kept (--identity, --exclude-identity; identity_record.h): optional, its own
@@ -95,12 +99,13 @@ struct FaceSet {
 class FaceSetWriter {
  public:
   // Creates the directory (0700) or checks that an existing face set matches face_type, size,
-  // encoding and identity choice (ConfigError naming both otherwise: one face set holds one person,
-  // chosen one way). Throws OutputError (73) when it cannot be created.
+  // encoding, identity choice and landmark points (ConfigError naming both otherwise: one face set
+  // holds one person, chosen one way, landmarked one way). Throws OutputError (73) when it cannot be
+  // created.
   FaceSetWriter(std::filesystem::path directory, const std::string& face_type, int size,
                 const std::string& landmark_model_sha256, const std::string& tool_version,
                 const NetworkEncodingRecord& encoding = NetworkEncodingRecord{},
-                const std::optional<IdentityRecord>& identity = std::nullopt);
+                const std::optional<IdentityRecord>& identity = std::nullopt, int landmark_points = 68);
   ~FaceSetWriter();
 
   const std::filesystem::path& directory() const { return directory_; }

@@ -158,6 +158,8 @@ std::string describe_swap_quality(const SwapQualitySummary& summary, double rend
   if (std::isfinite(summary.landmark_error))
     text += fmt::format(" expression: landmark error {:.3f} of the eye distance (worst {:.3f});", summary.landmark_error,
                         summary.landmark_error_worst);
+  else if (summary.faces_scored > 0)
+    text += " expression: not scored (the face set's landmark model fits 5 points, not the mouth and jaw);";
   if (std::isfinite(summary.flicker_ratio))
     text += fmt::format(" flicker {:.2f}x the plate's (worst {:.2f}x);", summary.flicker_ratio, summary.flicker_ratio_worst);
   if (std::isfinite(summary.seam_ratio)) text += fmt::format(" seam {:.2f}x the plate's edges;", summary.seam_ratio);

@@ -7,9 +7,10 @@
 
 namespace facetrain {
 
-std::unique_ptr<FaceScorer> open_face_scorer(const std::string& identity_model) {
+std::unique_ptr<FaceScorer> open_face_scorer(const std::string& identity_model, int landmark_points) {
   FaceScorerOptions options;
   options.identity_model_path = identity_model;
+  options.landmark_points = landmark_points;
   if (identity_model.empty()) {
     const std::string fallback = default_identity_model_path();
     std::error_code ec;

@@ -10,8 +10,9 @@ namespace facetrain {
 
 // `identity_model` given: that model must load (MissingInputError 66 / InputDataError 65 naming
 // it). Empty: default_identity_model_path(); when that file is absent, the scorer has landmarks but
-// no identity and a warning says how to get the model. Throws UnavailableError (69) when the
-// extract module cannot be loaded.
-std::unique_ptr<FaceScorer> open_face_scorer(const std::string& identity_model);
+// no identity and a warning says how to get the model. `landmark_points`: the face set's (68 or 5),
+// which picks the landmark model. Throws UnavailableError (69) when the extract module cannot be
+// loaded.
+std::unique_ptr<FaceScorer> open_face_scorer(const std::string& identity_model, int landmark_points);
 
 }  // namespace facetrain

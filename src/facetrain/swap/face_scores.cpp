@@ -37,7 +37,8 @@ SwappedFaceScores FaceScoring::score(const CropImage& plate_crop, const CropImag
   // Both refitted the same way in the same box, so the predictor's own error cancels.
   const Landmarks68 on_plate = scorer_->refit_landmarks(plate, box);
   const Landmarks68 on_swapped = scorer_->refit_landmarks(swapped, box);
-  out.landmark_error = landmark_error_iod(on_plate, on_swapped);
+  // The expression score compares the mouth, eyes and jaw: a 5-point model fits none of them.
+  if (scorer_->landmark_points() == 68) out.landmark_error = landmark_error_iod(on_plate, on_swapped);
   if (scores_identity()) {
     // One batch: the swapped face and the plate's own.
     const std::vector<FaceDescriptor> descriptors = scorer_->descriptors({{&swapped, on_swapped}, {&plate, on_plate}});

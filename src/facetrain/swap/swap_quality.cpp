@@ -51,7 +51,7 @@ void add_face_scores(SwapFrameQuality& frame, const SwappedFaceScores& scores) {
   keep(frame.landmark_error, scores.landmark_error, true);
 }
 
-SwapQualitySummary summarize_swap_quality(const std::vector<IdentityScore>& identity,
+SwapQualitySummary summarize_swap_quality(int faces_scored, const std::vector<IdentityScore>& identity,
                                           const std::vector<double>& plate_identity_to_double,
                                           const std::vector<double>& landmark_errors,
                                           const std::vector<double>& flicker_ratios, const std::vector<double>& seam_ratios,
@@ -65,7 +65,7 @@ SwapQualitySummary summarize_swap_quality(const std::vector<IdentityScore>& iden
     return v.empty() ? SwapQualitySummary::kNone : *std::max_element(v.begin(), v.end());
   };
   SwapQualitySummary out;
-  out.faces_scored = static_cast<int>(landmark_errors.size());
+  out.faces_scored = faces_scored;
   out.identity_faces = static_cast<int>(identity.size());
   if (!identity.empty()) {
     const IdentitySummary s = summarize_identity(identity);

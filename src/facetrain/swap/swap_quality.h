@@ -28,8 +28,9 @@ void add_face_scores(SwapFrameQuality& frame, const SwappedFaceScores& scores);
 
 // The chunk's summary: identity over faces (mean distances, shares closer to the actor and within
 // 0.6 of it; the plate's own faces' mean distance to the double), landmark error (mean, worst),
-// flicker (mean, worst over consecutive frame pairs), seam (mean over frames).
-SwapQualitySummary summarize_swap_quality(const std::vector<IdentityScore>& identity,
+// flicker (mean, worst over consecutive frame pairs), seam (mean over frames). `faces_scored`: the
+// faces the scorer saw (with a 5-point landmark model none has a landmark error).
+SwapQualitySummary summarize_swap_quality(int faces_scored, const std::vector<IdentityScore>& identity,
                                           const std::vector<double>& plate_identity_to_double,
                                           const std::vector<double>& landmark_errors,
                                           const std::vector<double>& flicker_ratios,

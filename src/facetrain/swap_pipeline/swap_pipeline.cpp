@@ -289,6 +289,7 @@ class SwapPipeline {
   std::vector<IdentityScore> identity_scores_;  // per swapped face
   std::vector<double> plate_identity_to_double_;  // per swapped face: the plate's own face
   std::vector<double> landmark_errors_, flicker_ratios_, seam_ratios_;
+  int faces_scored_ = 0;  // faces the scorer saw (a 5-point face set gives none a landmark error)
   double scoring_seconds_ = 0;
   std::optional<RenderedFrame> previous_frame_;
 };
@@ -412,7 +413,7 @@ void SwapPipeline::choose_encoding() {
 void SwapPipeline::open_quality_scores() {
   std::optional<IdentityReference> identity_reference = loaded_.identity;
   if (job_.quality.enabled) {
-    scorer_ = open_scorer_(job_.quality.identity_model);
+    scorer_ = open_scorer_(job_.quality.identity_model, faceset_->manifest.landmark_points);
     if (scorer_->has_identity() && !identity_reference)
       log_warning("--model {}: its checkpoint records no identity references (trained with --no-quality, without the "
                   "face-recognition model, or before facetrain measured identity): "
@@ -743,6 +744,7 @@ void SwapPipeline::score_face(const FaceWork& w, const PlacedFace& placed, SwapF
   const auto scoring_started = SteadyClock::now();
   const SwappedFaceScores scores = scoring_->score(w.crop, face_over_plate(placed.rgb, w.crop, placed.matte), w.box_in_crop);
   add_face_scores(frame_quality, scores);
+  ++faces_scored_;
   if (std::isfinite(scores.identity_to_actor)) identity_scores_.push_back({scores.identity_to_actor, scores.identity_to_double});
   if (std::isfinite(scores.plate_identity_to_double)) plate_identity_to_double_.push_back(scores.plate_identity_to_double);
   if (std::isfinite(scores.landmark_error)) landmark_errors_.push_back(scores.landmark_error);
@@ -802,7 +804,7 @@ SwapReport SwapPipeline::write() {
     provenance.encoding["round_trip_probes"] = round_trip.probes_in_range;
     provenance.quality = std::move(quality_);
     if (scoring_->enabled()) {
-      report_.quality = summarize_swap_quality(identity_scores_, plate_identity_to_double_, landmark_errors_,
+      report_.quality = summarize_swap_quality(faces_scored_, identity_scores_, plate_identity_to_double_, landmark_errors_,
                                                flicker_ratios_, seam_ratios_, scoring_seconds_);
       provenance.quality_summary = report_.quality;
     }

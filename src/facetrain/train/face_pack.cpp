@@ -149,6 +149,7 @@ FacePack load_face_pack(const UsableFaces& usable, int resolution_px, double val
   pack.train_count = n - held_out;
   pack.content_sha256 = hash;
   pack.face_type = set.manifest.face_type;
+  pack.landmark_points = set.manifest.landmark_points;
   pack.encoding = set.manifest.encoding;
   return pack;
 }

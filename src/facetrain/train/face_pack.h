@@ -20,6 +20,7 @@ struct FacePack {
   int64_t train_count = 0;  // faces [0, train_count) train; the rest (a tail slice in frame order) validate
   std::string content_sha256;  // of the face set's records and crop files, and R
   std::string face_type;       // the face set's crop coverage (full, whole, head)
+  int landmark_points = 68;    // the face set's landmark model: 68 points, or 5 (63 from the template)
   NetworkEncodingRecord encoding;  // how the face set's crops were made (what the network sees)
   int64_t size() const;
   FacePack to(c10::Device device) const;

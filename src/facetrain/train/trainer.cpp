@@ -481,7 +481,7 @@ void Trainer::prepare_scores() {
   validation_double_ = held_out(double_, 64);
   identity_double_ = held_out(double_, 16);
   if (!writer_ || !job_.quality_scores) return;
-  scorer_ = open_scorer_(job_.identity_model);
+  scorer_ = open_scorer_(job_.identity_model, actor_.landmark_points);
   if (!scorer_->has_identity()) return;
   const auto started = Clock::now();
   identity_reference_ = make_identity_reference(*scorer_, actor_, double_, 64);

@@ -46,7 +46,7 @@ struct CacheDir {
     if (had_previous) ::setenv("FACETRAIN_CACHE_DIR", previous.c_str(), 1);
     else ::unsetenv("FACETRAIN_CACHE_DIR");
   }
-  static std::string landmark_key() { return "shape-predictor-" + std::string(kDefaultLandmarkModelSha256) + ".packed"; }
+  static std::string landmark_key() { return "shape-predictor-v2-" + std::string(kDefaultLandmarkModelSha256) + ".packed"; }
   fs::path landmark_entry() const { return path / landmark_key(); }
 };
 
