@@ -138,6 +138,7 @@ FrameRecord write_faces(FaceSetWriter& writer, const std::string& source, const 
     out.track = face.track_id;
     out.bbox = {face.box.x0, face.box.y0, face.box.x1, face.box.y1};
     out.score = face.box.score;
+    out.fit_confidence = std::round(static_cast<double>(face.fit_confidence) * 1e4) / 1e4;
     for (const auto& p : face.landmarks) out.landmarks.push_back({p.x, p.y});
     out.aligned_from_frame = {transform.a, transform.b, transform.tx, transform.c, transform.d, transform.ty};
     out.crop = "faces/" + name + ".png";

@@ -203,6 +203,37 @@ const std::string& LandmarkPredictor::model_sha256() const { return impl_->sha25
 
 int LandmarkPredictor::points() const { return static_cast<int>(impl_->model.parts); }
 
+float fit_confidence_of(float spread, int points) {
+  const float scale = points == 5 ? 0.015f : 0.05f;
+  return std::isfinite(spread) ? std::exp(-std::max(0.f, spread) / scale) : 0.f;
+}
+
+LandmarkFit LandmarkPredictor::predict_checked(const Gray8Image& frame_gray, const FaceBox& box) const {
+  LandmarkFit fit;
+  fit.landmarks = predict(frame_gray, box);
+  // The fitted points: all 68, or the five a 5-point model fits (the others follow them).
+  std::vector<int> fitted;
+  if (points() == 5) {
+    fitted.assign(kFivePointIbugIndex.begin(), kFivePointIbugIndex.end());
+  } else {
+    for (int i = 0; i < 68; ++i) fitted.push_back(i);
+  }
+  const Landmarks68& lm = fit.landmarks;
+  const float eye_distance = std::max(1.f, std::hypot((lm[42].x + lm[45].x - lm[36].x - lm[39].x) / 2.f,
+                                                      (lm[42].y + lm[45].y - lm[36].y - lm[39].y) / 2.f));
+  const float step = 0.1f * box.width();
+  const float shifts[4][2] = {{-step, 0.f}, {step, 0.f}, {0.f, -step}, {0.f, step}};
+  double sum = 0;
+  for (const auto& shift : shifts) {
+    const FaceBox moved{box.x0 + shift[0], box.y0 + shift[1], box.x1 + shift[0], box.y1 + shift[1], box.score};
+    const Landmarks68 again = predict(frame_gray, moved);
+    for (int i : fitted) sum += std::pow(again[i].x - lm[i].x, 2) + std::pow(again[i].y - lm[i].y, 2);
+  }
+  fit.spread = static_cast<float>(std::sqrt(sum / (4.0 * fitted.size()))) / eye_distance;
+  fit.confidence = fit_confidence_of(fit.spread, points());
+  return fit;
+}
+
 Landmarks68 LandmarkPredictor::predict(const Gray8Image& frame_gray, const FaceBox& box) const {
   if (frame_gray.empty() || frame_gray.pixels.size() < static_cast<size_t>(frame_gray.width) * frame_gray.height) {
     throw InternalError("landmark prediction on an empty or malformed image");

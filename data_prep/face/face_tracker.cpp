@@ -155,11 +155,13 @@ struct Track {
   int missed = 0;         // consecutive detection passes without a matching detection
   bool suspect = false;   // its last tracked fit looked wrong: drop it unless the detector confirms it
   Landmarks68 raw{};
+  float spread = 0.f;     // the raw fit's spread (LandmarkFit)
 };
 
 struct PendingFace {
   int track_id;
   float score;
+  float spread;
 };
 
 struct PendingFrame {
@@ -283,7 +285,9 @@ struct FaceTracker::Impl {
   // Fits landmarks from `seed`; false when the face has left the frame.
   bool fit(const Gray8Image& frame, Track& track, const FaceBox& seed) {
     if (fraction_inside(seed, frame.width, frame.height) < 0.5f) return false;
-    track.raw = predictor.predict(frame, seed);
+    const LandmarkFit checked = predictor.predict_checked(frame, seed);
+    track.raw = checked.landmarks;
+    track.spread = checked.spread;
     const FitSummary s = summarize_fit(track.raw);
     track.box = s.box;
     track.box.score = track.score;
@@ -300,7 +304,9 @@ struct FaceTracker::Impl {
         ok = false;  // left the frame: dropped
         continue;
       }
-      t.raw = predictor.predict(frame, before);
+      const LandmarkFit checked = predictor.predict_checked(frame, before);
+      t.raw = checked.landmarks;
+      t.spread = checked.spread;
       const FitSummary s = summarize_fit(t.raw);
       const float jump = std::hypot((s.box.x0 + s.box.x1 - before.x0 - before.x1) / 2.f,
                                     (s.box.y0 + s.box.y1 - before.y0 - before.y1) / 2.f);
@@ -353,7 +359,7 @@ struct FaceTracker::Impl {
                      [](const Track* a, const Track* b) { return a->box.width() > b->box.width(); });
     for (const Track* t : order) {
       histories[t->id].samples.push_back({frame_number, segment, t->raw});
-      p.faces.push_back({t->id, t->score});
+      p.faces.push_back({t->id, t->score, t->spread});
     }
     for (PendingFrame& q : pending) ++q.frames_after;
     pending.push_back(std::move(p));
@@ -380,6 +386,8 @@ struct FaceTracker::Impl {
       face.landmarks = smooth(histories[f.track_id], p.frame_number, p.segment);
       face.box = summarize_fit(face.landmarks).box;
       face.box.score = f.score;
+      face.fit_spread = f.spread;
+      face.fit_confidence = fit_confidence_of(f.spread, predictor.points());
       out.faces.push_back(face);
     }
     // Forget samples no pending frame can need.

@@ -23,6 +23,8 @@ struct TrackedFace {
   int track_id = 0;
   FaceBox box;                 // frame pixels
   Landmarks68 landmarks;       // frame pixels, smoothed
+  float fit_spread = 0.f;      // this frame's raw fit (LandmarkFit): spread of re-seeded fits, of the eye distance
+  float fit_confidence = 1.f;  // fit_confidence_of(fit_spread, points)
 };
 
 struct TrackedFrame {

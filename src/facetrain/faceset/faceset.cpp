@@ -192,14 +192,16 @@ std::string frame_record_to_json_line(const FrameRecord& record) {
     json landmarks = json::array();
     for (const auto& p : face.landmarks) landmarks.push_back({p[0], p[1]});
     const auto& m = face.aligned_from_frame;
-    faces.push_back({{"index", face.index},
-                     {"track", face.track},
-                     {"bbox", face.bbox},
-                     {"score", face.score},
-                     {"landmarks", landmarks},
-                     {"aligned_from_frame", {{m[0], m[1], m[2]}, {m[3], m[4], m[5]}}},
-                     {"crop", face.crop},
-                     {"mask", face.mask}});
+    json entry = {{"index", face.index},
+                  {"track", face.track},
+                  {"bbox", face.bbox},
+                  {"score", face.score},
+                  {"landmarks", landmarks},
+                  {"aligned_from_frame", {{m[0], m[1], m[2]}, {m[3], m[4], m[5]}}},
+                  {"crop", face.crop},
+                  {"mask", face.mask}};
+    if (face.fit_confidence) entry["fit_confidence"] = *face.fit_confidence;
+    faces.push_back(std::move(entry));
   }
   return json{{"source", record.source}, {"frame", record.frame}, {"faces", faces}}.dump();
 }
@@ -251,6 +253,12 @@ FrameRecord frame_record_from_json_line(const std::string& line, const std::stri
     if (std::fabs(det) < 1e-12) throw InputDataError(fmt::format("{}: 'aligned_from_frame' is singular", where));
     face.crop = relative_face_path(required(f, "crop", where), where, "crop", "faces");
     if (f.contains("mask")) face.mask = relative_face_path(f["mask"], where, "mask", "masks");
+    if (f.contains("fit_confidence")) {
+      const double confidence = finite_number(f["fit_confidence"], where, "fit_confidence");
+      if (confidence < 0.0 || confidence > 1.0)
+        throw InputDataError(fmt::format("{}: 'fit_confidence' must be within 0..1, not {}", where, confidence));
+      face.fit_confidence = confidence;
+    }
     record.faces.push_back(std::move(face));
   }
   return record;

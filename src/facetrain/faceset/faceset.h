@@ -48,6 +48,10 @@ struct FaceSetManifest {
   std::optional<IdentityRecord> identity;
 };
 
+// Below this landmark fit confidence a face's alignment is a guess: train leaves such faces out by
+// default (min_fit_confidence) and swap lists their frames.
+inline constexpr double kLowFitConfidence = 0.05;
+
 struct FaceRecord {
   int index = 0;
   int track = 0;
@@ -57,6 +61,9 @@ struct FaceRecord {
   std::array<double, 6> aligned_from_frame{};    // a, b, tx, c, d, ty
   std::string crop;                              // "faces/<name>.png", relative to the face set
   std::string mask;                              // "masks/<name>.png"
+  // How well the landmark fit holds, 0..1 (landmark_predictor.h: LandmarkFit): absent in face sets
+  // extracted before it was measured, which read as 1 (nothing is left out for want of it).
+  std::optional<double> fit_confidence;
 };
 
 struct FrameRecord {

@@ -8,7 +8,7 @@
 
 namespace facetrain {
 
-UsableFaces read_usable_faces(const std::filesystem::path& faceset) {
+UsableFaces read_usable_faces(const std::filesystem::path& faceset, double min_fit_confidence) {
   UsableFaces usable;
   usable.set = FaceSet::read(faceset);
   int64_t recorded = 0;
@@ -16,13 +16,18 @@ UsableFaces read_usable_faces(const std::filesystem::path& faceset) {
   for (const auto& record : usable.set.frames)
     for (const auto& face : record.faces) {
       ++recorded;
-      if (std::filesystem::exists(usable.set.directory / face.crop, ec)) usable.faces.push_back({&record, &face});
-      else ++usable.crops_deleted;
+      if (!std::filesystem::exists(usable.set.directory / face.crop, ec)) ++usable.crops_deleted;
+      else if (face.fit_confidence.value_or(1.0) < min_fit_confidence) ++usable.low_fit_confidence;
+      else usable.faces.push_back({&record, &face});
     }
   if (usable.faces.empty())
     throw InputDataError(fmt::format("{}: no usable face to train on ({} frame record(s), {} face(s), {} crop(s) "
-                                     "deleted); extract frames with faces into it",
-                                     faceset.string(), usable.set.frames.size(), recorded, usable.crops_deleted));
+                                     "deleted, {} with a landmark fit confidence below {}); {}",
+                                     faceset.string(), usable.set.frames.size(), recorded, usable.crops_deleted,
+                                     usable.low_fit_confidence, min_fit_confidence,
+                                     usable.low_fit_confidence > 0 ? "lower min_fit_confidence, or extract frames "
+                                                                     "where the face is in view into it"
+                                                                   : "extract frames with faces into it"));
   return usable;
 }
 

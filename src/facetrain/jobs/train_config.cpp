@@ -57,6 +57,7 @@ void apply_config_file(TrainConfig& c, const std::filesystem::path& path) {
   c.log_every = file.get_int("log_every", c.log_every, 1, 100000);
   c.validate_every = file.get_int("validate_every", c.validate_every, 1, kMaxInt);
   c.validation_fraction = file.get_double("validation_fraction", c.validation_fraction, 0.0, 0.5);
+  c.min_fit_confidence = file.get_double("min_fit_confidence", c.min_fit_confidence, 0.0, 1.0);
   c.preview_faces = file.get_int("preview_faces", c.preview_faces, 1, 16);
   {
     ConfigMap o = file.get_map("optimizer");
@@ -123,7 +124,8 @@ std::string train_config_to_yaml(const TrainConfig& c) {
                    c.deterministic, c.bf16, c.channels_last);
   y += fmt::format("checkpoint_every: {}\nkeep_checkpoints: {}\npreview_every: {}\nlog_every: {}\nvalidate_every: {}\n",
                    c.checkpoint_every, c.keep_checkpoints, c.preview_every, c.log_every, c.validate_every);
-  y += fmt::format("validation_fraction: {}\npreview_faces: {}\n", c.validation_fraction, c.preview_faces);
+  y += fmt::format("validation_fraction: {}\npreview_faces: {}\nmin_fit_confidence: {}\n", c.validation_fraction,
+                   c.preview_faces, c.min_fit_confidence);
   const auto& o = c.optimizer;
   y += fmt::format("optimizer:\n  type: {}\n  lr: {}\n  beta1: {}\n  beta2: {}\n  weight_decay: {}\n  warmup_steps: {}\n  clip_grad_norm: {}\n"
                    "  lr_schedule: {}\n  lr_floor: {}\n  ema_decay: {}\n",

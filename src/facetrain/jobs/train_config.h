@@ -4,6 +4,7 @@
 #include "facetrain/jobs/model_config.h"
 #include "facetrain/jobs/augment_config.h"
 #include "facetrain/jobs/loss_config.h"
+#include "facetrain/faceset/faceset.h"
 
 #include <cstdint>
 #include <filesystem>
@@ -48,6 +49,9 @@ struct TrainConfig {
   int64_t log_every = 25;         // losses are read from the device every N steps
   int64_t validate_every = 100;
   double validation_fraction = 0.05;
+  // Faces whose landmark fit confidence (extract records it per face) is below this are left out:
+  // their alignment is a guess (a hand over most of the face, a profile). 0 keeps every face.
+  double min_fit_confidence = kLowFitConfidence;
   int64_t preview_faces = 4;
   OptimizerConfig optimizer;
   LossConfig loss;

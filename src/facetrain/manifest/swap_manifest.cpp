@@ -26,7 +26,8 @@ void write_swap_manifest(const fs::path& path, const SwapManifest& manifest) {
     nlohmann::json entry = {{"frame", q.frame}, {"faces", q.faces}};
     for (const auto& [key, value] : {std::pair<const char*, double>{"detection_score", q.detection_score},
                                      {"mask_agreement", q.mask_agreement}, {"color_shift", q.color_shift},
-                                     {"face_px", q.face_px}, {"identity_to_actor", q.identity_to_actor},
+                                     {"face_px", q.face_px}, {"fit_confidence", q.fit_confidence},
+                                     {"identity_to_actor", q.identity_to_actor},
                                      {"identity_to_double", q.identity_to_double},
                                      {"plate_identity_to_double", q.plate_identity_to_double},
                                      {"landmark_error", q.landmark_error},
@@ -97,6 +98,7 @@ SwapManifest read_swap_manifest(const fs::path& path) {
         quality.mask_agreement = q.value("mask_agreement", SwapFrameQuality::kNone);
         quality.color_shift = q.value("color_shift", SwapFrameQuality::kNone);
         quality.face_px = q.value("face_px", SwapFrameQuality::kNone);
+        quality.fit_confidence = q.value("fit_confidence", SwapFrameQuality::kNone);
         quality.identity_to_actor = q.value("identity_to_actor", SwapFrameQuality::kNone);
         quality.identity_to_double = q.value("identity_to_double", SwapFrameQuality::kNone);
         quality.plate_identity_to_double = q.value("plate_identity_to_double", SwapFrameQuality::kNone);

@@ -34,6 +34,9 @@ struct SwapFrameQuality {
   double color_shift = kNone;      // mean change colour matching made under the matte (network encoding,
                                    // 0..1), highest: a large shift means the model's colours were far off
   double face_px = kNone;          // the face's width on the plate in pixels, smallest
+  double fit_confidence = kNone;   // the face set's landmark fit confidence (extract), lowest: near 0 the
+                                   // alignment was a guess (a hand over the face, a profile); absent in
+                                   // face sets extracted before it was recorded
   // Issue 12's scores (absent when swap ran with --no-quality, or without a face-recognition model
   // or the checkpoint's identity references, for the identity ones):
   double identity_to_actor = kNone;   // descriptor distance to the actor's reference, highest (< 0.6: the actor)

@@ -46,6 +46,8 @@ const Score kScores[] = {
     {"detection_score", "Detection score of the face set's tracked face (low = uncertain alignment)", "score",
      &SwapFrameQuality::detection_score, true, {}},
     {"face_px", "Face width on the plate (small = an upscaled, softer swap)", "pixels", &SwapFrameQuality::face_px, true, {0.0}},
+    {"fit_confidence", "Landmark fit confidence of the face set's face (near 0 = its alignment was a guess: a hand over "
+     "the face, a profile)", "confidence", &SwapFrameQuality::fit_confidence, true, {0.0, 1.0}},
     {"identity_to_actor", "Identity: distance of the swapped face to the actor (below 0.6 = the actor, by dlib's face "
      "recognition)", "distance", &SwapFrameQuality::identity_to_actor, false, {0.0, 0.6}},
     {"identity_to_double", "Identity: distance of the swapped face to the double (low = the double shows through)",

@@ -40,6 +40,11 @@ void add_face_quality(SwapFrameQuality& frame, double detection_score, double ma
   frame.face_px = lowest(frame.face_px, face_px);
 }
 
+void add_fit_confidence(SwapFrameQuality& frame, double fit_confidence) {
+  if (!std::isfinite(fit_confidence)) return;
+  frame.fit_confidence = std::isnan(frame.fit_confidence) ? fit_confidence : std::min(frame.fit_confidence, fit_confidence);
+}
+
 void add_face_scores(SwapFrameQuality& frame, const SwappedFaceScores& scores) {
   auto keep = [](double& current, double value, bool highest) {
     if (!std::isfinite(value)) return;

@@ -22,6 +22,10 @@ double color_shift(const std::vector<float>& before, const std::vector<float>& a
 void add_face_quality(SwapFrameQuality& frame, double detection_score, double mask_agreement, double color_shift,
                       double face_px);
 
+// The face set's landmark fit confidence of one face of the frame (absent in older face sets: NaN,
+// ignored), keeping the lowest.
+void add_fit_confidence(SwapFrameQuality& frame, double fit_confidence);
+
 // Counts one face's identity and expression scores into its frame's (the worst face's: farthest from
 // the actor, nearest the double, largest landmark error).
 void add_face_scores(SwapFrameQuality& frame, const SwappedFaceScores& scores);

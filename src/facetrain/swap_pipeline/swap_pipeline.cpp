@@ -29,6 +29,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <set>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -165,6 +166,7 @@ AskedFrames asked_frames(const SwapJob& job, const SourceInfo& plate) {
 struct FaceWork {
   int track = 0;                 // the face set's track id (colour statistics follow it over frames)
   double detection_score = 0;    // the face set's, for the render's quality record
+  double fit_confidence = SwapFrameQuality::kNone;  // the face set's landmark fit confidence (absent: NaN)
   Affine2d aligned_from_frame;   // at the model's resolution
   FaceBox box_in_crop;           // the face set's box of the face, in crop pixels (quality scores)
   CropImage plate_values;        // the crop in the plate's own values
@@ -290,6 +292,7 @@ class SwapPipeline {
   std::vector<double> plate_identity_to_double_;  // per swapped face: the plate's own face
   std::vector<double> landmark_errors_, flicker_ratios_, seam_ratios_;
   int faces_scored_ = 0;  // faces the scorer saw (a 5-point face set gives none a landmark error)
+  std::set<int64_t> low_fit_frames_;  // frames with a face whose landmark fit confidence is below kLowFitConfidence
   double scoring_seconds_ = 0;
   std::optional<RenderedFrame> previous_frame_;
 };
@@ -546,6 +549,7 @@ void SwapPipeline::read_frame(const Frame& frame, bool wanted) {
       FaceWork w;
       w.track = face.track;
       w.detection_score = face.score;
+      w.fit_confidence = face.fit_confidence.value_or(SwapFrameQuality::kNone);
       w.aligned_from_frame = rescale_alignment(face.aligned_from_frame, faceset_->manifest.size, resolution_);
       w.box_in_crop = box_in_crop(face.bbox, w.aligned_from_frame);
       w.plate_values = crop_plate_values(crop_source, w.aligned_from_frame, resolution_);
@@ -694,6 +698,8 @@ void SwapPipeline::composite(FaceWork& w, PendingFrame& frame, std::vector<float
   PlateMean plate_mean;
   const double shift = transfer_colour(w, frame.number, placed, plate_mean);
   add_face_quality(frame_quality, w.detection_score, agreement, shift, placement_of(w.aligned_from_frame, resolution_).width);
+  add_fit_confidence(frame_quality, w.fit_confidence);
+  if (w.fit_confidence < kLowFitConfidence) low_fit_frames_.insert(frame.number);
   if (scoring_->enabled()) score_face(w, placed, frame_quality);
   // Back into the plate's own values, by the exact inverse of the crop's encoding, and there
   // given the plate face's mean (plate_mean.h).
@@ -814,6 +820,12 @@ SwapReport SwapPipeline::write() {
     throw InputDataError(fmt::format("{}; {}", undelivered,
                                      writer_.is_movie() ? "no movie was written"
                                                         : fmt::format("the {} frames before were written", report_.frames_written)));
+  if (!low_fit_frames_.empty()) {
+    std::vector<int64_t> frames(low_fit_frames_.begin(), low_fit_frames_.end());
+    log_warning("landmark fit: {} frame(s) have a face whose landmark fit confidence is below {} ({}): its alignment "
+                "was a guess (a hand over the face, a profile); look at them (fit_confidence in the swap manifest)",
+                frames.size(), kLowFitConfidence, FrameRange::of_frames(frames).to_string());
+  }
   report_.seconds = seconds_since(started_);
   return report_;
 }

@@ -322,7 +322,12 @@ void Trainer::read_packs() {
   constexpr double kPreparationTimeoutS = 3600;
   const fs::path pack_cache = job_.run_directory / "cache";
   auto read_facesets = [&] {
-    auto faces = std::make_pair(read_usable_faces(job_.actor_faceset), read_usable_faces(job_.double_faceset));
+    auto faces = std::make_pair(read_usable_faces(job_.actor_faceset, config_.min_fit_confidence),
+                                read_usable_faces(job_.double_faceset, config_.min_fit_confidence));
+    for (const auto* usable : {&faces.first, &faces.second})
+      if (usable->low_fit_confidence > 0)
+        log_info("{}: {} face(s) left out, their landmark fit confidence below {} (min_fit_confidence)",
+                 usable->set.directory.string(), usable->low_fit_confidence, config_.min_fit_confidence);
     const NetworkEncodingRecord& a = faces.first.set.manifest.encoding;
     const NetworkEncodingRecord& d = faces.second.set.manifest.encoding;
     if (!same_network_values(a, d))

@@ -1,5 +1,6 @@
 #include "facetrain/base/error.h"
 #include "facetrain/faceset/faceset.h"
+#include "facetrain/faceset/usable_faces.h"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -57,6 +58,53 @@ TEST_CASE("alignment records round-trip through JSON lines", "[unit][faceset]") 
   CHECK(back.faces[0].aligned_from_frame[2] == Approx(-3));
   CHECK(back.faces[0].crop == "faces/x_1001.png");
   CHECK(frame_record_from_json_line(R"({"source": "a", "frame": 3, "faces": []})", "x:1").faces.empty());
+}
+
+TEST_CASE("the landmark fit confidence is optional in a record, and within 0..1", "[unit][faceset]") {
+  FrameRecord record = sample_record("a.mp4", 5, 2);
+  record.faces[0].fit_confidence = 0.0312;
+  const std::string line = frame_record_to_json_line(record);
+  const FrameRecord back = frame_record_from_json_line(line, "x:1");
+  REQUIRE(back.faces[0].fit_confidence.has_value());
+  CHECK(*back.faces[0].fit_confidence == Approx(0.0312));
+  CHECK_FALSE(back.faces[1].fit_confidence.has_value());   // older face sets: none recorded
+  CHECK(line.find("fit_confidence") == line.rfind("fit_confidence"));  // written once, for the face that has it
+  const std::string good_bbox = "[1, 2, 3, 4]";
+  for (const char* bad : {"-0.1", "1.5", "\"high\"", "1e400"}) {
+    std::string face = face_json(good_bbox);
+    face.insert(face.size() - 1, std::string(", \"fit_confidence\": ") + bad);
+    CAPTURE(face);
+    REQUIRE_THROWS_WITH(frame_record_from_json_line(line_with(face), "al.jsonl:3"), Contains("al.jsonl:3"));
+  }
+}
+
+TEST_CASE("train's faces leave out those whose landmark fit confidence is below the threshold", "[unit][faceset]") {
+  const fs::path dir = fs::temp_directory_path() / ("facetrain-usable-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  {
+    FaceSetWriter writer(dir, "whole", 128, "modelsha", "test");
+    writer.register_source({"a.mp4", "abc", 640, 480, 25.0, 1, 4, "bt709"});
+    for (int frame = 1; frame <= 4; ++frame) {
+      FrameRecord r = sample_record("a.mp4", frame, 1);
+      if (frame == 2) r.faces[0].fit_confidence = 0.01;   // a guess
+      if (frame == 3) r.faces[0].fit_confidence = 0.6;    // steady
+      // frames 1 and 4: none recorded (an older extract): kept
+      std::ofstream(dir / r.faces[0].crop) << "png";
+      writer.add(r);
+    }
+    writer.flush();
+  }
+  const UsableFaces all = read_usable_faces(dir);
+  CHECK(all.faces.size() == 4);
+  CHECK(all.low_fit_confidence == 0);
+  const UsableFaces confident = read_usable_faces(dir, kLowFitConfidence);
+  CHECK(confident.faces.size() == 3);
+  CHECK(confident.low_fit_confidence == 1);
+  for (const UsableFace& f : confident.faces) CHECK(f.record->frame != 2);
+  // Frames 1 and 4 count as 1 and stay; a threshold above 1 leaves nothing, and says why.
+  CHECK(read_usable_faces(dir, 0.99).faces.size() == 2);
+  REQUIRE_THROWS_WITH(read_usable_faces(dir, 1.5), Contains("4 with a landmark fit confidence below 1.5"));
+  fs::remove_all(dir);
 }
 
 TEST_CASE("hostile alignment records are refused naming file and line", "[unit][faceset]") {
