@@ -326,14 +326,18 @@ MatteTrainReport run_matte_train(const MatteTrainJob& job, ProgressSink& progres
   const LabelledFaces labelled = read_labels(job, usable, faces, r);
 
   // Held out: the last tenth of the faces in frame order, never trained on. The synthetic pool: the
-  // rest, less the labelled faces and the least confident detections (a real occluder lowers the
-  // detector's score; its hull would teach the network that the occluder is face).
+  // rest, less the labelled faces and the least confident fifth: by landmark fit confidence where
+  // extract recorded it (a real occluder over the face scatters the fit: -0.9 correlation with the
+  // covered share on the occlusion ground truth), else by detector score (which a tracked face keeps
+  // from its last detection). A real occluder's hull would teach the network that it is face.
   const int64_t n = static_cast<int64_t>(every.size());
   const int64_t held = n >= 10 ? std::max<int64_t>(1, n / 10) : 0;
   std::vector<int64_t> holdout, pool, labelled_rows;
   std::set<size_t> is_labelled(labelled.faces.begin(), labelled.faces.end());
+  const bool by_fit = std::all_of(usable.faces.begin(), usable.faces.end(),
+                                  [](const UsableFace& f) { return f.face->fit_confidence.has_value(); });
   std::vector<double> scores;
-  for (const auto& f : usable.faces) scores.push_back(f.face->score);
+  for (const auto& f : usable.faces) scores.push_back(by_fit ? *f.face->fit_confidence : f.face->score);
   std::vector<double> sorted = scores;
   std::sort(sorted.begin(), sorted.end());
   const double confident = sorted.empty() ? 0 : sorted[sorted.size() / 5];  // the lowest fifth out
@@ -344,8 +348,9 @@ MatteTrainReport run_matte_train(const MatteTrainJob& job, ProgressSink& progres
   }
   for (size_t i : labelled.faces) labelled_rows.push_back(static_cast<int64_t>(i));
   if (pool.empty()) throw InputDataError(fmt::format("{}: too few faces to learn a matte from ({})", job.faces.string(), n));
-  log_info("matte train: {} faces for synthetic occluders, {} labelled ({} frames), {} held out", pool.size(),
-           labelled_rows.size(), labelled.frames.size(), holdout.size());
+  log_info("matte train: {} faces for synthetic occluders (the least sure fifth by {} left out), {} labelled ({} frames), "
+           "{} held out", pool.size(), by_fit ? "landmark fit confidence" : "detector score", labelled_rows.size(),
+           labelled.frames.size(), holdout.size());
 
   torch::manual_seed(job.seed);
   if (job.width < 4 || job.width > 128) throw UsageError(fmt::format("--width {}: 4 to 128", job.width));
