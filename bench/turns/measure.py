@@ -127,7 +127,8 @@ def false_faces(truth, frames):
 
 def score(truth, frames):
     """Per bucket: found by IoU, found by landmark centre, total; plus the truncated faces."""
-    rows = {b: {"found": 0, "found_centre": 0, "total": 0, "ious": [], "missed_frames": []} for b in BUCKETS}
+    rows = {b: {"found": 0, "found_centre": 0, "total": 0, "ious": [], "missed_frames": [], "fit_confidence": []}
+            for b in BUCKETS}
     truncated = {"found": 0, "found_centre": 0, "total": 0}
     extra = 0  # written faces in labelled frames that match no labelled face
     for entry in truth["frames"]:
@@ -156,6 +157,8 @@ def score(truth, frames):
             if not face.get("truncated"):
                 if best >= 0.3:
                     row["ious"].append(best)
+                    if "fit_confidence" in written[best_k]:
+                        row["fit_confidence"].append(written[best_k]["fit_confidence"])
                 else:
                     row["missed_frames"].append(entry["frame"])
         extra += len(written) - len(matched)
@@ -170,6 +173,11 @@ def summarize(rows):
                   "recall": round(r["found"] / r["total"], 3) if r["total"] else None,
                   "recall_centre": round(r["found_centre"] / r["total"], 3) if r["total"] else None,
                   "median_iou_found": round(statistics.median(r["ious"]), 3) if r["ious"] else None}
+        # The landmark fit confidence extract records for the faces found (near 0: the fit is a guess;
+        # train leaves out faces below 0.05 by default).
+        if r.get("fit_confidence"):
+            out[b]["median_fit_confidence_found"] = round(statistics.median(r["fit_confidence"]), 3)
+            out[b]["found_below_0.05_fit_confidence"] = sum(c < 0.05 for c in r["fit_confidence"])
         if "missed_frames" in r:
             out[b]["missed_frames"] = r["missed_frames"]
     return out
@@ -259,7 +267,7 @@ def main():
 
     for cfg in configs:
         entry = {"flags": [f for f in flags(cfg) if f != a.mmod_model], "clips": {}}
-        total = {b: {"found": 0, "found_centre": 0, "total": 0, "ious": []} for b in BUCKETS}
+        total = {b: {"found": 0, "found_centre": 0, "total": 0, "ious": [], "fit_confidence": []} for b in BUCKETS}
         frames_sum, seconds_sum = 0, 0.0
         for name, (truth, path) in truths.items():
             rates, source = [], None
@@ -279,6 +287,7 @@ def main():
                 for key in ("found", "found_centre", "total"):
                     total[b][key] += rows[b][key]
                 total[b]["ious"] += rows[b]["ious"]
+                total[b]["fit_confidence"] += rows[b]["fit_confidence"]
             frames_sum += source["frames"]
             seconds_sum += source["frames"] / fps
         entry["buckets"] = summarize(total)
