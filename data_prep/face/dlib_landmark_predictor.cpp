@@ -1,5 +1,5 @@
-// LandmarkPredictor on dlib's 68-point shape predictor (an ensemble of regression trees, Kazemi &
-// Sullivan 2014). The model file is dlib's own serialization of dlib::shape_predictor; we read the
+// LandmarkPredictor on dlib's shape predictors, the 68-point and the 5-point model (ensembles of
+// regression trees, Kazemi & Sullivan 2014). The model file is dlib's own serialization of dlib::shape_predictor; we read the
 // same fields and run the cascade here, for three reasons:
 //  - sub-pixel output: dlib::full_object_detection rounds every part to whole pixels, which shows
 //    up as one-pixel jitter in aligned crops; boxes may also have fractional corners (the tracker
@@ -33,7 +33,6 @@
 namespace facetrain {
 
 namespace {
-
 
 void load_model(const std::string& path, PackedModel& out) {
   // The fields of dlib::shape_predictor, in its serialization order (version 1).
@@ -183,7 +182,8 @@ LandmarkPredictor::LandmarkPredictor(const std::string& model_path, const std::s
   impl_->sha256 = recorded ? *recorded : sha256_file_hex(model_path);
   if (!expected_sha256.empty() && impl_->sha256 != expected_sha256) {
     throw InputDataError("landmark model '" + model_path + "' has SHA-256 " + impl_->sha256 + ", expected " +
-                         expected_sha256 + " (wrong or corrupt file; reinstall libdlib-data)");
+                         expected_sha256 + " (wrong or corrupt file; the 68-point model comes from Debian's libdlib-data, the " +
+                         "5-point one from scripts/fetch-models.sh)");
   }
   const std::string cache_key = "shape-predictor-v2-" + impl_->sha256 + ".packed";
   if (const auto cached = read_cache_entry(cache_key); cached && deserialize_packed_model(*cached, impl_->model)) {
