@@ -620,16 +620,13 @@ ExtractReport run_extract(const ExtractConfig& config, ProgressSink& progress) {
     return report;
   }
   report.sources.clear();
-  const bool default_model = config.landmark_model_path.empty();
   const bool five_points = config.landmark_points == 5;
-  const std::string default_path = five_points ? default_model_path(kFivePointLandmarkModelFile) : kDefaultLandmarkModelPath;
-  const std::string default_sha256 = five_points ? kFivePointLandmarkModelSha256 : kDefaultLandmarkModelSha256;
-  const std::string model_path = default_model ? default_path : config.landmark_model_path;
-  const std::string model_sha256 =
-      !config.landmark_model_sha256.empty() ? config.landmark_model_sha256 : (default_model ? default_sha256 : "");
+  const LandmarkModelFile model =
+      landmark_model_file(config.landmark_points, config.landmark_model_path, config.landmark_model_sha256);
+  const std::string& model_path = model.path;
   std::unique_ptr<LandmarkPredictor> loaded;
   try {
-    loaded = std::make_unique<LandmarkPredictor>(model_path, model_sha256);
+    loaded = std::make_unique<LandmarkPredictor>(model.path, model.sha256);
   } catch (const Error& e) {
     const std::string hint =
         five_points ? fmt::format(" (--landmarks 5 uses dlib's 5-point model {} with SHA-256 {}, which "

@@ -53,27 +53,18 @@ void use_one_blas_thread() {
   if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) set(1);
 }
 
-// The landmark model the options name: a given path (checked against the given SHA-256, or the
-// default's when it is the default path), else the default model for the face set's points.
-std::pair<std::string, std::string> landmark_model_of(const FaceScorerOptions& options) {
-  if (options.landmark_model_path.empty()) {
-    if (options.landmark_points == 5)
-      return {default_model_path(kFivePointLandmarkModelFile),
-              options.landmark_model_sha256.empty() ? kFivePointLandmarkModelSha256 : options.landmark_model_sha256};
-    return {kDefaultLandmarkModelPath,
-            options.landmark_model_sha256.empty() ? kDefaultLandmarkModelSha256 : options.landmark_model_sha256};
-  }
-  if (options.landmark_model_path == kDefaultLandmarkModelPath && options.landmark_model_sha256.empty())
-    return {kDefaultLandmarkModelPath, kDefaultLandmarkModelSha256};
-  return {options.landmark_model_path, options.landmark_model_sha256};
+LandmarkModelFile landmark_model_of(const FaceScorerOptions& options) {
+  return landmark_model_file(options.landmark_points, options.landmark_model_path, options.landmark_model_sha256);
 }
 
 class DlibFaceScorer final : public FaceScorer {
  public:
-  explicit DlibFaceScorer(const FaceScorerOptions& options)
-      : landmarks_(landmark_model_of(options).first, landmark_model_of(options).second) {
+  explicit DlibFaceScorer(const FaceScorerOptions& options) : DlibFaceScorer(options, landmark_model_of(options)) {}
+
+  DlibFaceScorer(const FaceScorerOptions& options, const LandmarkModelFile& model)
+      : landmarks_(model.path, model.sha256) {
     if (landmarks_.points() != options.landmark_points)
-      throw InputDataError("landmark model '" + landmark_model_of(options).first + "' fits " +
+      throw InputDataError("landmark model '" + model.path + "' fits " +
                            std::to_string(landmarks_.points()) + " points; the face set's landmarks have " +
                            std::to_string(options.landmark_points));
     if (options.identity_model_path.empty()) return;

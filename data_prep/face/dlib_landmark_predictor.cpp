@@ -19,6 +19,7 @@
 #include "facetrain/base/error.h"
 #include "facetrain/base/sha256.h"
 #include "facetrain/face/alignment.h"
+#include "facetrain/quality/face_scorer.h"
 
 #include <dlib/image_processing/shape_predictor.h>
 
@@ -200,6 +201,15 @@ LandmarkPredictor::LandmarkPredictor(const std::string& model_path, const std::s
 LandmarkPredictor::~LandmarkPredictor() = default;
 
 const std::string& LandmarkPredictor::model_sha256() const { return impl_->sha256; }
+
+LandmarkModelFile landmark_model_file(int points, const std::string& path, const std::string& sha256) {
+  if (path.empty()) {
+    if (points == 5) return {default_model_path(kFivePointLandmarkModelFile), sha256.empty() ? kFivePointLandmarkModelSha256 : sha256};
+    return {kDefaultLandmarkModelPath, sha256.empty() ? kDefaultLandmarkModelSha256 : sha256};
+  }
+  if (path == kDefaultLandmarkModelPath && sha256.empty()) return {path, kDefaultLandmarkModelSha256};
+  return {path, sha256};
+}
 
 int LandmarkPredictor::points() const { return static_cast<int>(impl_->model.parts); }
 

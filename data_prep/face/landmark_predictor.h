@@ -22,6 +22,16 @@ inline constexpr const char* kFivePointLandmarkModelFile = "shape_predictor_5_fa
 inline constexpr const char* kFivePointLandmarkModelSha256 =
     "c4b1e9804792707d3a405c2c16a80a20269e6675021f64a41d30fffafbc41888";
 
+// The landmark model file to load and the SHA-256 to check: `path` when given (checked against
+// `sha256`, or the default's when it is the default 68-point path), else the default model for
+// `points` (68: Debian libdlib-data's; 5: the models folder's) with its known SHA-256. Extract and
+// the quality scorer both resolve their model here.
+struct LandmarkModelFile {
+  std::string path;
+  std::string sha256;
+};
+LandmarkModelFile landmark_model_file(int points, const std::string& path, const std::string& sha256);
+
 // A fit and how well it holds: the cascade run again from boxes moved by a tenth of their width
 // (left, right, up, down) lands on the same points when the image pins the face down, and spreads
 // when it does not (a hand over the face, a profile the model was not trained on, heavy blur).
