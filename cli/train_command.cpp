@@ -62,10 +62,12 @@ CLI::App* setup_train(CLI::App& app, TrainArgs& args) {
 
 int run_train_command(TrainArgs& args, ConsoleReporter& reporter) {
   TrainConfig& config = args.job.config;
-  config.model = model_preset(config.preset);
-  if (!args.config_file.empty()) apply_config_file(config, args.config_file);
-  if (!args.preset.empty()) {  // a flag beats the file's preset and shape
-    config.preset = args.preset;
+  // defaults < preset (shape and recipe) < file < flags. A --preset flag beats the file's preset and
+  // shape; the file's other keys (its recipe, upsample_init) still apply over the flag's preset.
+  apply_preset(config, args.preset.empty() ? config.preset : args.preset);
+  if (!args.config_file.empty())
+    apply_config_file(config, args.config_file, args.preset.empty() ? FilePreset::apply : FilePreset::check_only);
+  if (!args.preset.empty()) {
     const UpsampleInit init = config.model.upsample_init;  // how training starts, not the shape: the file's holds
     config.model = model_preset(args.preset);
     config.model.upsample_init = init;

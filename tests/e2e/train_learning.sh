@@ -50,10 +50,13 @@ size="$(python3 -c "import struct,sys; d=open(sys.argv[1],'rb').read(24); print(
 ft dump train --config "$T/run/config.yaml" --dump-config
 expect_rc 0 dump
 # model.upsample_init (issue 27) is how training starts, not the shape: a --preset flag, which beats
-# the file's model keys, keeps it.
-printf 'model:\n  upsample_init: xavier\n' >"$T/xavier.yaml"
+# the file's preset and model keys, keeps it, and the file's recipe keys beat the flag's preset recipe.
+printf 'preset: df-256\nmodel:\n  upsample_init: xavier\noptimizer:\n  lr: 1e-4\n' >"$T/xavier.yaml"
 ft dump_xavier train --preset tiny --config "$T/xavier.yaml" --dump-config
 expect_rc 0 dump_xavier
 grep -q "upsample_init: xavier" "$T/dump_xavier.out" && pass "--preset keeps the file's model.upsample_init" \
   || fail "--preset tiny reset model.upsample_init: $(grep upsample_init "$T/dump_xavier.out")"
+grep -q "  lr: 0.0001" "$T/dump_xavier.out" && grep -q "ae_dims: 64" "$T/dump_xavier.out" &&
+  grep -q "warmup_steps: 20$" "$T/dump_xavier.out" && pass "--preset tiny: its shape and recipe, the file's lr" \
+  || fail "--preset tiny with a df-256 file: $(grep -E 'ae_dims|  lr|warmup' "$T/dump_xavier.out" | tr '\n' ' ')"
 e2e_end

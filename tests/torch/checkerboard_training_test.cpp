@@ -3,7 +3,9 @@
 // with plain Xavier it starts with a strong grid that training wears down only slowly. Traced (seed 1,
 // 64 px, lr 5e-5, the mean of both identities) after 1, 26, 51, 76, 101, 126, 151, 176 steps:
 // ICNR 2.7, 1.18, 1.03, 1.02, 1.02, 0.98, 0.95, 0.90; Xavier 25, 7.0, 2.2, 1.95, 1.56, 1.33, 1.17, 1.13.
-// At the 60 steps below: ICNR 1.07, Xavier 2.02 (35 s for both on one thread).
+// At the 60 steps below: ICNR 1.07, Xavier 2.02 (35 s for both on one thread). At tiny's own rate
+// since (3e-4) Xavier's grid is worn down within the 60 steps too (ICNR 1.07, Xavier 1.10), so the
+// test trains at the GPU presets' 5e-5, where the grid outlasts them: a measure that cannot see it fails.
 #include <catch2/catch.hpp>
 #include <torch/torch.h>
 
@@ -37,7 +39,7 @@ double held_out_checkerboard(FaceSwapModel& model, const torch::Tensor& actor, c
 }
 
 // Trains the tiny model from seed 1 on 8 grainy faces per identity with the default recipe's
-// optimiser, loss and augmentation (random warp on; no warm-up, to keep it short) and scores 8
+// optimiser at 5e-5, loss and augmentation (random warp on; no warm-up, to keep it short) and scores 8
 // other faces per identity.
 double train_tiny(UpsampleInit init) {
   ModelConfig config = model_preset("tiny");
@@ -45,8 +47,9 @@ double train_tiny(UpsampleInit init) {
   torch::manual_seed(1);
   FaceSwapModel model(config);
   const OptimizerConfig recipe;
+  const double lr = preset_recipe("df-256").lr;
   torch::optim::AdamW optimizer(model.parameters(),
-                                torch::optim::AdamWOptions(recipe.lr).betas({recipe.beta1, recipe.beta2}).weight_decay(0));
+                                torch::optim::AdamWOptions(lr).betas({recipe.beta1, recipe.beta2}).weight_decay(0));
   const int64_t size = config.resolution_px;
   const auto actor = test::fake_faces(8, size, 11, 0.03), dbl = test::fake_faces(8, size, 12, 0.03);
   const auto held_actor = test::fake_faces(8, size, 21, 0.03), held_double = test::fake_faces(8, size, 22, 0.03);

@@ -15,6 +15,50 @@ TEST_CASE("examples/configs/train.yaml documents exactly the defaults", "[unit][
   CHECK(facetrain::train_config_to_yaml(from_file) == facetrain::train_config_to_yaml(defaults));
 }
 
+// A preset is a shape and a recipe (issue 27): the member defaults are the default preset's, a
+// preset applied later sets its own, a file's keys beat the file's preset, and a preset the file
+// names only for checking (a --preset flag beat it) changes nothing.
+TEST_CASE("a preset sets its model and its recipe; file keys override both", "[unit][train]") {
+  facetrain::TrainConfig defaults;
+  facetrain::TrainConfig tiny;
+  facetrain::apply_preset(tiny, "tiny");
+  defaults.model = facetrain::model_preset(defaults.preset);
+  CHECK(facetrain::train_config_to_yaml(tiny) == facetrain::train_config_to_yaml(defaults));
+
+  facetrain::TrainConfig df;
+  facetrain::apply_preset(df, "df-256");
+  CHECK(df.preset == "df-256");
+  CHECK(df.model.ae_dims == 256);
+  CHECK(df.optimizer.lr == Approx(5e-5));
+  CHECK(df.optimizer.warmup_steps == 200);
+  CHECK(df.optimizer.ema_decay == 0);
+  CHECK(df.batch_size == 16);
+  CHECK(tiny.optimizer.lr == Approx(3e-4));
+  CHECK(tiny.batch_size == 8);
+  CHECK_THROWS_AS(facetrain::apply_preset(df, "huge"), facetrain::ConfigError);
+
+  const auto path = std::filesystem::temp_directory_path() / "facetrain_preset_recipe.yaml";
+  std::ofstream(path) << "preset: df-256\noptimizer:\n  lr: 1e-4\n";
+  facetrain::TrainConfig from_file;
+  facetrain::apply_config_file(from_file, path);
+  CHECK(from_file.model.ae_dims == 256);
+  CHECK(from_file.optimizer.lr == Approx(1e-4));
+  CHECK(from_file.optimizer.warmup_steps == 200);
+  CHECK(from_file.batch_size == 16);
+
+  facetrain::TrainConfig flag_wins;
+  facetrain::apply_preset(flag_wins, "tiny");
+  facetrain::apply_config_file(flag_wins, path, facetrain::FilePreset::check_only);
+  CHECK(flag_wins.preset == "tiny");
+  CHECK(flag_wins.model.ae_dims == 64);
+  CHECK(flag_wins.optimizer.lr == Approx(1e-4));
+  CHECK(flag_wins.optimizer.warmup_steps == 20);
+  std::ofstream(path) << "preset: huge\n";
+  CHECK_THROWS_AS(facetrain::apply_config_file(flag_wins, path, facetrain::FilePreset::check_only),
+                  facetrain::ConfigError);
+  std::filesystem::remove(path);
+}
+
 TEST_CASE("the effective config round-trips through its YAML", "[unit][train]") {
   facetrain::TrainConfig config;
   config.model = facetrain::model_preset("liae-256");

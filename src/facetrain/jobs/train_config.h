@@ -9,31 +9,34 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 
 namespace facetrain {
 
+// The member defaults are the default preset's (tiny's); lr, warmup_steps, ema_decay and batch_size
+// are each preset's own (preset_recipe below).
 struct OptimizerConfig {
   std::string type = "adamw";     // adam | adamw
-  double lr = 5e-5;               // peak learning rate after warm-up
+  double lr = 3e-4;               // peak learning rate after warm-up
   double beta1 = 0.5;
   double beta2 = 0.999;
   double weight_decay = 0.0;
-  int64_t warmup_steps = 200;
+  int64_t warmup_steps = 20;
   double clip_grad_norm = 1.0;    // 0 = off
   // After warm-up (issue 27): constant | cosine from lr down to lr * lr_floor at the end of the run
   // (max_steps, else the max_time_s limit; without either, constant). train/learning_rate.h.
-  // Off by default, like ema_decay: in the 4-minute CPU bench (docs/train.md) they lost slightly.
+  // Off by default: in the CPU bench (docs/train.md) it did not win at 4-6 minutes.
   std::string lr_schedule = "constant";
   double lr_floor = 0.1;          // fraction of lr the cosine ends at
   // The weights previews, validation and swap use: an exponential moving average of the trained
   // ones with this decay (train/weight_average.h); 0 = off (the last step's weights).
-  double ema_decay = 0;
+  double ema_decay = 0.999;
 };
 
 struct TrainConfig {
   std::string preset = "tiny";
   ModelConfig model;              // from the preset, then overridden per key
-  int64_t batch_size = 16;        // per process
+  int64_t batch_size = 8;         // per process
   int64_t max_steps = 0;          // 0 = no step limit
   double max_time_s = 0;          // 0 = no time limit
   double target_loss = 0;         // stop when the held-out loss (moving average) reaches it; 0 = off
@@ -58,9 +61,28 @@ struct TrainConfig {
   AugmentConfig augment;
 };
 
+// What a preset sets besides the model's shape: the training recipe measured for it (issue 27,
+// docs/train.md). tiny's was measured on CPU (scripts/bench.sh --sections quality); the GPU presets
+// keep DeepFaceLab's (5e-5, a long warm-up, batch 16, no average) until a GPU measures theirs.
+struct PresetRecipe {
+  double lr = 0;
+  int64_t warmup_steps = 0;
+  double ema_decay = 0;
+  int64_t batch_size = 0;
+};
+PresetRecipe preset_recipe(std::string_view name);
+
+// Sets `config.preset`, its model (model_preset) and its recipe; throws ConfigError for an unknown name.
+void apply_preset(TrainConfig& config, std::string_view name);
+
+// Whether a config file's `preset` key is applied (the default) or only checked: a --preset flag
+// given on the command line beats the file's.
+enum class FilePreset { apply, check_only };
+
 // Applies a YAML file over `config` (strict: unknown, duplicate, mistyped or out-of-range keys are
-// ConfigError naming file, line and key). The preset key is applied first, so file keys override it.
-void apply_config_file(TrainConfig& config, const std::filesystem::path& path);
+// ConfigError naming file, line and key). The preset key is applied first (apply_preset), so file keys
+// override it.
+void apply_config_file(TrainConfig& config, const std::filesystem::path& path, FilePreset preset = FilePreset::apply);
 // Checks cross-key rules; throws ConfigError naming the keys.
 void validate_train_config(const TrainConfig& config);
 // The effective configuration as YAML (written to RUN/config.yaml; readable by apply_config_file).
