@@ -72,6 +72,9 @@ CLI::App* setup_matte(CLI::App& app, MatteArgs& args) {
       ->check(CLI::Range(4, 128))->capture_default_str();
   train->add_option("--batch", t.batch, "Faces per step")->check(CLI::Range(1, 1024))->capture_default_str();
   train->add_option("--lr", t.learning_rate, "Adam learning rate (cosine decay to a tenth)")->capture_default_str();
+  train->add_flag("--outline-from-labels", t.outline_from_labels,
+                  "Teach every face the face outline the visible-face labels draw (hairline, far cheek), not the "
+                  "landmark hull's; needs --labels and --labels-white visible");
   train->add_option("--label-weight", t.label_weight, "Loss weight of a labelled face against a synthetic one")
       ->check(CLI::Range(0.0, 1000.0))->capture_default_str();
   train->add_option("--seed", t.seed, "Random seed")->capture_default_str();

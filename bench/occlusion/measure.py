@@ -2,7 +2,7 @@
 """The visible-face matte measured on real occluders (issue 24); prints one JSON object.
 
   measure.py --facetrain BUILD/facetrain --work DIR [--clips handwave,thumbsup] [--steps N]
-             [--resolution R] [--width W] [--labels 0,5,10] [--swap-actor FACESET]
+             [--resolution R] [--width W] [--labels 0,5,10] [--outline-from-labels] [--swap-actor FACESET]
 
 For each clip of tests/data/occlusion/ that is present (handwave ships with the repository;
 thumbsup's video is not redistributable and is measured where a copy lies at
@@ -115,6 +115,8 @@ def measure_clip(args, name):
                "--resolution", args.resolution, "--width", args.width, "--json"]
         if count:
             cmd += ["--labels", os.path.join(label_dir, "roto.####.png"), "--labels-white", "visible"]
+            if args.outline_from_labels:
+                cmd.append("--outline-from-labels")
         trained, train_s = run(cmd)
         train_done = done_event(trained.stdout)
         applied, apply_s = run([args.facetrain, "matte", "apply", "--faces", faces, "--model", model, "--json"])
@@ -184,12 +186,15 @@ def main():
     parser.add_argument("--resolution", type=int, default=64)
     parser.add_argument("--width", type=int, default=16)
     parser.add_argument("--labels", default="0,5,10")
+    parser.add_argument("--outline-from-labels", action="store_true",
+                        help="matte train --outline-from-labels where labels are given")
     parser.add_argument("--swap-actor", default="")
     parser.add_argument("--static-faces", default="", help="a face set of a still face (whole, 256 px) for the flicker")
     args = parser.parse_args()
     args.labels = [int(x) for x in args.labels.split(",") if x != ""]
     os.makedirs(args.work, exist_ok=True)
-    result = {"steps": args.steps, "resolution": args.resolution, "width": args.width}
+    result = {"steps": args.steps, "resolution": args.resolution, "width": args.width,
+              "outline_from_labels": args.outline_from_labels}
     for name in args.clips.split(","):
         result[name] = measure_clip(args, name)
     print(json.dumps(result))

@@ -217,7 +217,24 @@ mkdir -p "$T/roto_broken"
 head -c 100 "$T/roto/roto.0013.png" > "$T/roto_broken/roto.0013.png"
 ft labels_broken matte train --faces "$T/faces" -o "$T/x.matte" --steps 1 --labels "$T/roto_broken/roto.####.png"
 expect_error labels_broken 65 "roto.0013.png"
+ft outline_occluder matte train --faces "$T/faces" -o "$T/x.matte" --steps 1 --labels "$T/roto/roto.####.png" \
+  --outline-from-labels
+expect_error outline_occluder 64 "--labels-white visible"
+ft outline_nolabels matte train --faces "$T/faces" -o "$T/x.matte" --steps 1 --outline-from-labels
+expect_error outline_nolabels 64 "--outline-from-labels"
 [ ! -e "$T/x.matte" ] && pass "no model is written by a failed train" || fail "a failed train wrote a model"
+# --outline-from-labels with visible-face labels (the bar's labels inverted: all visible but the bar,
+# so the drawn outline reaches past the hull everywhere): the correction is learnt, logged and bounded.
+mkdir -p "$T/roto_visible"
+for f in "$T"/roto/roto.*.png; do
+  ffmpeg -nostdin -v error -y -i "$f" -vf negate "$T/roto_visible/$(basename "$f")"
+done
+ft outline matte train --faces "$T/faces" -o "$T/outline.matte" --steps 20 --resolution 64 \
+  --labels "$T/roto_visible/roto.####.png" --labels-white visible --outline-from-labels --json
+expect_rc 0 outline
+grep -Eq 'face outline from 5 labelled faces .*: 1\.[0-9]+ to 1\.40 times' "$T/outline.err" &&
+  pass "--outline-from-labels learns the drawn outline (past the hull, within its bound)" ||
+  fail "no outline correction logged: $(grep -i outline "$T/outline.err")"
 ft swap_no_mattes swap --model "$RUN" --plate "$CAP" --faces "$T/double" -o "$T/nm/swap.####.png" --frames 1-2 --matte visible
 expect_error swap_no_mattes 78 "no visible-face mattes"
 

@@ -21,6 +21,10 @@ struct MatteTrainJob {
   int batch = 16;
   double learning_rate = 2e-3;
   double label_weight = 4.0;          // a labelled face's loss weight against a synthetic one's
+  // With visible-face labels: every face's region (the target of the synthetic and unlabelled faces)
+  // becomes its hull corrected towards the outline the labels draw (occlusion/face_outline.h). Off by
+  // default: it won on handwave, tied on thumbsup (docs/occlusion.md).
+  bool outline_from_labels = false;
   uint64_t seed = 1;
   std::string device = "cpu";
 };

@@ -7,6 +7,7 @@
 #include "facetrain/matte/matte_faces.h"
 #include "facetrain/matte/visible_matte_net.h"
 #include "facetrain/model/torch_device.h"
+#include "facetrain/occlusion/face_outline.h"
 #include "facetrain/occlusion/label_mattes.h"
 #include "facetrain/occlusion/occluder_synthesis.h"
 #include "facetrain/swap/face_composite.h"
@@ -72,6 +73,35 @@ LabelledFaces read_labels(const MatteTrainJob& job, const UsableFaces& usable, c
   }
   out.target = torch::stack(targets);
   return out;
+}
+
+// Visible-face labels draw the face's outline (hairline, far ear), the landmark hull does not: the
+// face region of every face, and so the target of every synthetic and unlabelled one, becomes its
+// hull corrected towards the outline the labels draw (outline_correction: by direction from the
+// hull's centroid, the labels' upper-quartile reach over the hull's). The labelled faces' own targets
+// stay their labels. Only with --outline-from-labels, and only from visible-face labels (labels that
+// paint the occluder say nothing of the outline).
+void correct_face_outlines(MatteFaces& faces, const LabelledFaces& labelled, int r) {
+  const size_t plane = static_cast<size_t>(r) * r;
+  auto plane_of = [&](const torch::Tensor& t) {
+    const torch::Tensor c = t.contiguous();
+    return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + plane);
+  };
+  std::vector<std::vector<float>> hulls, labels;
+  for (size_t k = 0; k < labelled.faces.size(); ++k) {
+    hulls.push_back(plane_of(faces.hull[static_cast<int64_t>(labelled.faces[k])]));
+    labels.push_back(plane_of(labelled.target[static_cast<int64_t>(k)]));
+  }
+  const OutlineCorrection correction = outline_correction(hulls, labels, r);
+  const double before = faces.hull.sum().item<double>();
+  for (int64_t i = 0; i < faces.hull.size(0); ++i) {
+    std::vector<float> region = corrected_face_region(plane_of(faces.hull[i]), correction, r);
+    faces.hull[i].copy_(torch::from_blob(region.data(), {r, r}, torch::kFloat32));
+  }
+  const auto [lo, hi] = std::minmax_element(correction.scale.begin(), correction.scale.end());
+  log_info("matte train: the face outline from {} labelled faces ({} of {} directions seen): {:.2f} to {:.2f} times the "
+           "landmark hull's reach, {:+.1f} % of its area", labelled.faces.size(), correction.directions_seen,
+           correction.scale.size(), *lo, *hi, 100.0 * (faces.hull.sum().item<double>() / std::max(1.0, before) - 1));
 }
 
 // The rows of each track (source, track id), in frame order.
@@ -314,6 +344,8 @@ void measure_holdout(VisibleMatteNet& net, const MatteFaces& faces, const std::v
 MatteTrainReport run_matte_train(const MatteTrainJob& job, ProgressSink& progress) {
   const auto start = Clock::now();
   if (job.output.empty()) throw UsageError("matte train: -o MATTE_MODEL is required");
+  if (job.outline_from_labels && (job.labels.empty() || parse_label_white(job.labels_white) != LabelWhite::visible))
+    throw UsageError("--outline-from-labels: needs --labels with --labels-white visible (labels that draw the visible face)");
   if (job.resolution_px < 32 || job.resolution_px > 512 || job.resolution_px % 8 != 0)
     throw UsageError(fmt::format("--resolution {}: a multiple of 8 from 32 to 512", job.resolution_px));
   const torch::Device device = select_device(job.device);
@@ -322,8 +354,9 @@ MatteTrainReport run_matte_train(const MatteTrainJob& job, ProgressSink& progres
   std::vector<size_t> every(usable.faces.size());
   std::iota(every.begin(), every.end(), size_t{0});
   log_info("{}: reading {} faces at {} px for the visible-face matte", job.faces.string(), every.size(), r);
-  const MatteFaces faces = load_matte_faces(usable, every, r);
+  MatteFaces faces = load_matte_faces(usable, every, r);
   const LabelledFaces labelled = read_labels(job, usable, faces, r);
+  if (job.outline_from_labels) correct_face_outlines(faces, labelled, r);
 
   // Held out: the last tenth of the faces in frame order, never trained on. The synthetic pool: the
   // rest, less the labelled faces and the least confident fifth: by landmark fit confidence where

@@ -3,6 +3,7 @@
 // index, and the composite keeping occluders bit for bit.
 #include "facetrain/base/error.h"
 #include "facetrain/faceset/visible_mattes.h"
+#include "facetrain/occlusion/face_outline.h"
 #include "facetrain/occlusion/label_mattes.h"
 #include "facetrain/occlusion/occluder_synthesis.h"
 #include "facetrain/occlusion/temporal_matte.h"
@@ -120,6 +121,59 @@ TEST_CASE("label mattes warp into the aligned crop", "[unit][occlusion]") {
   CHECK(painted[(12 - 5) * 20 + (25 - 10)] == 1.f);
   CHECK(painted[2 * 20 + 2] == 0.f);
   CHECK_THROWS_AS(parse_label_white("black"), UsageError);
+}
+
+namespace {
+// An ellipse centred at (cx, cy) with half-axes ax, ay; `up` stretches the half above the centre.
+std::vector<float> ellipse(int size, double cx, double cy, double ax, double ay, double up = 1.0) {
+  std::vector<float> out(static_cast<size_t>(size) * size, 0.f);
+  for (int y = 0; y < size; ++y)
+    for (int x = 0; x < size; ++x) {
+      const double dx = (x - cx) / ax, dy = (y - cy) / (y < cy ? ay * up : ay);
+      out[static_cast<size_t>(y) * size + x] = dx * dx + dy * dy <= 1 ? 1.f : 0.f;
+    }
+  return out;
+}
+double mask_iou(const std::vector<float>& a, const std::vector<float>& b) {
+  double inter = 0, uni = 0;
+  for (size_t p = 0; p < a.size(); ++p) inter += a[p] > 0.5f && b[p] > 0.5f, uni += a[p] > 0.5f || b[p] > 0.5f;
+  return inter / uni;
+}
+}  // namespace
+
+TEST_CASE("the matte outline learnt from labels corrects the landmark hull despite occluders", "[unit][occlusion]") {
+  const int n = 64;
+  // The hull stops at the brows; the artist draws the face up to the hairline (1.3 times as far up).
+  std::vector<std::vector<float>> hulls, labels;
+  for (int f = 0; f < 6; ++f) {
+    const double cx = 30 + f, cy = 34;
+    hulls.push_back(ellipse(n, cx, cy, 16, 18));
+    std::vector<float> drawn = ellipse(n, cx, cy, 16, 18, 1.3);
+    // A hand over part of the face in four of the six labels: inside it, and over the right edge.
+    if (f < 4)
+      for (int y = 30; y < 44; ++y)
+        for (int x = static_cast<int>(cx) + (f % 2 ? -4 : 6); x < n; ++x) drawn[static_cast<size_t>(y) * n + x] = 0.f;
+    labels.push_back(std::move(drawn));
+  }
+  const OutlineCorrection correction = outline_correction(hulls, labels, n);
+  REQUIRE(correction.scale.size() == 64);
+  CHECK(correction.directions_seen == 64);
+  CHECK(std::abs(correction.scale[48] - 1.3f) < 0.08f);  // straight up (angle 3/2 pi): the hairline
+  CHECK(std::abs(correction.scale[16] - 1.0f) < 0.08f);  // straight down: the chin, as the hull
+  CHECK(std::abs(correction.scale[0] - 1.0f) < 0.08f);   // right: the hand covers it in 4 of 6 labels, not the face
+  // Another face of the shot: its corrected hull is the outline the artist would draw.
+  const auto hull = ellipse(n, 33, 31, 15, 17);
+  const auto drawn = ellipse(n, 33, 31, 15, 17, 1.3);
+  const auto corrected = corrected_face_region(hull, correction, n);
+  CHECK(mask_iou(hull, drawn) < 0.9);
+  CHECK(mask_iou(corrected, drawn) > 0.95);
+  // No labels: the hull as it is; an empty hull stays empty.
+  const OutlineCorrection none = outline_correction({}, {}, n);
+  CHECK(none.directions_seen == 0);
+  CHECK(mask_iou(corrected_face_region(hull, none, n), hull) > 0.97);
+  const std::vector<float> nothing(static_cast<size_t>(n) * n, 0.f);
+  CHECK(mask_iou(corrected_face_region(nothing, correction, n), hull) == 0.0);
+  CHECK_THROWS_AS(outline_correction(hulls, {labels[0]}, n), InternalError);
 }
 
 TEST_CASE("the visible-matte index round-trips and refuses what it cannot trust", "[unit][occlusion][faceset]") {
