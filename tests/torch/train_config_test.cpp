@@ -59,6 +59,25 @@ TEST_CASE("a preset sets its model and its recipe; file keys override both", "[u
   std::filesystem::remove(path);
 }
 
+// A resumed run compares the configuration it is given with the run's config.yaml (trainer.cpp).
+TEST_CASE("config differences name each changed key, nested ones with their section", "[unit][train]") {
+  facetrain::TrainConfig old_recipe;
+  facetrain::apply_preset(old_recipe, "df-256");
+  old_recipe.model = facetrain::model_preset("tiny");
+  old_recipe.preset = "tiny";
+  facetrain::TrainConfig now;
+  facetrain::apply_preset(now, "tiny");
+  const std::string before = facetrain::train_config_to_yaml(old_recipe), after = facetrain::train_config_to_yaml(now);
+  CHECK(facetrain::config_differences(after, after).empty());
+  const std::vector<std::string> expected{"batch_size: 16 -> 8", "optimizer.lr: 5e-05 -> 0.0003",
+                                          "optimizer.warmup_steps: 200 -> 20", "optimizer.ema_decay: 0 -> 0.999"};
+  CHECK(facetrain::config_differences(before, after) == expected);
+  CHECK(facetrain::config_differences("seed: 1\nloss:\n  l1_weight: 0\n", "seed: 1\n") ==
+        std::vector<std::string>{"loss.l1_weight: 0 -> (none)"});
+  CHECK(facetrain::config_differences("seed: 1\n", "seed: 2\naugment:\n  flip: true\n") ==
+        std::vector<std::string>{"seed: 1 -> 2", "augment.flip: (none) -> true"});
+}
+
 TEST_CASE("the effective config round-trips through its YAML", "[unit][train]") {
   facetrain::TrainConfig config;
   config.model = facetrain::model_preset("liae-256");

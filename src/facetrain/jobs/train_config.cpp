@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <limits>
+#include <utility>
 
 namespace facetrain {
 
@@ -161,6 +162,53 @@ std::string train_config_to_yaml(const TrainConfig& c) {
                    a.flip, a.flip_probability, a.affine, a.rotation_deg, a.scale, a.shift, a.random_warp, a.random_warp_off_fraction, a.warp_grid,
                    a.warp_strength, a.color, a.color_on_target, a.brightness, a.contrast, a.channel_gain);
   return y;
+}
+
+namespace {
+// "key" -> "value" of a train_config_to_yaml text, nested keys joined with '.', in order.
+std::vector<std::pair<std::string, std::string>> flat_keys(const std::string& yaml) {
+  std::vector<std::pair<std::string, std::string>> keys;
+  std::string section;
+  size_t start = 0;
+  while (start < yaml.size()) {
+    size_t end = yaml.find('\n', start);
+    if (end == std::string::npos) end = yaml.size();
+    const std::string line = yaml.substr(start, end - start);
+    start = end + 1;
+    const size_t colon = line.find(':');
+    if (line.empty() || line[0] == '#' || colon == std::string::npos) continue;
+    const bool nested = line[0] == ' ';
+    const size_t key_start = line.find_first_not_of(' ');
+    const std::string key = line.substr(key_start, colon - key_start);
+    std::string value = line.substr(colon + 1);
+    value.erase(0, value.find_first_not_of(' '));  // all spaces: npos erases all
+    if (!nested && value.empty()) {
+      section = key;
+      continue;
+    }
+    if (!nested) section.clear();
+    keys.emplace_back(section.empty() ? key : section + "." + key, value);
+  }
+  return keys;
+}
+}  // namespace
+
+std::vector<std::string> config_differences(const std::string& before, const std::string& after) {
+  const auto old_keys = flat_keys(before), new_keys = flat_keys(after);
+  auto find = [](const auto& keys, const std::string& key) -> const std::string* {
+    for (const auto& [k, v] : keys)
+      if (k == key) return &v;
+    return nullptr;
+  };
+  std::vector<std::string> out;
+  for (const auto& [key, value] : new_keys) {
+    const std::string* was = find(old_keys, key);
+    if (!was) out.push_back(fmt::format("{}: (none) -> {}", key, value));
+    else if (*was != value) out.push_back(fmt::format("{}: {} -> {}", key, *was, value));
+  }
+  for (const auto& [key, value] : old_keys)
+    if (!find(new_keys, key)) out.push_back(fmt::format("{}: {} -> (none)", key, value));
+  return out;
 }
 
 }  // namespace facetrain

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace facetrain {
 
@@ -87,5 +88,10 @@ void apply_config_file(TrainConfig& config, const std::filesystem::path& path, F
 void validate_train_config(const TrainConfig& config);
 // The effective configuration as YAML (written to RUN/config.yaml; readable by apply_config_file).
 std::string train_config_to_yaml(const TrainConfig& config);
+
+// What changed between two train_config_to_yaml texts, a "key: before -> after" per key (nested keys
+// as "optimizer.lr"), in the order of `after`; keys only one side has are "key: (none) -> x" or
+// "key: x -> (none)". A resumed run warns with it when its recipe is not the one it was started with.
+std::vector<std::string> config_differences(const std::string& before, const std::string& after);
 
 }  // namespace facetrain

@@ -1,6 +1,7 @@
 #include "facetrain/train/trainer.h"
 
 #include "facetrain/media/image_io.h"
+#include "facetrain/base/atomic_file.h"
 #include "facetrain/base/error.h"
 #include "facetrain/base/limit_progress.h"
 #include "facetrain/base/log.h"
@@ -27,6 +28,7 @@
 #include <fmt/ranges.h>  // fmt::join (fmt >= 11 keeps it here)
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -443,7 +445,21 @@ void Trainer::start_gradient_sync() {
 }
 
 void Trainer::write_run_records() {
-  run_->write_config(train_config_to_yaml(config_));
+  const std::string config_yaml = train_config_to_yaml(config_);
+  const fs::path previous_config = job_.run_directory / "config.yaml";
+  if (resume_step_ > 0 && fs::exists(previous_config)) {
+    // A resumed run goes on with the configuration given now; one that differs from the run's (other
+    // flags, a --config forgotten, a newer facetrain whose preset recipe changed) is said, key by key.
+    std::vector<std::string> changed = config_differences(read_file(previous_config), config_yaml);
+    changed.erase(std::remove_if(changed.begin(), changed.end(),  // limits are per session
+                                 [](const std::string& d) { return d.rfind("max_steps:", 0) == 0 || d.rfind("max_time_s:", 0) == 0; }),
+                  changed.end());
+    if (!changed.empty())
+      log_warning("resuming {} at step {} with a configuration other than its config.yaml: {} (to keep the run's, "
+                  "pass --config {})", job_.run_directory.string(), resume_step_, fmt::join(changed, ", "),
+                  previous_config.string());
+  }
+  run_->write_config(config_yaml);
   run_->write_manifest({{"format_version", 1},
                         {"facetrain", version_string()},
                         {"libtorch", torch_version()},
