@@ -176,16 +176,7 @@ grep -q '^Progress: 100%$' "$train_log" && [ "$(grep -c '^Progress: ' "$train_lo
 ft single train --actor "$SHOT/faces/actor" --double "$SHOT/faces/double" --preset tiny --batch-size 4 --max-steps 12 \
   --config "$cfg" --checkpoint-every 6 -o "$T/single"
 expect_rc 0 single
-if msg="$(python3 - "$T/single/metrics.jsonl" "$SHOT/train/v001/metrics.jsonl" <<'PY'
-import json, sys
-a = [json.loads(l) for l in open(sys.argv[1])]
-b = [json.loads(l) for l in open(sys.argv[2])]
-assert [x["step"] for x in a] == [y["step"] for y in b], "different steps"
-worst = max(abs(x["loss"] - y["loss"]) / abs(x["loss"]) for x, y in zip(a, b))
-print(f"{len(a)} steps, worst relative difference {worst:.2e}")
-sys.exit(0 if worst <= 1e-5 else 1)
-PY
-)"; then pass "srun -n 2: two Gloo ranks at batch 2 train like one process at batch 4 ($msg)"
+if msg="$(same_loss_curve "$T/single" "$SHOT/train/v001")"; then pass "srun -n 2: two Gloo ranks at batch 2 train like one process at batch 4 ($msg)"
 else fail "srun -n 2 differs from one process: $msg"; fi
 
 wait_records "$swap_job" 300 swap && all_completed swap && [ "$(wc -l <"$T/swap.records")" = 3 ] \

@@ -9,20 +9,6 @@ make_train_facesets 60
 cfg="$(log_every_step_config)"
 common=(--actor "$T/actor" --double "$T/double" --preset tiny --config "$cfg" --checkpoint-every 4 --dist-timeout 20)
 
-# close_losses A B RTOL: the same steps, losses equal within a relative tolerance.
-close_losses() {
-  python3 - "$1/metrics.jsonl" "$2/metrics.jsonl" "$3" <<'PY'
-import json, sys
-a = [json.loads(l) for l in open(sys.argv[1])]
-b = [json.loads(l) for l in open(sys.argv[2])]
-rtol = float(sys.argv[3])
-assert [x["step"] for x in a] == [y["step"] for y in b], "different steps logged"
-worst = max(abs(x["loss"] - y["loss"]) / abs(x["loss"]) for x, y in zip(a, b))
-print(f"{len(a)} steps, worst relative difference {worst:.2e}")
-sys.exit(0 if worst <= rtol else 1)
-PY
-}
-
 # 1. Equivalence: 1 process at batch 6 == 2 ranks at 3 == 3 ranks at 2 (12 steps). Small gradient
 #    buckets (1 MB) so several all-reduces overlap backward.
 ft single train "${common[@]}" -o "$T/single" --batch-size 6 --max-steps 12
@@ -34,7 +20,7 @@ expect_rc 0 three
 grep -qE "data parallel: rank 0 of 2 \(gloo\), batch 3 per rank and identity, global 6; ([2-9]|[1-9][0-9]+) gradient bucket" "$T/two.err" \
   || fail "2 ranks: no multi-bucket data-parallel start line: $(grep 'data parallel' "$T/two.err")"
 for n in two three; do
-  if msg="$(close_losses "$T/single" "$T/$n" 1e-5)"; then pass "$n ranks reproduce the single-process loss curve ($msg)"
+  if msg="$(same_loss_curve "$T/single" "$T/$n")"; then pass "$n ranks reproduce the single-process loss curve ($msg)"
   else fail "$n ranks: losses differ from the single process at the global batch ($msg)"; fi
 done
 [ "$(json_get "$T/three/manifest.json" 'd["world_size"]')" = 3 ] && pass "manifest records world size 3" \
@@ -92,7 +78,7 @@ else
 fi
 ft single_nodes train "${common[@]}" -o "$T/single_nodes" --batch-size 6 --max-steps 6
 expect_rc 0 single_nodes
-if [ "$(cat "$T/nodes-0.rc")" = 0 ] && [ "$(cat "$T/nodes-1.rc")" = 0 ] && msg="$(close_losses "$T/single_nodes" "$T/nodes" 1e-5)"; then
+if [ "$(cat "$T/nodes-0.rc")" = 0 ] && [ "$(cat "$T/nodes-1.rc")" = 0 ] && msg="$(same_loss_curve "$T/single_nodes" "$T/nodes")"; then
   pass "two launchers (--nnodes 2) on loopback train like one process at the global batch ($msg)"
 else
   fail "two nodes: exit $(cat "$T/nodes-0.rc")/$(cat "$T/nodes-1.rc"); ${msg:-}"; tail -3 "$T/nodes-0.err" "$T/nodes-1.err" >&2
