@@ -623,7 +623,6 @@ ExtractReport run_extract(const ExtractConfig& config, ProgressSink& progress) {
   const bool five_points = config.landmark_points == 5;
   const LandmarkModelFile model =
       landmark_model_file(config.landmark_points, config.landmark_model_path, config.landmark_model_sha256);
-  const std::string& model_path = model.path;
   std::unique_ptr<LandmarkPredictor> loaded;
   try {
     loaded = std::make_unique<LandmarkPredictor>(model.path, model.sha256);
@@ -642,7 +641,7 @@ ExtractReport run_extract(const ExtractConfig& config, ProgressSink& progress) {
   const LandmarkPredictor& predictor = *loaded;
   if (predictor.points() != config.landmark_points)
     throw ConfigError(fmt::format("--landmark-model {} fits {} points; --landmarks asks for {} (give --landmarks {})",
-                                  model_path, predictor.points(), config.landmark_points, predictor.points()));
+                                  model.path, predictor.points(), config.landmark_points, predictor.points()));
   // --identity / --exclude-identity: every plate's tracks are chosen before anything is written.
   const std::optional<ChosenPeople> people = choose_people(config, predictor);
   std::map<std::string, std::unique_ptr<TrackIdentityPass>> chosen_tracks;

@@ -53,13 +53,11 @@ void use_one_blas_thread() {
   if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) set(1);
 }
 
-LandmarkModelFile landmark_model_of(const FaceScorerOptions& options) {
-  return landmark_model_file(options.landmark_points, options.landmark_model_path, options.landmark_model_sha256);
-}
-
 class DlibFaceScorer final : public FaceScorer {
  public:
-  explicit DlibFaceScorer(const FaceScorerOptions& options) : DlibFaceScorer(options, landmark_model_of(options)) {}
+  explicit DlibFaceScorer(const FaceScorerOptions& options)
+      : DlibFaceScorer(options, landmark_model_file(options.landmark_points, options.landmark_model_path,
+                                                    options.landmark_model_sha256)) {}
 
   DlibFaceScorer(const FaceScorerOptions& options, const LandmarkModelFile& model)
       : landmarks_(model.path, model.sha256) {

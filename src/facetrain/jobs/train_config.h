@@ -14,8 +14,8 @@
 
 namespace facetrain {
 
-// The member defaults are the default preset's (tiny's); lr, warmup_steps, ema_decay and batch_size
-// are each preset's own (preset_recipe below).
+// The member defaults are the default preset's (tiny's): preset_recipe("tiny") reads its lr,
+// warmup_steps, ema_decay and batch_size from here; the other presets have their own (below).
 struct OptimizerConfig {
   std::string type = "adamw";     // adam | adamw
   double lr = 3e-4;               // peak learning rate after warm-up

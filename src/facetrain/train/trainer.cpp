@@ -451,9 +451,12 @@ void Trainer::write_run_records() {
     // A resumed run goes on with the configuration given now; one that differs from the run's (other
     // flags, a --config forgotten, a newer facetrain whose preset recipe changed) is said, key by key.
     std::vector<std::string> changed = config_differences(read_file(previous_config), config_yaml);
-    changed.erase(std::remove_if(changed.begin(), changed.end(),  // limits are per session
-                                 [](const std::string& d) { return d.rfind("max_steps:", 0) == 0 || d.rfind("max_time_s:", 0) == 0; }),
-                  changed.end());
+    auto stop_rule = [](const std::string& d) {  // where to stop may change from session to session
+      for (const char* key : {"max_steps:", "max_time_s:", "target_loss:"})
+        if (d.rfind(key, 0) == 0) return true;
+      return false;
+    };
+    changed.erase(std::remove_if(changed.begin(), changed.end(), stop_rule), changed.end());
     if (!changed.empty())
       log_warning("resuming {} at step {} with a configuration other than its config.yaml: {} (to keep the run's, "
                   "pass --config {})", job_.run_directory.string(), resume_step_, fmt::join(changed, ", "),
