@@ -22,7 +22,18 @@ CLI::App* setup_extract(CLI::App& app, ExtractArgs& args) {
   cmd->add_option("--threads", c.threads, "Worker threads (0: one per core)")->check(CLI::Range(0, 256));
   cmd->add_option("--max-faces", c.tracker.max_faces, "Faces kept per frame, largest first")
       ->check(CLI::Range(1, 64))->capture_default_str();
-  cmd->add_option("--detector-model", c.detector.mmod_model_path, "dlib CNN (mmod) detector model; default: HOG");
+  cmd->add_option("--detector", args.detector,
+                  "Face detector: hog+cnn (HOG's unsure windows and lost tracks checked by dlib's CNN: turned faces at "
+                  "HOG's speed class), hog (frontal faces), cnn (the CNN on the whole frame, ~5x slower on a CPU) or "
+                  "auto (hog+cnn where the CNN's model is found, else hog with a warning); docs/extract.md. Default "
+                  "auto, or cnn when only --detector-model is given")
+      ->check(CLI::IsMember({"auto", "hog", "cnn", "hog+cnn"}));
+  cmd->add_option("--detector-model", c.detector.mmod_model_path,
+                  "dlib CNN (mmod) detector model for cnn and hog+cnn (default: $FACETRAIN_MODELS/"
+                  "mmod_human_face_detector.dat)");
+  cmd->add_option("--proposal-score", c.detector.proposal_score,
+                  "hog+cnn: the lowest HOG score whose window the CNN checks")
+      ->check(CLI::Range(-3.0, 0.0))->capture_default_str();
   cmd->add_option("--detect-width", c.detector.detect_width_px, "Frames are downscaled to this width for detection")
       ->check(CLI::Range(160, 8192))->capture_default_str();
   cmd->add_option("--min-score", c.detector.min_score, "Detector score threshold")->capture_default_str();
@@ -95,6 +106,11 @@ int run_extract_command(ExtractArgs& args, ConsoleReporter& reporter) {
   if (!args.frames.empty()) c.frames = FrameRange::parse(args.frames);
   c.face_type = face_type_from_string(args.face_type);
   c.on_missing = parse_on_missing(args.on_missing);
+  if (!args.detector.empty()) {
+    c.detector.kind = parse_detector_kind(args.detector);
+  } else {  // --detector-model alone: the CNN on the whole frame, as before --detector
+    c.detector.kind = c.detector.mmod_model_path.empty() ? DetectorKind::automatic : DetectorKind::cnn;
+  }
   if (!c.decode_only && c.output.empty()) throw UsageError("extract needs -o FACESET");
   reporter.event("start", {{"command", "extract"}, {"inputs", c.inputs}, {"output", c.output.string()}});
   const ExtractReport report = extract_module().run_extract(c, reporter);

@@ -17,6 +17,7 @@ struct ExtractArgs {
   std::string frames;        // farm syntax; parsed after CLI11 so errors name the text
   std::string face_type = "whole";
   std::string on_missing = "error";
+  std::string detector;      // auto | hog | cnn | hog+cnn; empty: auto, or cnn with only --detector-model
   bool json = false;
 };
 

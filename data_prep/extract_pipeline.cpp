@@ -573,7 +573,14 @@ void check_person_found(const std::string& input, const ExtractConfig& config, c
 
 }  // namespace
 
-ExtractReport run_extract(const ExtractConfig& config, ProgressSink& progress) {
+ExtractReport run_extract(const ExtractConfig& requested, ProgressSink& progress) {
+  ExtractConfig config = requested;
+  if (!config.decode_only) {
+    config.detector = resolve_detector(requested.detector, true);
+    // The CNN's model is loaded once here, so that a missing or unreadable one stops the run before
+    // anything is written.
+    if (config.detector.kind != DetectorKind::hog) make_face_detector(config.detector);
+  }
   ExtractReport report;
   // Open every input first: a typo in the third path, or frames the second plate does not have,
   // fail before an hour of work on the first and before anything is written.

@@ -591,9 +591,12 @@ import json, sys
 print(json.dumps({json.loads(l)['name']: json.loads(l)['values'] for l in open(sys.argv[1]) if l.strip()}))" "$WORK/detector.jsonl")")
   for label in cap12 franck; do
     if [ $label = cap12 ]; then clip="$CLIP_SD"; else clip="$SAMPLES/franck.mp4"; fi
-    for det in hog mmod; do
+    for det in hog hog+cnn mmod; do
       local args=(--frames "$frames" --redetect-every 1 --json)
-      [ $det = mmod ] && args+=(--detector-model "$mmod")
+      case $det in
+        mmod) args+=(--detector-model "$mmod") ;;
+        *) args+=(--detector "$det" --detector-model "$mmod") ;;
+      esac
       runs=(); rates=(); shares=()
       for k in $(seq "$REPEAT"); do
         rm -rf "$WORK/detector_fs"
@@ -619,7 +622,7 @@ print(json.dumps({key: {'frames': frames,
       log "detector $det on $label ($frames): faces on ${shares[0]} frames, $(median "${rates[@]}") frames/s (tool)"
     done
   done
-  entries+=("{\"clip_options\": \"extract --frames $frames --redetect-every 1, --threads default ($(nproc) workers), mmod: --detector-model mmod_human_face_detector.dat\"}")
+  entries+=("{\"clip_options\": \"extract --frames $frames --redetect-every 1, --threads default ($(nproc) workers), hog and hog+cnn: --detector, mmod: --detector-model mmod_human_face_detector.dat (the CNN on the whole frame)\"}")
   merge_json "${entries[@]}"
 }
 

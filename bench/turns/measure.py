@@ -16,12 +16,15 @@ tests/data/turns/SOURCE.md for where to get them; $FACETRAIN_TURNS_<CLIP> names 
   3. frames/s: extract's own figure from its `done` event (decode, detection, landmarks, crops and
      masks written), the median of --repeat runs.
 With --speed-1080p: the foreman clip scaled to 1320x1080 and pillarboxed to 1920x1080 (made here with
-ffmpeg, H.264 CRF 18), --speed-frames of it, each of --speed-configs (default hog,mmod: extract's
-defaults with each detector), --threads 2 and 1, --speed-repeat runs each; `uptime` before and after.
+ffmpeg, H.264 CRF 18), --speed-frames of it, each of --speed-configs (default hog,hogcnn,mmod: each
+detector with extract's other defaults), --threads 2 and 1, --speed-repeat runs each; `uptime` before and after.
 
-Configurations (--configs, default all): hog (the defaults), hog_every1 (--redetect-every 1), mmod
-(--detector-model), mmod_every1, and the variants hog_score-0.5_every1 (--min-score -0.5),
-mmod_every2, mmod_every4, mmod_every16, hog_score-0.5, hog_score-0.5_every2, hog_score-0.25_every1.
+Configurations (--configs, default all): hog (--detector hog, extract's default before hog+cnn),
+hog_every1 (--redetect-every 1), mmod (--detector-model: the CNN on the whole frame), mmod_every1,
+hogcnn (--detector hog+cnn, extract's default where the CNN model is found), hogcnn_every2,
+hogcnn_every1, hogcnn_p-0.5 and hogcnn_p-1.2 (--proposal-score), and the variants
+hog_score-0.5_every1 (--min-score -0.5), mmod_every2, mmod_every4, mmod_every16, hog_score-0.5,
+hog_score-0.5_every2, hog_score-0.25_every1.
 False faces: the faces written in each clip's `no_face_frames` (frames that hold no face, listed in its
 ground truth). --reuse scores face sets a previous run left in --work (and its recorded frames/s)
 instead of extracting again.
@@ -43,17 +46,22 @@ DATA = os.path.join(REPO, "tests", "data", "turns")
 BUCKETS = ("frontal", "30-60", "60-90")
 
 CONFIGS = {
-    "hog": [],
-    "hog_every1": ["--redetect-every", "1"],
+    "hog": ["--detector", "hog"],
+    "hog_every1": ["--detector", "hog", "--redetect-every", "1"],
     "mmod": ["@mmod"],
     "mmod_every1": ["@mmod", "--redetect-every", "1"],
-    "hog_score-0.5_every1": ["--min-score", "-0.5", "--redetect-every", "1"],
+    "hog_score-0.5_every1": ["--detector", "hog", "--min-score", "-0.5", "--redetect-every", "1"],
     "mmod_every2": ["@mmod", "--redetect-every", "2"],
     "mmod_every4": ["@mmod", "--redetect-every", "4"],
     "mmod_every16": ["@mmod", "--redetect-every", "16"],
-    "hog_score-0.5": ["--min-score", "-0.5"],
-    "hog_score-0.5_every2": ["--min-score", "-0.5", "--redetect-every", "2"],
-    "hog_score-0.25_every1": ["--min-score", "-0.25", "--redetect-every", "1"],
+    "hog_score-0.5": ["--detector", "hog", "--min-score", "-0.5"],
+    "hog_score-0.5_every2": ["--detector", "hog", "--min-score", "-0.5", "--redetect-every", "2"],
+    "hog_score-0.25_every1": ["--detector", "hog", "--min-score", "-0.25", "--redetect-every", "1"],
+    "hogcnn": ["--detector", "hog+cnn", "@mmod"],
+    "hogcnn_every2": ["--detector", "hog+cnn", "@mmod", "--redetect-every", "2"],
+    "hogcnn_every1": ["--detector", "hog+cnn", "@mmod", "--redetect-every", "1"],
+    "hogcnn_p-0.5": ["--detector", "hog+cnn", "@mmod", "--proposal-score", "-0.5"],
+    "hogcnn_p-1.2": ["--detector", "hog+cnn", "@mmod", "--proposal-score", "-1.2"],
 }
 
 
@@ -219,7 +227,7 @@ def main():
     ap.add_argument("--speed-frames", default="1-120")
     ap.add_argument("--speed-repeat", type=int, default=3)
     ap.add_argument("--reuse", action="store_true")
-    ap.add_argument("--speed-configs", default="hog,mmod")
+    ap.add_argument("--speed-configs", default="hog,hogcnn,mmod")
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
     facetrain = os.path.abspath(a.facetrain)

@@ -225,7 +225,11 @@ struct FaceTracker::Impl {
   void detect_and_fit(const Gray8Image& frame, bool strict) {
     frames_since_detection = 0;
     detect_next = false;
-    std::vector<FaceBox> detections = detector->detect(frame);
+    std::vector<FaceBox> expected;
+    if (!strict) {
+      for (const Track& t : tracks) expected.push_back(t.box);
+    }
+    std::vector<FaceBox> detections = detector->detect(frame, expected);
     struct Pair {
       float overlap;
       size_t track, detection;

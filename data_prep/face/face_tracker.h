@@ -1,7 +1,8 @@
 #pragma once
 // Follows faces through consecutive frames of one source: detects on the first frame and every
-// `redetect_every` frames (or when a track's fit degrades), otherwise seeds each face's landmark fit
-// from its previous landmarks; smooths landmarks over time so aligned crops do not jitter.
+// `redetect_every` frames (or when a track's fit degrades), telling the detector where its tracks are
+// (hog+cnn has the CNN look there when HOG loses a face that turns away), otherwise seeds each face's
+// landmark fit from its previous landmarks; smooths landmarks over time so aligned crops do not jitter.
 #include "data_prep/face/face_detector.h"
 #include "data_prep/face/landmark_predictor.h"
 

@@ -1,4 +1,5 @@
-// dlib's HOG detector against its CNN (mmod) detector on dlib's example photos (issue 12): recall,
+// dlib's HOG detector against its CNN (mmod) detector, and HOG checked by the CNN (hog+cnn, issue 26),
+// on dlib's example photos (issue 12): recall,
 // precision and time per photo, figures docs/extract.md quotes (tests/unit/figures.h; scripts/bench.sh
 // --sections detector runs this case and, on the sample clips, `facetrain extract` with each detector).
 //
@@ -177,10 +178,14 @@ TEST_CASE("HOG and mmod face detectors on dlib's example photos: recall, precisi
                            {"options", options_json(defaults)},
                            {"options_upsample1", options_json(small_faces)}};
   for (const auto& [suffix, base] : {std::pair<std::string, DetectorOptions>{"", defaults}, {"_upsample1", small_faces}}) {
-    DetectorOptions hog_options = base, mmod_options = base;
+    DetectorOptions hog_options = base, mmod_options = base, hog_cnn_options = base;
+    mmod_options.kind = DetectorKind::cnn;
     mmod_options.mmod_model_path = mmod_path;
+    hog_cnn_options.kind = DetectorKind::hog_cnn;
+    hog_cnn_options.mmod_model_path = mmod_path;
     values["hog" + suffix] = figures_of(measure(*make_face_detector(hog_options), photos));
     values["mmod" + suffix] = figures_of(measure(*make_face_detector(mmod_options), photos));
+    values["hog_cnn" + suffix] = figures_of(measure(*make_face_detector(hog_cnn_options), photos));
   }
   facetrain::testing::record_figures("detector_stills", values);
 }

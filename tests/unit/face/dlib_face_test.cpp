@@ -117,8 +117,34 @@ TEST_CASE("HOG detector maps boxes back from a downscaled frame", "[unit][face][
   CHECK(make_face_detector(options)->detect(big).empty());
 }
 
+TEST_CASE("detector names read back, unknown ones are config errors", "[unit][face]") {
+  for (DetectorKind kind : {DetectorKind::automatic, DetectorKind::hog, DetectorKind::cnn, DetectorKind::hog_cnn}) {
+    CHECK(parse_detector_kind(to_string(kind)) == kind);
+  }
+  CHECK(to_string(DetectorKind::hog_cnn) == "hog+cnn");
+  CHECK_THROWS_AS(parse_detector_kind("HOG"), ConfigError);
+}
+
+TEST_CASE("auto is hog+cnn where the CNN model is, HOG where it is not", "[unit][face]") {
+  const auto dir = std::filesystem::temp_directory_path() / "facetrain_face_test_auto_detector";
+  std::filesystem::create_directories(dir);
+  DetectorOptions options;
+  options.kind = DetectorKind::automatic;
+  options.mmod_model_path = (dir / "absent.dat").string();
+  CHECK(resolve_detector(options, false).kind == DetectorKind::hog);
+  std::ofstream(dir / "present.dat") << "x";
+  options.mmod_model_path = (dir / "present.dat").string();
+  const DetectorOptions resolved = resolve_detector(options, false);
+  CHECK(resolved.kind == DetectorKind::hog_cnn);
+  CHECK(resolved.mmod_model_path == options.mmod_model_path);
+  options.kind = DetectorKind::hog;  // asked for by name: left alone
+  CHECK(resolve_detector(options, false).kind == DetectorKind::hog);
+  std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("mmod detector model errors name the file", "[unit][face][dlib]") {
   DetectorOptions options;
+  options.kind = GENERATE(DetectorKind::cnn, DetectorKind::hog_cnn);
   options.mmod_model_path = "/nonexistent/mmod_human_face_detector.dat";
   try {
     make_face_detector(options);
