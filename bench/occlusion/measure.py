@@ -15,7 +15,8 @@ tests/data/occlusion/thumbsup/thumbsup.mp4 or $FACETRAIN_THUMBSUP_CLIP):
      label; the held-out synthetic IoU per occluder kind; the cost per face; the matte flicker;
   4. with --swap-actor, a tiny model trained for a few steps and `facetrain swap` of the clip
      with the 0-label and the most-label mattes and with --matte both: the share of ground-truth
-     occluder pixels the swap changed (eval_matte.py occluder, bit for bit on 8-bit PNG).
+     occluder pixels the swap changed (eval_matte.py occluder, bit for bit on 8-bit PNG), on the
+     scored frames only (those no label set uses), like the IoU.
 """
 import argparse
 import json
@@ -135,7 +136,7 @@ def measure_clip(args, name):
             "flicker_after": apply_done["flicker_after"], "occluded_share": apply_done["occluded_share"]}
         log("%s: %d labels: IoU %.3f (hull %.3f)" % (name, count, scores["mean_iou"], hull["mean_iou"]))
     if args.swap_actor:
-        out["swap"] = measure_swap(args, name, clip, faces, models, counts, work, truth_dir)
+        out["swap"] = measure_swap(args, name, clip, faces, models, counts, work, truth_dir, scored)
     if args.static_faces:
         # Matte flicker on a face that holds still (no occluder), with a model made for that shot (the
         # model is per shot: another shot's would measure how it generalises, not how stable it is).
@@ -151,7 +152,9 @@ def measure_clip(args, name):
     return out
 
 
-def measure_swap(args, name, clip, faces, models, counts, work, truth_dir):
+def measure_swap(args, name, clip, faces, models, counts, work, truth_dir, scored):
+    """Occluder pixels each swap changes, on the drawn frames no matte was taught (`scored`): a
+    labelled frame's matte has seen its answer, so it would flatter the labelled mattes."""
     python = sys.executable
     run_dir = os.path.join(work, "run")
     if not os.path.exists(os.path.join(run_dir, "checkpoints", "latest")):
@@ -171,7 +174,7 @@ def measure_swap(args, name, clip, faces, models, counts, work, truth_dir):
         run([args.facetrain, "swap", "--model", run_dir, "--plate", clip, "--faces", faces, "-o",
              os.path.join(out_dir, "swap.####.png"), "--bits", "8", "--no-quality"] + extra)
         result, _ = run([python, EVAL, "occluder", "--truth", truth_dir, "--plate", plate_dir, "--swap", out_dir,
-                         "--plate-glob", "swap.*", "--swap-glob", "swap.*"])
+                         "--plate-glob", "swap.*", "--swap-glob", "swap.*", "--frames", ",".join(map(str, scored))])
         results[label] = json.loads(result.stdout)
         log("%s: swap %s: occluder pixels changed %s" % (name, label, results[label].get("changed_share")))
     return results
