@@ -24,7 +24,7 @@ CLI::App* setup_extract(CLI::App& app, ExtractArgs& args) {
       ->check(CLI::Range(1, 64))->capture_default_str();
   cmd->add_option("--detector", args.detector,
                   "Face detector: hog+cnn (HOG's unsure windows and lost tracks checked by dlib's CNN: turned faces at "
-                  "HOG's speed class), hog (frontal faces), cnn (the CNN on the whole frame, ~5x slower on a CPU) or "
+                  "HOG's speed class), hog (frontal faces), cnn (the CNN on the whole frame, 5-20x slower on a CPU) or "
                   "auto (hog+cnn where the CNN's model is found, else hog with a warning); docs/extract.md. Default "
                   "auto, or cnn when only --detector-model is given")
       ->check(CLI::IsMember({"auto", "hog", "cnn", "hog+cnn"}));

@@ -14,7 +14,7 @@ namespace facetrain {
 
 // Which detector finds the faces (`extract --detector`):
 //   hog      dlib's HOG frontal detector: fast (the whole frame in a few ms), frontal faces mostly;
-//   cnn      dlib's CNN (mmod) detector on the whole frame: finds turned faces, ~10x slower on a CPU;
+//   cnn      dlib's CNN (mmod) detector on the whole frame: finds turned faces, 5-20x slower on a CPU;
 //   hog+cnn  HOG proposes windows down to `proposal_score`; those HOG is sure of (score >= min_score)
 //            are faces, the rest are faces only if the CNN, run on a small crop around each, finds
 //            one there: turned faces at HOG's speed class, without HOG's low-threshold false faces.
@@ -58,7 +58,8 @@ class FaceDetector {
   // where faces were a moment ago (a tracker's boxes, frame pixels); hog+cnn has the CNN look there
   // when HOG finds nothing, the others ignore it.
   // Must be safe to call from one thread per detector object (make one per worker).
-  virtual std::vector<FaceBox> detect(const Gray8Image& frame_gray, const std::vector<FaceBox>& expected = {}) = 0;
+  virtual std::vector<FaceBox> detect(const Gray8Image& frame_gray, const std::vector<FaceBox>& expected) = 0;
+  std::vector<FaceBox> detect(const Gray8Image& frame_gray) { return detect(frame_gray, {}); }
 };
 
 // `options` with `automatic` decided (hog+cnn where the CNN's model file is found, else hog) and the
