@@ -15,13 +15,14 @@ cfg="$(log_every_step_config)"
 #    another schedule).
 #    Issue 27's schedule, sharpening phase and weight average are on, so they are proven exact too.
 recipe_cfg="$T/issue27.yaml"
-cat "$cfg" - >"$recipe_cfg" <<'YAML'
+{ sed '/^augment:/,$d' "$cfg"; cat <<'YAML'
 optimizer:
   ema_decay: 0.999
   lr_schedule: cosine
 augment:
   random_warp_off_fraction: 0.2
 YAML
+} >"$recipe_cfg"
 ft whole train "${common[@]}" --config "$recipe_cfg" -o "$T/whole" --max-steps 30
 expect_rc 0 whole
 set +e
