@@ -9,9 +9,9 @@
 // The face sets are packed and split exactly as `facetrain train` packs and splits them
 // (read_usable_faces at TrainConfig's min_fit_confidence, load_face_pack at its validation_fraction:
 // the last 5 % of each face set's usable faces in frame order are held out), and the faces scored are
-// the trainer's own: 64 held-out faces of each identity for reconstruction, spread over the held-out
-// slice (Trainer::held_out), 16 held-out double faces for identity, and references made from the
-// training faces (make_identity_reference, up to 64 per identity).
+// the trainer's own (held_out_faces, face_pack.h): 64 held-out faces of each identity for
+// reconstruction, spread over the held-out slice, 16 held-out double faces for identity, and
+// references made from the training faces (make_identity_reference, up to 64 per identity).
 //
 // --predictions DIR: 8-bit RGB PNGs at RESOLUTION x RESOLUTION in the face set's crop geometry (the
 // crop resized to RESOLUTION), one per held-out face, named by the crop's file name:
@@ -53,16 +53,6 @@ namespace fs = std::filesystem;
 using namespace facetrain;
 
 namespace {
-
-// Trainer::held_out: `count` faces spread evenly over the held-out slice.
-torch::Tensor held_out(const FacePack& pack, int64_t count) {
-  const int64_t first = pack.train_count < pack.size() ? pack.train_count : 0;
-  const int64_t n = std::min(count, pack.size() - first);
-  return torch::linspace(static_cast<double>(first), static_cast<double>(pack.size() - 1), n,
-                         torch::TensorOptions().dtype(torch::kFloat64))
-      .round()
-      .to(torch::kLong);
-}
 
 std::string crop_name(const UsableFaces& usable, int64_t i) {
   return fs::path(usable.faces[static_cast<size_t>(i)].face->crop).filename().string();
@@ -139,7 +129,7 @@ int main(int argc, char** argv) try {
   const UsableFaces double_faces = read_usable_faces(double_dir, defaults.min_fit_confidence);
   const FacePack actor = load_face_pack(actor_faces, resolution, defaults.validation_fraction, cache, "actor");
   const FacePack double_ = load_face_pack(double_faces, resolution, defaults.validation_fraction, cache, "double");
-  const torch::Tensor va = held_out(actor, 64), vd = held_out(double_, 64), id16 = held_out(double_, 16);
+  const torch::Tensor va = held_out_faces(actor, 64), vd = held_out_faces(double_, 64), id16 = held_out_faces(double_, 16);
 
   std::unique_ptr<FaceScorer> scorer = open_face_scorer(identity_model, actor.landmark_points);
   if (!scorer->has_identity()) throw MissingInputError("no face-recognition model (scripts/fetch-models.sh)");

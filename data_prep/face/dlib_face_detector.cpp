@@ -14,6 +14,7 @@
 
 #include <dlib/dnn.h>
 #include <dlib/revision.h>
+#include <dlib/image_processing/box_overlap_testing.h>
 #include <dlib/image_processing/frontal_face_detector.h>
 #include <dlib/image_transforms.h>
 
@@ -229,10 +230,6 @@ class HogFaceDetector final : public DlibDetectorBase {
   dlib::array2d<unsigned char> up_[2];
 };
 
-std::string mmod_model_path(const DetectorOptions& options) {
-  return options.mmod_model_path.empty() ? default_model_path(kMmodDetectorModelFile) : options.mmod_model_path;
-}
-
 // The CNN with its input buffer; loading throws naming the file.
 class MmodRunner {
  public:
@@ -274,7 +271,7 @@ class MmodRunner {
 class MmodFaceDetector final : public DlibDetectorBase {
  public:
   explicit MmodFaceDetector(const DetectorOptions& options)
-      : DlibDetectorBase(options), cnn_(mmod_model_path(options)) {}
+      : DlibDetectorBase(options), cnn_(options.mmod_model_path) {}
 
  private:
   std::vector<FaceBox> run(dlib::array2d<unsigned char>& gray, int upsample,
@@ -289,16 +286,10 @@ class MmodFaceDetector final : public DlibDetectorBase {
   MmodRunner cnn_;
 };
 
-double overlap_iou(const dlib::rectangle& a, const dlib::rectangle& b) {
-  const double inter = static_cast<double>(a.intersect(b).area());
-  const double joined = static_cast<double>(a.area()) + static_cast<double>(b.area()) - inter;
-  return joined > 0 ? inter / joined : 0.0;
-}
-
 // Two boxes of one face, drawn by different hands (HOG's window, the CNN's tight box, a tracker's
 // landmark box): they overlap by IoU > 0.3, or one's centre lies inside the other.
 bool same_face(const dlib::rectangle& a, const dlib::rectangle& b) {
-  return overlap_iou(a, b) > 0.3 || a.contains(dlib::center(b)) || b.contains(dlib::center(a));
+  return dlib::box_intersection_over_union(a, b) > 0.3 || a.contains(dlib::center(b)) || b.contains(dlib::center(a));
 }
 
 // HOG proposes, the CNN decides where HOG is unsure. HOG's windows scoring min_score or more are
@@ -312,7 +303,7 @@ bool same_face(const dlib::rectangle& a, const dlib::rectangle& b) {
 class HogCnnFaceDetector final : public DlibDetectorBase {
  public:
   explicit HogCnnFaceDetector(const DetectorOptions& options)
-      : DlibDetectorBase(options), hog_(load_frontal_face_detector()), cnn_(mmod_model_path(options)) {}
+      : DlibDetectorBase(options), hog_(load_frontal_face_detector()), cnn_(options.mmod_model_path) {}
 
  private:
   static constexpr double kCheckFacePx = 100.0;
@@ -389,7 +380,7 @@ class HogCnnFaceDetector final : public DlibDetectorBase {
 DetectorOptions resolve_detector(const DetectorOptions& options, bool warn) {
   DetectorOptions resolved = options;
   if (resolved.kind == DetectorKind::hog) return resolved;
-  resolved.mmod_model_path = mmod_model_path(options);
+  if (resolved.mmod_model_path.empty()) resolved.mmod_model_path = default_model_path(kMmodDetectorModelFile);
   if (resolved.kind != DetectorKind::automatic) return resolved;
   std::error_code ec;
   if (!resolved.mmod_model_path.empty() && std::filesystem::is_regular_file(resolved.mmod_model_path, ec)) {

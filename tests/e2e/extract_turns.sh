@@ -22,32 +22,18 @@ CLIP="$D/selfie_turn/selfie_turn.mp4"
 echo "f6607523b9c65effdb4656541991675cecc7242685a818184a442fa63b8feaed  $CLIP" | sha256sum -c --quiet ||
   fatal "$CLIP is not the clip tests/data/turns/SOURCE.md describes"
 
-# found NAME: "found total unmatched" for face set $T/NAME against the drawn boxes of frames 440-480.
+# found NAME: "found total unmatched" for face set $T/NAME against the drawn boxes of frames 440-480,
+# scored as bench/turns/measure.py scores (found: IoU >= 0.3; unmatched: written faces in labelled frames
+# that match no drawn face by IoU or landmark centre); the face the frame edge cuts is not counted.
 found() {
-  python3 - "$E2E_DIR" "$T/$1" "$D/selfie/ground_truth.json" <<'EOF'
+  python3 - "$FACETRAIN_SOURCE_DIR/bench/turns" "$T/$1" "$D/selfie/ground_truth.json" <<'EOF'
 import json, sys
 sys.path.insert(0, sys.argv[1])
-from validate_faceset import load_records
-records = {frame: faces for (_, frame), faces in load_records(sys.argv[2])[0].items()}
+import measure
 truth = json.load(open(sys.argv[3]))
-
-def iou(a, b):
-    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = w * h
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
-
-found = total = unmatched = 0
-for frame in truth["frames"]:
-    if not 440 <= frame["frame"] <= 480:
-        continue
-    drawn = [f["box"] for f in frame["faces"]]
-    whole = [f["box"] for f in frame["faces"] if not f.get("truncated")]
-    written = [f["bbox"] for f in records.get(frame["frame"], [])]
-    total += len(whole)
-    found += sum(any(iou(b, w) >= 0.3 for w in written) for b in whole)
-    unmatched += sum(not any(iou(b, w) > 0 for b in drawn) for w in written)
-print(found, total, unmatched)
+truth["frames"] = [f for f in truth["frames"] if 440 <= f["frame"] <= 480]
+rows, _, unmatched = measure.score(truth, measure.read_alignments(sys.argv[2]))
+print(sum(r["found"] for r in rows.values()), sum(r["total"] for r in rows.values()), unmatched)
 EOF
 }
 

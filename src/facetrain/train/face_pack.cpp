@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -152,6 +153,15 @@ FacePack load_face_pack(const UsableFaces& usable, int resolution_px, double val
   pack.landmark_points = set.manifest.landmark_points;
   pack.encoding = set.manifest.encoding;
   return pack;
+}
+
+at::Tensor held_out_faces(const FacePack& pack, int64_t count) {
+  const int64_t first = pack.train_count < pack.size() ? pack.train_count : 0;
+  const int64_t n = std::min(count, pack.size() - first);
+  return torch::linspace(static_cast<double>(first), static_cast<double>(pack.size() - 1), n,
+                         torch::TensorOptions().dtype(torch::kFloat64))
+      .round()
+      .to(torch::kLong);
 }
 
 }  // namespace facetrain

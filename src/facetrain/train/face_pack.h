@@ -32,4 +32,8 @@ struct FacePack {
 FacePack load_face_pack(const UsableFaces& usable, int resolution_px, double validation_fraction,
                         const std::filesystem::path& cache_dir, const std::string& name);
 
+// `count` faces spread evenly over the pack's held-out slice (over the whole pack when it holds none
+// out), as indices (int64, CPU): the trainer's fixed preview, validation and identity faces.
+at::Tensor held_out_faces(const FacePack& pack, int64_t count);
+
 }  // namespace facetrain

@@ -485,15 +485,10 @@ void Trainer::write_run_records() {
 
 // --- fixed faces and quality scores ----------------------------------------------------------------
 
-// Fixed preview and validation sets: faces spread evenly over the held-out slice (or over the
-// whole set when it is too small to hold faces out), so preview rows show different frames.
+// Fixed preview and validation sets (held_out_faces, face_pack.h): faces spread evenly over the
+// held-out slice, so preview rows show different frames.
 torch::Tensor Trainer::held_out(const FacePack& pack, int64_t count) const {
-  const int64_t first = pack.train_count < pack.size() ? pack.train_count : 0;
-  const int64_t available = pack.size() - first;
-  const int64_t n = std::min(count, available);
-  auto spread = torch::linspace(static_cast<double>(first), static_cast<double>(pack.size() - 1), n,
-                                torch::TensorOptions().dtype(torch::kFloat64));
-  return spread.round().to(torch::kLong).to(device_);
+  return held_out_faces(pack, count).to(device_);
 }
 
 // Quality scores (issue 12), rank 0: reconstruction at every validation; identity of swapped
