@@ -158,12 +158,13 @@ int run_train_command(TrainArgs& args, ConsoleReporter& reporter) {
     done["quality"] = report.quality;
     const nlohmann::json& q = report.quality;
     auto value = [&](const char* key) { return q.contains(key) ? q[key].get<double>() : std::nan(""); };
-    log_info("quality: held-out faces through their own decoder: actor SSIM {:.3f} PSNR {:.2f} dB checkerboard {:.2f}, "
-             "double SSIM {:.3f} PSNR {:.2f} dB checkerboard {:.2f}; swapped double faces {:.3f} from the actor, {:.3f} "
-             "from the double ({:.0f} % closer to the actor, {:.0f} % within 0.6)",
+    log_info("quality: held-out faces through their own decoder: actor SSIM {:.3f} PSNR {:.2f} dB checkerboard {:.2f} "
+             "sharpness {:.2f}, double SSIM {:.3f} PSNR {:.2f} dB checkerboard {:.2f} sharpness {:.2f}; swapped double faces "
+             "{:.3f} from the actor, {:.3f} from the double ({:.0f} % closer to the actor, {:.0f} % within 0.6)",
              value("validation_actor_ssim"), value("validation_actor_psnr_db"), value("validation_actor_checkerboard_ratio"),
-             value("validation_double_ssim"), value("validation_double_psnr_db"),
-             value("validation_double_checkerboard_ratio"), value("identity_to_actor"), value("identity_to_double"),
+             value("validation_actor_sharpness_ratio"), value("validation_double_ssim"), value("validation_double_psnr_db"),
+             value("validation_double_checkerboard_ratio"), value("validation_double_sharpness_ratio"),
+             value("identity_to_actor"), value("identity_to_double"),
              100 * value("identity_closer_to_actor"), 100 * value("identity_same_as_actor"));
   }
   reporter.event("done", done);

@@ -359,7 +359,8 @@ PY
 # quality_recipe_config NAME: the config file of a recipe: B (the defaults), or A (the recipe before issue
 # 27: Xavier start, lr 5e-5 after 200 warm-up steps, batch 16, no weight average, constant rate, random
 # warp to the end), each with changes joined by "+": icnr, ema (0.999), cosine, warpoff (the last 20 %),
-# nowarpoff, lr<rate>, wu<steps> (warm-up), bs<faces> (batch per identity), floor<f> (the cosine's floor);
+# nowarpoff, lr<rate>, wu<steps> (warm-up), bs<faces> (batch per identity), floor<f> (the cosine's floor),
+# gan (the adversarial term at weight 0.1) or gan<weight>, ganstart<f>, ganpatch<px>, ganlr<rate>;
 # e.g. A+icnr+lr3e-4+wu20+bs8+ema (tiny's defaults since), B+cosine. A part sets only its own keys over
 # its base (B: the preset's defaults; A: the recipe above).
 quality_recipe_config() {
@@ -387,6 +388,11 @@ quality_recipe_config() {
       wu*) optimizer[warmup_steps]="${part#wu}" ;;
       bs*) top[batch_size]="${part#bs}" ;;
       floor*) optimizer[lr_floor]="${part#floor}" ;;
+      ganstart*) adversarial[start_fraction]="${part#ganstart}" ;;
+      ganpatch*) adversarial[patch_px]="${part#ganpatch}" ;;
+      ganlr*) adversarial[lr]="${part#ganlr}" ;;
+      gan) adversarial[weight]=0.1 ;;
+      gan*) adversarial[weight]="${part#gan}" ;;
       *) die "quality: unknown recipe part '$part' in '$1'" ;;
     esac
   done
@@ -426,7 +432,7 @@ for r in sys.argv[4:]:
     events = [json.loads(l) for l in open(f"{work}/quality_{r}.out") if l.startswith("{")]
     done = [e for e in events if e.get("event") == "done"][-1]
     curve = [{k: m[k] for k in m if k in ("step", "elapsed_s", "lr", "validation_loss") or "checkerboard" in k
-              or k.endswith("_ssim")} for m in map(json.loads, open(f"{work}/quality_run_{r}/metrics.jsonl"))
+              or "sharpness" in k or k.endswith("_ssim")} for m in map(json.loads, open(f"{work}/quality_run_{r}/metrics.jsonl"))
              if "validation_loss" in m]
     out[r] = {"steps": done["steps"], "seconds": round(done["seconds"], 1), "validation_loss": done["validation_loss"],
               "quality": done.get("quality", {}), "curve": curve}

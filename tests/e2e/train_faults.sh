@@ -13,7 +13,8 @@ cfg="$(log_every_step_config)"
 #    checkpoint, then resumed. The same --max-steps both times: the learning-rate cosine and the
 #    sharpening phase without random warp run to it (a run stopped at 20 and extended to 30 follows
 #    another schedule).
-#    Issue 27's schedule, sharpening phase and weight average are on, so they are proven exact too.
+#    Issue 27's schedule, sharpening phase, weight average and adversarial term (from step 6 on, so the
+#    step-10 checkpoint holds a discriminator 4 steps into training) are on, so they are proven exact too.
 recipe_cfg="$T/issue27.yaml"
 { sed '/^augment:/,$d' "$cfg"; cat <<'YAML'
 optimizer:
@@ -21,6 +22,9 @@ optimizer:
   lr_schedule: cosine
 augment:
   random_warp_off_fraction: 0.2
+adversarial:
+  weight: 0.1
+  start_fraction: 0.2
 YAML
 } >"$recipe_cfg"
 ft whole train "${common[@]}" --config "$recipe_cfg" -o "$T/whole" --max-steps 30
@@ -39,14 +43,24 @@ if diff <(metric_losses "$T/whole") <(metric_losses "$T/split") >"$T/resume.diff
 else
   fail "resumed losses differ:"; head -5 "$T/resume.diff" >&2
 fi
+python3 - "$T/whole/metrics.jsonl" <<'PY' && pass "the adversarial term trains from step 7 of 30 on (discriminator_loss logged)" \
+  || fail "the adversarial term did not start at 20 % of the run"
+import json, sys
+steps = [d["step"] for d in map(json.loads, open(sys.argv[1])) if "discriminator_loss" in d and "actor_adversarial" in d]
+assert steps == list(range(7, 31)), steps
+PY
+grep -q "step 6: adversarial term on (weight 0.1)" "$T/whole.err" || fail "no log line for the adversarial term's start"
 # The weight average (optimizer.ema_decay) is resumed exactly too: model.pt holds it,
-# trained_weights.pt the weights the optimizer goes on from; state.json records both files' SHA-256.
+# trained_weights.pt the weights the optimizer goes on from; the discriminator has its own file (its
+# optimizer's too: like optimizer.pt, not byte-stable when saved again; the discriminator's weights 20
+# steps after the resume can equal the uninterrupted run's only if its Adam moments were restored);
+# state.json records every file's SHA-256.
 python3 - "$T/whole/checkpoints/step-00000030" "$T/split/checkpoints/step-00000030" <<'PY' \
-  && pass "resumed run ends with the uninterrupted run's averaged and trained weights, byte for byte" \
+  && pass "resumed run ends with the uninterrupted run's averaged and trained weights and discriminator, byte for byte" \
   || fail "resumed weights differ from the uninterrupted run's"
 import json, sys
 files = [json.load(open(f"{d}/state.json"))["files"] for d in sys.argv[1:]]
-for name in ("model.pt", "trained_weights.pt"):
+for name in ("model.pt", "trained_weights.pt", "discriminator.pt"):
     assert name in files[0] and name in files[1], f"{name} missing"
     assert files[0][name] == files[1][name], f"{name}: {files[0][name]} != {files[1][name]}"
 PY

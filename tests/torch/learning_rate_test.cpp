@@ -77,3 +77,21 @@ TEST_CASE("random warp off: the last fraction of the run, never without an end",
   c.augment.random_warp_off_fraction = 0;
   CHECK_FALSE(random_warp_off_at(c, 1.0));
 }
+
+TEST_CASE("adversarial term: off at weight 0, on from start_fraction, from the first step at 0", "[unit][train]") {
+  TrainConfig c;
+  c.max_steps = 100;
+  CHECK_FALSE(adversarial_on_at(c, 0.99));  // weight 0 (the default): never
+  c.adversarial.weight = 0.1;
+  c.adversarial.start_fraction = 0.8;
+  CHECK_FALSE(adversarial_on_at(c, 0.79));
+  CHECK(adversarial_on_at(c, 0.8));
+  CHECK(adversarial_on_at(c, 1.0));
+  c.max_steps = 0;  // no end known: a late start never comes
+  CHECK_FALSE(adversarial_on_at(c, 0.9));
+  c.max_time_s = 60;
+  CHECK(adversarial_on_at(c, 0.9));
+  c.max_time_s = 0;
+  c.adversarial.start_fraction = 0;  // from the first step, with or without an end
+  CHECK(adversarial_on_at(c, 0));
+}

@@ -127,6 +127,15 @@ void apply_config_file(TrainConfig& c, const std::filesystem::path& path, FilePr
     c.augment.channel_gain = a.get_double("channel_gain", c.augment.channel_gain, 0, 1);
     a.finish();
   }
+  {
+    ConfigMap g = file.get_map("adversarial");
+    c.adversarial.weight = g.get_double("weight", c.adversarial.weight, 0, 10);
+    c.adversarial.start_fraction = g.get_double("start_fraction", c.adversarial.start_fraction, 0, 1);
+    c.adversarial.lr = g.get_double("lr", c.adversarial.lr, 1e-8, 1.0);
+    c.adversarial.dims = static_cast<int>(g.get_int("dims", c.adversarial.dims, 4, 256));
+    c.adversarial.patch_px = static_cast<int>(g.get_int("patch_px", c.adversarial.patch_px, 0, 512));
+    g.finish();
+  }
   file.finish();
 }
 
@@ -164,6 +173,9 @@ std::string train_config_to_yaml(const TrainConfig& c) {
                    "  brightness: {}\n  contrast: {}\n  channel_gain: {}\n",
                    a.flip, a.flip_probability, a.affine, a.rotation_deg, a.scale, a.shift, a.random_warp, a.random_warp_off_fraction, a.warp_grid,
                    a.warp_strength, a.color, a.color_on_target, a.brightness, a.contrast, a.channel_gain);
+  const auto& g = c.adversarial;
+  y += fmt::format("adversarial:\n  weight: {}\n  start_fraction: {}\n  lr: {}\n  dims: {}\n  patch_px: {}\n", g.weight,
+                   g.start_fraction, g.lr, g.dims, g.patch_px);
   return y;
 }
 

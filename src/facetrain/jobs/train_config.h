@@ -2,6 +2,7 @@
 // The effective configuration of a training run: defaults < --config FILE < flags. Every key is
 // documented with its default and range in examples/configs/train.yaml; a test keeps them in sync.
 #include "facetrain/jobs/model_config.h"
+#include "facetrain/jobs/adversarial_config.h"
 #include "facetrain/jobs/augment_config.h"
 #include "facetrain/jobs/loss_config.h"
 #include "facetrain/faceset/faceset.h"
@@ -60,6 +61,7 @@ struct TrainConfig {
   OptimizerConfig optimizer;
   LossConfig loss;
   AugmentConfig augment;
+  AdversarialConfig adversarial;
 };
 
 // What a preset sets besides the model's shape: the training recipe measured for it (issue 27,

@@ -10,9 +10,9 @@
 #include <fmt/ranges.h>
 
 #include <cmath>
-#include <map>
 
 #include "facetrain/base/error.h"
+#include "facetrain/model/named_parameters.h"
 
 namespace facetrain {
 namespace {
@@ -279,36 +279,10 @@ std::vector<at::Tensor> FaceSwapModel::parameters() const {
   return out;
 }
 
-NamedTensors FaceSwapModel::named_parameters() const {
-  NamedTensors out;
-  for (auto& item : net_->named_parameters(/*recurse=*/true)) out.emplace_back(item.key(), item.value());
-  return out;
-}
+NamedTensors FaceSwapModel::named_parameters() const { return module_named_parameters(*net_); }
 
 void FaceSwapModel::load_named_parameters(const NamedTensors& state, const std::string& source) {
-  std::map<std::string, const at::Tensor*> by_name;
-  for (auto& [name, tensor] : state) {
-    if (!by_name.emplace(name, &tensor).second)
-      throw InputDataError(fmt::format("{}: model state has the key '{}' twice", source, name));
-  }
-  auto own = net_->named_parameters(/*recurse=*/true);
-  for (auto& item : own) {
-    auto found = by_name.find(item.key());
-    if (found == by_name.end())
-      throw InputDataError(fmt::format("{}: model state lacks '{}' (model {})", source, item.key(), describe(config_)));
-    if (found->second->sizes() != item.value().sizes())
-      throw InputDataError(fmt::format("{}: '{}' has shape [{}], the model ({}) needs [{}]", source, item.key(),
-                                       fmt::join(found->second->sizes(), ", "), describe(config_),
-                                       fmt::join(item.value().sizes(), ", ")));
-  }
-  if (by_name.size() != own.size()) {
-    for (auto& [name, tensor] : by_name)
-      if (!own.contains(name))
-        throw InputDataError(fmt::format("{}: model state has the unknown key '{}' (model {})", source, name,
-                                         describe(config_)));
-  }
-  torch::NoGradGuard no_grad;
-  for (auto& item : own) item.value().copy_(*by_name.at(item.key()));
+  load_module_parameters(*net_, state, source, fmt::format("model {}", describe(config_)));
 }
 
 torch::nn::Module& FaceSwapModel::module() { return *net_; }

@@ -15,12 +15,7 @@
 #include <vector>
 
 #include "facetrain/jobs/model_config.h"
-
-namespace torch {
-namespace nn {
-class Module;
-}
-}  // namespace torch
+#include "facetrain/model/named_parameters.h"
 
 namespace facetrain {
 
@@ -34,8 +29,6 @@ struct TrainingOutput {
   SwapOutput actor;   // actor -> actor reconstruction
   SwapOutput double_; // double -> double reconstruction
 };
-
-using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
 
 class FaceSwapModel {
  public:

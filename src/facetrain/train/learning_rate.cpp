@@ -35,4 +35,12 @@ bool random_warp_off_at(const TrainConfig& config, double fraction) {
   return fraction >= 1.0 - off;
 }
 
+bool adversarial_on_at(const TrainConfig& config, double fraction) {
+  const AdversarialConfig& adversarial = config.adversarial;
+  if (adversarial.weight <= 0) return false;
+  if (adversarial.start_fraction <= 0) return true;
+  if (config.max_steps <= 0 && config.max_time_s <= 0) return false;
+  return fraction >= adversarial.start_fraction;
+}
+
 }  // namespace facetrain

@@ -23,4 +23,9 @@ double learning_rate_at(const OptimizerConfig& optimizer, int64_t max_steps, int
 // random_warp_off_fraction; never when no end is known).
 bool random_warp_off_at(const TrainConfig& config, double fraction);
 
+// Whether the step at `fraction` of the run trains with the adversarial term: adversarial.weight > 0
+// and the fraction at least adversarial.start_fraction (a start of 0: from the first step, whether or
+// not an end is known; a later start: never when no end is known).
+bool adversarial_on_at(const TrainConfig& config, double fraction);
+
 }  // namespace facetrain

@@ -12,6 +12,7 @@
 #include "facetrain/distributed/process_group.h"
 #include "facetrain/model/autocast_guard.h"
 #include "facetrain/model/face_swap_model.h"
+#include "facetrain/model/patch_discriminator.h"
 #include "facetrain/model/torch_device.h"
 #include "facetrain/train/augment.h"
 #include "facetrain/train/face_pack.h"
@@ -136,6 +137,11 @@ std::string load_base_model(FaceSwapModel& model, const fs::path& base, const st
 // With a weight average, a checkpoint's model.pt holds the average (what swap and --base load) and
 // this file the trained weights the optimizer goes on from.
 constexpr const char* kTrainedWeightsFile = "trained_weights.pt";
+// With the adversarial term (adversarial.weight > 0): the patch discriminator and its optimizer.
+constexpr const char* kDiscriminatorFile = "discriminator.pt";
+constexpr const char* kDiscriminatorOptimizerFile = "discriminator_optimizer.pt";
+// The discriminator's Adam betas: the usual GAN choice (a short memory of the first moment).
+constexpr double kDiscriminatorBeta1 = 0.5, kDiscriminatorBeta2 = 0.999;
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const OptimizerConfig& o, std::vector<torch::Tensor> params) {
   if (o.type == "adam")
@@ -168,6 +174,20 @@ struct FixedForward {
 struct StepResult {
   LossTerms actor, double_;
   double lr = 0;
+  // With the adversarial term on at this step (else undefined): the model's adversarial loss on the
+  // actor's reconstructions (unweighted) and the discriminator's loss (real and reconstructed, halved).
+  torch::Tensor adversarial, discriminator;
+
+  // Every term of the metrics line, by its name there: actor_<term>, double_<term>, then
+  // actor_adversarial and discriminator_loss when on. Every rank has the same names at a step.
+  std::vector<std::pair<std::string, torch::Tensor>> named() const {
+    std::vector<std::pair<std::string, torch::Tensor>> out;
+    for (auto& [name, value] : actor.named()) out.emplace_back("actor_" + name, value);
+    for (auto& [name, value] : double_.named()) out.emplace_back("double_" + name, value);
+    if (adversarial.defined()) out.emplace_back("actor_adversarial", adversarial);
+    if (discriminator.defined()) out.emplace_back("discriminator_loss", discriminator);
+    return out;
+  }
 };
 
 // `facetrain train` in named phases. run() calls them in this order:
@@ -202,6 +222,7 @@ class Trainer {
   TrainReport train();
   std::optional<StopReason> stop_reason();
   StepResult step();
+  torch::Tensor train_discriminator(const AugmentedBatch& actor, const torch::Tensor& reconstruction);
   bool log(const StepResult& result, TrainReport& report);
   double validate();
   nlohmann::json preview_identity();
@@ -215,7 +236,7 @@ class Trainer {
   LossTerms losses_for(const SwapOutput& out, const AugmentedBatch& batch) const;
   FixedForward forward_fixed(const torch::Tensor& actor_index, const torch::Tensor& double_index);
   torch::Tensor held_out(const FacePack& pack, int64_t count) const;
-  std::vector<double> read_window(const LossTerms& loss_a, const LossTerms& loss_d);
+  std::vector<double> read_window(const StepResult& result);
   void reset_window();
   double session_seconds() const { return std::chrono::duration<double>(Clock::now() - session_start_).count(); }
   bool autocast_bf16() const { return cuda_ && config_.bf16; }
@@ -248,6 +269,10 @@ class Trainer {
   std::optional<Sampler> sampler_;
   std::optional<Augmenter> augment_actor_, augment_double_;
   std::unique_ptr<dist::GradientSynchronizer> gradient_sync_;
+  // The adversarial term (adversarial.weight > 0): created with the model, trained only while on.
+  std::optional<PatchDiscriminator> discriminator_;
+  std::unique_ptr<torch::optim::Optimizer> discriminator_optimizer_;
+  std::unique_ptr<dist::GradientSynchronizer> discriminator_sync_;
   int64_t step_ = 0, first_step_ = 0;
   double elapsed_before_ = 0;
   std::deque<double> validation_history_;
@@ -270,6 +295,7 @@ class Trainer {
   int64_t window_steps_ = 0;
   double run_fraction_ = 0;     // how far through the run the next step is (every rank the same)
   bool random_warp_off_ = false;
+  bool adversarial_on_ = false;
   double window_comm_s_ = 0;   // exposed communication (gradient waits, stop agreement), this window
   Clock::time_point window_start_;
 };
@@ -379,6 +405,23 @@ void Trainer::resume_or_initialise() {
   model_->to(device_, cuda_ && config_.channels_last);
   if (config_.optimizer.ema_decay > 0) average_.emplace(*model_, config_.optimizer.ema_decay);
   optimizer_ = make_optimizer(config_.optimizer, model_->parameters());
+  if (config_.adversarial.weight > 0) {
+    // Drawn after the model's weights, from the same seeded stream: a run without it starts as before.
+    const AdversarialConfig& g = config_.adversarial;
+    discriminator_.emplace(config_.model.resolution_px, g.dims, g.patch_px);
+    discriminator_->to(device_, cuda_ && config_.channels_last);
+    discriminator_optimizer_ = std::make_unique<torch::optim::Adam>(
+        discriminator_->parameters(), torch::optim::AdamOptions(g.lr).betas({kDiscriminatorBeta1, kDiscriminatorBeta2}));
+    int64_t parameters = 0;
+    for (const auto& p : discriminator_->parameters()) parameters += p.numel();
+    if (writer_)
+      log_info("adversarial term: weight {} from {:.0f} % of the run, a patch discriminator of {} level(s) judging "
+               "{} px patches ({} parameters, rate {})", g.weight, 100 * g.start_fraction, discriminator_->shape().levels,
+               discriminator_->shape().receptive_field_px, parameters, g.lr);
+    if (writer_ && g.start_fraction > 0 && config_.max_steps <= 0 && config_.max_time_s <= 0)
+      log_warning("adversarial.start_fraction {} never comes without --max-steps or --max-time: the adversarial term "
+                  "stays off (start_fraction 0 turns it on from the first step)", g.start_fraction);
+  }
   sampler_.emplace(config_.seed ^ 0x5a4d504cULL);
   augment_actor_.emplace(config_.augment, config_.seed * 2 + 1, device_);
   augment_double_.emplace(config_.augment, config_.seed * 2 + 2, device_);
@@ -422,6 +465,15 @@ bool Trainer::load_training_state(const fs::path& directory) {
     average_->model().load_named_parameters(load_named(model_file, average_->model().named_parameters()),
                                             model_file.string());
   torch::load(*optimizer_, (directory / "optimizer.pt").string());
+  if (discriminator_) {
+    const fs::path saved = directory / kDiscriminatorFile;
+    if (fs::exists(saved)) {
+      discriminator_->load_named_parameters(load_named(saved, discriminator_->named_parameters()), saved.string());
+      torch::load(*discriminator_optimizer_, (directory / kDiscriminatorOptimizerFile).string());
+    } else if (writer_) {
+      log_info("{} has no discriminator: the adversarial term's starts afresh", directory.string());
+    }
+  }
   std::vector<torch::Tensor> rng;
   torch::load(rng, (directory / "rng.pt").string());
   if (rng.size() != 3) throw InputDataError(fmt::format("{}: rng.pt holds {} states, expected 3", directory.string(), rng.size()));
@@ -439,6 +491,11 @@ void Trainer::start_gradient_sync() {
   const int64_t bucket_bytes = bucket_mb > 0 ? static_cast<int64_t>(bucket_mb * (1 << 20)) : kGradientBucketBytes;
   gradient_sync_ = std::make_unique<dist::GradientSynchronizer>(*group_, model_->parameters(), bucket_bytes,
                                                                 job_.grad_compression == "bf16");
+  if (discriminator_) {  // its own gradients, all-reduced in its own step
+    dist::broadcast_parameters(*group_, discriminator_->parameters(), 0);
+    discriminator_sync_ = std::make_unique<dist::GradientSynchronizer>(*group_, discriminator_->parameters(), bucket_bytes,
+                                                                       job_.grad_compression == "bf16");
+  }
   log_info("data parallel: rank {} of {} ({}), batch {} per rank and identity, global {}; {} gradient bucket(s), "
            "{:.1f} MB per step", rank_, world_, group_->backend_name(), config_.batch_size, config_.batch_size * world_,
            gradient_sync_->stats().buckets, gradient_sync_->stats().bytes_per_step / 1e6);
@@ -634,8 +691,17 @@ StepResult Trainer::step() {
     auto input_d = cuda_ && config_.channels_last ? d.input.contiguous(at::MemoryFormat::ChannelsLast) : d.input;
     out = model_->forward_training(input_a, input_d);
   }
-  StepResult result{losses_for(out.actor, a), losses_for(out.double_, d), 0};
+  StepResult result{losses_for(out.actor, a), losses_for(out.double_, d), 0, {}, {}};
   torch::Tensor total = result.actor.total + result.double_.total;
+  if (adversarial_on_) {
+    // The actor's reconstructions should pass for real faces, inside the face: the discriminator is
+    // frozen for this backward (its gradients belong to its own step).
+    discriminator_->set_trainable(false);
+    AutocastGuard autocast(device_, autocast_bf16());
+    const auto logits = discriminator_->logits(out.actor.rgb * a.target_mask).to(torch::kFloat32);
+    result.adversarial = torch::binary_cross_entropy_with_logits(logits, torch::ones_like(logits));
+    total = total + config_.adversarial.weight * result.adversarial;
+  }
   if (step_ == nan_step_) total = total * std::numeric_limits<float>::quiet_NaN();
   optimizer_->zero_grad();
   if (gradient_sync_) gradient_sync_->begin_step();
@@ -653,6 +719,7 @@ StepResult Trainer::step() {
   optimizer_->step();
   // Every rank updates its average from identical weights: no communication of its own.
   if (average_) average_->update(*model_, step_);
+  if (adversarial_on_) result.discriminator = train_discriminator(a, out.actor.rgb);
   ++step_;
   if (writer_) {
     // Against whichever limit will stop this run first: --max-steps, --max-time, or both.
@@ -664,14 +731,51 @@ StepResult Trainer::step() {
   return result;
 }
 
-// The sharpening phase: the run's last random_warp_off_fraction trains without the random warp.
+// The discriminator's step, after the model's, on the same faces: the actor's real faces against the
+// reconstructions the model made of them this step, both inside the face mask. Under data parallelism
+// its gradients are all-reduced by their own synchroniser, so every rank's discriminator stays the same.
+torch::Tensor Trainer::train_discriminator(const AugmentedBatch& actor, const torch::Tensor& reconstruction) {
+  discriminator_->set_trainable(true);
+  discriminator_optimizer_->zero_grad();
+  if (discriminator_sync_) discriminator_sync_->begin_step();
+  torch::Tensor loss;
+  {
+    AutocastGuard autocast(device_, autocast_bf16());
+    const auto both = torch::cat({actor.target * actor.target_mask,
+                                  reconstruction.detach().to(torch::kFloat32) * actor.target_mask}, 0);
+    const auto logits = discriminator_->logits(both).to(torch::kFloat32);
+    const int64_t n = actor.target.size(0);
+    const auto real = logits.narrow(0, 0, n), fake = logits.narrow(0, n, n);
+    loss = (torch::binary_cross_entropy_with_logits(real, torch::ones_like(real)) +
+            torch::binary_cross_entropy_with_logits(fake, torch::zeros_like(fake))) / 2;
+  }
+  loss.backward();
+  if (discriminator_sync_) {
+    discriminator_sync_->finish();
+    window_comm_s_ += discriminator_sync_->stats().exposed_wait_seconds;
+  }
+  if (config_.optimizer.clip_grad_norm > 0) clip_gradients(discriminator_->parameters(), config_.optimizer.clip_grad_norm);
+  discriminator_optimizer_->step();
+  return loss.detach();
+}
+
+// The run's late phases, by run fraction: the sharpening phase (the last random_warp_off_fraction
+// trains without the random warp) and the adversarial term (from adversarial.start_fraction).
 void Trainer::follow_schedule() {
   const bool warp_off = random_warp_off_at(config_, run_fraction_);
-  if (warp_off == random_warp_off_) return;
-  random_warp_off_ = warp_off;
-  augment_actor_->set_random_warp_off(warp_off);
-  augment_double_->set_random_warp_off(warp_off);
-  if (writer_) log_info("step {}: random warp {}", step_, warp_off ? "off for the rest of the run" : "on");
+  if (warp_off != random_warp_off_) {
+    random_warp_off_ = warp_off;
+    augment_actor_->set_random_warp_off(warp_off);
+    augment_double_->set_random_warp_off(warp_off);
+    if (writer_) log_info("step {}: random warp {}", step_, warp_off ? "off for the rest of the run" : "on");
+  }
+  const bool adversarial = discriminator_ && adversarial_on_at(config_, run_fraction_);
+  if (adversarial != adversarial_on_) {
+    adversarial_on_ = adversarial;
+    if (writer_)
+      log_info("step {}: adversarial term {}", step_,
+               adversarial ? fmt::format("on (weight {})", config_.adversarial.weight) : std::string("off"));
+  }
 }
 
 void Trainer::reset_window() {
@@ -681,12 +785,12 @@ void Trainer::reset_window() {
   window_start_ = Clock::now();
 }
 
-// The window's loss sum and the last step's terms, averaged over ranks ([0] = loss sum, then the
-// actor's and the double's named terms). A non-finite loss stops training before any checkpoint.
-std::vector<double> Trainer::read_window(const LossTerms& loss_a, const LossTerms& loss_d) {
+// The window's loss sum and the last step's terms, averaged over ranks ([0] = loss sum, then
+// result.named()'s terms). A non-finite loss stops training before any checkpoint.
+std::vector<double> Trainer::read_window(const StepResult& result) {
+  const auto terms = result.named();
   std::vector<torch::Tensor> parts{window_loss_.to(torch::kFloat32)};
-  for (const auto* terms : {&loss_a, &loss_d})
-    for (const auto& [name, value] : terms->named()) parts.push_back(value.detach().to(torch::kFloat32));
+  for (const auto& [name, value] : terms) parts.push_back(value.detach().to(torch::kFloat32));
   auto values = torch::stack(parts);
   if (group_) {
     group_->allreduce_sum(values);
@@ -697,11 +801,10 @@ std::vector<double> Trainer::read_window(const LossTerms& loss_a, const LossTerm
   const double mean_loss = window_steps_ > 0 ? read[0] / static_cast<double>(window_steps_) : 0.0;
   if (std::isfinite(mean_loss)) return read;
   size_t k = 1;
-  for (const auto& [who, terms] : {std::pair<const char*, const LossTerms*>{"actor", &loss_a}, {"double", &loss_d}})
-    for (const auto& [name, value] : terms->named())
-      if (!std::isfinite(read[k++]))
-        throw InputDataError(fmt::format("step {}: the {} loss term '{}' is not finite; training stopped, "
-                                         "no checkpoint written after step {}", step_, who, name, step_ - window_steps_));
+  for (const auto& [name, value] : terms)
+    if (!std::isfinite(read[k++]))
+      throw InputDataError(fmt::format("step {}: the loss term '{}' is not finite; training stopped, "
+                                       "no checkpoint written after step {}", step_, name, step_ - window_steps_));
   throw InputDataError(fmt::format("step {}: the total loss is not finite (between steps {} and {}); training stopped, "
                                    "no checkpoint written after step {}", step_, step_ - window_steps_ + 1, step_,
                                    step_ - window_steps_));
@@ -713,7 +816,7 @@ std::vector<double> Trainer::read_window(const LossTerms& loss_a, const LossTerm
 // when it is due. Returns whether the target loss is reached (rank 0 decides for every rank).
 bool Trainer::log(const StepResult& result, TrainReport& report) {
   const bool log_now = step_ % config_.log_every == 0 || step_ == config_.max_steps;
-  const std::vector<double> read = read_window(result.actor, result.double_);
+  const std::vector<double> read = read_window(result);
   const double mean_loss = window_steps_ > 0 ? read[0] / static_cast<double>(window_steps_) : 0.0;
   const double seconds = std::chrono::duration<double>(Clock::now() - window_start_).count();
   const int64_t global_batch = config_.batch_size * world_;
@@ -723,8 +826,7 @@ bool Trainer::log(const StepResult& result, TrainReport& report) {
                          {"images_per_s", seconds > 0 ? 2.0 * global_batch * window_steps_ / seconds : 0.0},
                          {"elapsed_s", elapsed_before_ + session_seconds()}};
   size_t k = 1;
-  for (const auto& [name, value] : result.actor.named()) line["actor_" + name] = read[k++];
-  for (const auto& [name, value] : result.double_.named()) line["double_" + name] = read[k++];
+  for (const auto& [name, value] : result.named()) line[name] = read[k++];
   if (group_ && window_steps_ > 0) {
     line["world_size"] = world_;
     line["step_s"] = seconds / static_cast<double>(window_steps_);
@@ -839,6 +941,10 @@ fs::path Trainer::checkpoint() {
   for (const auto& p : model_->parameters())
     if (!torch::isfinite(p).all().item<bool>())
       throw InputDataError(fmt::format("step {}: a model parameter is not finite; checkpoint not written", step_));
+  if (discriminator_)
+    for (const auto& p : discriminator_->parameters())
+      if (!torch::isfinite(p).all().item<bool>())
+        throw InputDataError(fmt::format("step {}: a discriminator parameter is not finite; checkpoint not written", step_));
   CheckpointState state;
   state.model = config_.model;
   state.face_type = actor_.face_type;
@@ -852,6 +958,10 @@ fs::path Trainer::checkpoint() {
     save_named(scored_model().named_parameters(), tmp / "model.pt");
     if (average_) save_named(model_->named_parameters(), tmp / kTrainedWeightsFile);
     save_optimizer(*optimizer_, tmp / "optimizer.pt");
+    if (discriminator_) {
+      save_named(discriminator_->named_parameters(), tmp / kDiscriminatorFile);
+      save_optimizer(*discriminator_optimizer_, tmp / kDiscriminatorOptimizerFile);
+    }
     save_tensors({sampler_->get_state(), augment_actor_->get_state(), augment_double_->get_state()}, tmp / "rng.pt");
   });
   progress_.event("checkpoint", {{"step", step_}, {"path", dir.string()}});

@@ -2,6 +2,7 @@
 
 #include "facetrain/quality/checkerboard.h"
 #include "facetrain/quality/image_similarity.h"
+#include "facetrain/quality/sharpness.h"
 
 #include <torch/torch.h>
 
@@ -34,6 +35,7 @@ nlohmann::json reconstruction_metrics(const at::Tensor& output, const at::Tensor
   int ssim_n = 0, ms_ssim_n = 0, psnr_n = 0;
   // Summed over the faces before dividing: one face's few peak bins are too noisy to average ratios.
   PeriodicEnergy out_energy, target_energy;
+  double out_laplacian = 0, target_laplacian = 0;
   for (size_t i = 0; i < out.size(); ++i) {
     const ReconstructionScores s = reconstruction_scores(out[i], reference[i], width, height, weights[i]);
     if (std::isfinite(s.ssim)) ssim_sum += s.ssim, ++ssim_n;
@@ -41,6 +43,8 @@ nlohmann::json reconstruction_metrics(const at::Tensor& output, const at::Tensor
     if (std::isfinite(s.psnr_db)) psnr_sum += s.psnr_db, ++psnr_n;
     out_energy += periodic_energy(out[i], width, height, weights[i], kCheckerboardLevels);
     target_energy += periodic_energy(reference[i], width, height, weights[i], kCheckerboardLevels);
+    out_laplacian += laplacian_energy(out[i], width, height, weights[i]);
+    target_laplacian += laplacian_energy(reference[i], width, height, weights[i]);
   }
   nlohmann::json metrics = nlohmann::json::object();
   if (ssim_n > 0) metrics[prefix + "ssim"] = ssim_sum / ssim_n;
@@ -48,6 +52,7 @@ nlohmann::json reconstruction_metrics(const at::Tensor& output, const at::Tensor
   if (psnr_n > 0) metrics[prefix + "psnr_db"] = psnr_sum / psnr_n;
   const double checkerboard = out_energy.ratio() / target_energy.ratio();
   if (std::isfinite(checkerboard)) metrics[prefix + "checkerboard_ratio"] = checkerboard;
+  if (target_laplacian > 0) metrics[prefix + "sharpness_ratio"] = out_laplacian / target_laplacian;
   return metrics;
 }
 

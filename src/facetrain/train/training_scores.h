@@ -20,7 +20,9 @@ namespace facetrain {
 // Mean scores of output vs target (float [N,3,R,R] in 0..1) weighted by mask (float [N,1,R,R]),
 // under keys prefix + "ssim", "ms_ssim" (resolution >= 256 only), "psnr_db", and
 // "checkerboard_ratio": the output's energy at the 2- and 4-pixel periods of the decoder's pixel
-// shuffles over the targets' (quality/checkerboard.h), summed over the faces; 1 = as the real faces.
+// shuffles over the targets' (quality/checkerboard.h), summed over the faces; 1 = as the real faces;
+// "sharpness_ratio": the output's Laplacian energy inside the masks over the targets' (quality/
+// sharpness.h), summed over the faces: below 1 blurrier than the real faces.
 nlohmann::json reconstruction_metrics(const at::Tensor& output, const at::Tensor& target, const at::Tensor& mask,
                                       const std::string& prefix);
 
