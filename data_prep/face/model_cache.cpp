@@ -1,6 +1,7 @@
 #include "data_prep/face/model_cache.h"
 
 #include "facetrain/base/atomic_file.h"
+#include "facetrain/base/error.h"
 #include "facetrain/base/log.h"
 #include "facetrain/base/sha256.h"
 
@@ -151,6 +152,21 @@ void record_file_sha256(const fs::path& path, const std::string& identity_before
   } catch (const std::exception& e) {
     log_debug("model cache: the SHA-256 of {} not recorded in {}: {}", path.string(), dir.string(), e.what());
   }
+}
+
+std::string checked_model_sha256(const std::string& path, const std::string& expected, const std::string& what,
+                                 const std::string& fetched_by) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec))
+    throw MissingInputError(fmt::format("{} '{}' not found ({})", what, path, fetched_by));
+  const std::string identity = file_identity(path);
+  const std::optional<std::string> recorded = recorded_file_sha256(path, identity);
+  const std::string sha = recorded ? *recorded : sha256_file_hex(path);
+  if (!expected.empty() && sha != expected)
+    throw InputDataError(fmt::format("{} '{}' has SHA-256 {}, expected {} (wrong or corrupt file; {})", what, path, sha,
+                                     expected, fetched_by));
+  if (!recorded) record_file_sha256(path, identity, sha);
+  return sha;
 }
 
 }  // namespace facetrain

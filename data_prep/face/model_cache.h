@@ -42,4 +42,11 @@ std::optional<std::string> recorded_file_sha256(const std::filesystem::path& pat
 void record_file_sha256(const std::filesystem::path& path, const std::string& identity_before,
                         const std::string& sha256);
 
+// The SHA-256 of the model file `path` (from the record above when the file is unchanged since it was
+// hashed, else hashed now and recorded). Throws MissingInputError (66) when the file is not there and,
+// when `expected` is not empty, InputDataError (65) when the file's SHA-256 differs: both name `what`,
+// the path, and (`fetched_by`) where the right file comes from.
+std::string checked_model_sha256(const std::string& path, const std::string& expected, const std::string& what,
+                                 const std::string& fetched_by);
+
 }  // namespace facetrain

@@ -64,6 +64,22 @@ if expect_error missing 66 "$T/no_models/mmod_human_face_detector.dat"; then
   [ ! -e "$T/missing" ] && pass "--detector hog+cnn without the model writes nothing" ||
     fail "--detector hog+cnn without the model left $(ls "$T/missing" | tr '\n' ' ')"
 fi
+# --- the face set records which detector found its faces, with the CNN model's SHA-256
+detectors() { json_get "$T/$1/faceset.json" 'json.dumps(d["sources"][0]["detectors"], sort_keys=True)'; }
+mmod_sha="4cb19393e2fbaf2b1609a9319ad5386618c886a6234ec1b971f3e87c85d87fe6"
+[ "$(detectors turn)" = "[{\"kind\": \"hog+cnn\", \"model_sha256\": \"$mmod_sha\"}]" ] &&
+  [ "$(detectors turn_hog)" = '[{"kind": "hog", "model_sha256": ""}]' ] &&
+  [ "$(detectors fallback)" = '[{"kind": "hog", "model_sha256": ""}]' ] &&
+  pass "faceset.json records the detector of each source (auto as decided) and the CNN model's SHA-256" ||
+  fail "faceset.json detectors: default $(detectors turn), hog $(detectors turn_hog), fallback $(detectors fallback)"
+# --- a wrong file where the CNN model is looked for by default: 65 naming it, nothing written
+mkdir -p "$T/bad_models"
+head -c 1000 /dev/urandom >"$T/bad_models/mmod_human_face_detector.dat"
+FACETRAIN_MODELS="$T/bad_models" ft bad_model extract "$CLIP" --frames 1-4 -o "$T/bad_model"
+if expect_error bad_model 65 "$T/bad_models/mmod_human_face_detector.dat" "SHA-256" "$mmod_sha"; then
+  [ ! -e "$T/bad_model" ] && pass "a wrong CNN model file writes nothing" ||
+    fail "a wrong CNN model file left $(ls "$T/bad_model" | tr '\n' ' ')"
+fi
 ft unknown extract "$CLIP" --frames 1-4 -o "$T/unknown" --detector sideways
 expect_rc 64 unknown && grep -q "sideways" "$T/unknown.err" && pass "an unknown detector is 64 naming it" ||
   fail "--detector sideways: $(last_err unknown)"

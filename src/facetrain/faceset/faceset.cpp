@@ -91,9 +91,14 @@ std::string relative_face_path(const json& value, const std::string& where, cons
 json manifest_to_json(const FaceSetManifest& manifest) {
   json sources = json::array();
   for (const auto& s : manifest.sources) {
-    sources.push_back({{"path", s.path}, {"sha256", s.sha256}, {"width", s.width}, {"height", s.height},
-                       {"fps", s.fps}, {"frame_first", s.frame_first}, {"frame_last", s.frame_last},
-                       {"colorspace", s.colorspace}});
+    json entry = {{"path", s.path}, {"sha256", s.sha256}, {"width", s.width}, {"height", s.height},
+                  {"fps", s.fps}, {"frame_first", s.frame_first}, {"frame_last", s.frame_last},
+                  {"colorspace", s.colorspace}};
+    if (!s.detectors.empty()) {
+      entry["detectors"] = json::array();
+      for (const auto& d : s.detectors) entry["detectors"].push_back({{"kind", d.kind}, {"model_sha256", d.model_sha256}});
+    }
+    sources.push_back(std::move(entry));
   }
   json out = {{"format_version", kFaceSetFormatVersion},
               {"face_type", manifest.face_type},
@@ -137,6 +142,8 @@ FaceSetManifest manifest_from_json(const std::string& text, const std::string& w
       source.frame_first = s.at("frame_first").get<int64_t>();
       source.frame_last = s.at("frame_last").get<int64_t>();
       source.colorspace = s.value("colorspace", "");
+      for (const auto& d : s.value("detectors", json::array()))
+        source.detectors.push_back({d.at("kind").get<std::string>(), d.value("model_sha256", "")});
       manifest.sources.push_back(source);
     }
     if (doc.contains("encoding")) {
@@ -380,9 +387,15 @@ bool FaceSetWriter::register_source(const FaceSetSource& source) {
     const bool recorded = it->frame_last >= it->frame_first;
     const int64_t first = recorded ? std::min(it->frame_first, source.frame_first) : source.frame_first;
     const int64_t last = recorded ? std::max(it->frame_last, source.frame_last) : source.frame_last;
-    // A chunk inside the recorded range (farm chunks of one plate, a rerun) changes nothing: no
-    // rewrite, no fsync.
-    if (first == it->frame_first && last == it->frame_last) return false;
+    bool new_detector = false;
+    for (const auto& d : source.detectors) {
+      if (std::find(it->detectors.begin(), it->detectors.end(), d) != it->detectors.end()) continue;
+      it->detectors.push_back(d);
+      new_detector = true;
+    }
+    // A chunk inside the recorded range (farm chunks of one plate, a rerun) with a detector already
+    // recorded changes nothing: no rewrite, no fsync.
+    if (first == it->frame_first && last == it->frame_last && !new_detector) return false;
     it->frame_first = first;
     it->frame_last = last;
   }

@@ -20,6 +20,14 @@ namespace facetrain {
 // sets are read with the encoding extract used then (legacy_network_encoding).
 inline constexpr int kFaceSetFormatVersion = 2;
 
+// Which face detector found a source's faces (extract --detector, after `auto` is decided), and the
+// SHA-256 of its model file where it has one (the CNN's; "" for HOG, whose model is built into dlib).
+struct FaceSetDetector {
+  std::string kind;              // "hog", "cnn" or "hog+cnn"
+  std::string model_sha256;
+  bool operator==(const FaceSetDetector& other) const { return kind == other.kind && model_sha256 == other.model_sha256; }
+};
+
 struct FaceSetSource {
   std::string path;              // as given on the command line
   std::string sha256;            // movie: the file's; sequence: see source_identity_sha256()
@@ -29,6 +37,9 @@ struct FaceSetSource {
   int64_t frame_first = 0;       // the frames extracted so far (union of all runs)
   int64_t frame_last = -1;
   std::string colorspace;        // the plate's colour space (with OpenColorIO: as the config spells it)
+  // Every detector that extracted frames of this source, in the order first used (farm chunks or
+  // reruns may differ); empty in face sets extracted before it was recorded.
+  std::vector<FaceSetDetector> detectors;
 };
 
 struct FaceSetManifest {

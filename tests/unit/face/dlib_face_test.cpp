@@ -11,6 +11,7 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <cstdlib>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -137,8 +138,29 @@ TEST_CASE("auto is hog+cnn where the CNN model is, HOG where it is not", "[unit]
   const DetectorOptions resolved = resolve_detector(options, false);
   CHECK(resolved.kind == DetectorKind::hog_cnn);
   CHECK(resolved.mmod_model_path == options.mmod_model_path);
+  // A --detector-model of the user's own is hashed for the face set's record, not checked.
+  CHECK(resolved.mmod_model_sha256 == "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881");
   options.kind = DetectorKind::hog;  // asked for by name: left alone
   CHECK(resolve_detector(options, false).kind == DetectorKind::hog);
+  CHECK(resolve_detector(options, false).mmod_model_sha256.empty());
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("the CNN model found by default must be the published file", "[unit][face]") {
+  const auto dir = std::filesystem::temp_directory_path() / "facetrain_face_test_default_mmod";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / kMmodDetectorModelFile) << "not dlib's model";
+  const char* before = std::getenv("FACETRAIN_MODELS");
+  const std::string saved = before ? before : "";
+  ::setenv("FACETRAIN_MODELS", dir.c_str(), 1);
+  DetectorOptions options;
+  options.kind = GENERATE(DetectorKind::automatic, DetectorKind::hog_cnn, DetectorKind::cnn);
+  CHECK_THROWS_AS(resolve_detector(options, false), InputDataError);
+  CHECK_THROWS_WITH(resolve_detector(options, false), Catch::Contains((dir / kMmodDetectorModelFile).string()) &&
+                                                          Catch::Contains("SHA-256") &&
+                                                          Catch::Contains(kMmodDetectorModelSha256));
+  if (before) ::setenv("FACETRAIN_MODELS", saved.c_str(), 1);
+  else ::unsetenv("FACETRAIN_MODELS");
   std::filesystem::remove_all(dir);
 }
 

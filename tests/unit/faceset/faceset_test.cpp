@@ -140,7 +140,7 @@ TEST_CASE("face-set writers share one directory safely", "[unit][faceset]") {
   fs::remove_all(dir);
   auto writer_job = [&](int64_t first) {
     FaceSetWriter writer(dir, "whole", 128, "modelsha", "test");
-    FaceSetSource source{"clip.mp4", "abc", 640, 480, 25.0, first, first + 99, "bt709"};
+    FaceSetSource source{"clip.mp4", "abc", 640, 480, 25.0, first, first + 99, "bt709", {}};
     writer.register_source(source);
     for (int64_t f = first; f < first + 100; ++f) {
       writer.add(sample_record("clip.mp4", f, 1));
@@ -168,8 +168,21 @@ TEST_CASE("face-set writers share one directory safely", "[unit][faceset]") {
   }
   SECTION("another file at the same path is refused") {
     FaceSetWriter writer(dir, "whole", 128, "modelsha", "test");
-    REQUIRE_THROWS_WITH(writer.register_source({"clip.mp4", "different", 640, 480, 25.0, 1, 2, ""}),
+    REQUIRE_THROWS_WITH(writer.register_source({"clip.mp4", "different", 640, 480, 25.0, 1, 2, "", {}}),
                         Contains("clip.mp4"));
+  }
+  SECTION("each detector that extracted a source is recorded once, in the order first used") {
+    FaceSetWriter writer(dir, "whole", 128, "modelsha", "test");
+    CHECK(FaceSet::read(dir).manifest.sources[0].detectors.empty());  // no detector was named above
+    FaceSetSource chunk{"clip.mp4", "abc", 640, 480, 25.0, 1, 100, "bt709", {{"hog+cnn", "cnnsha"}}};
+    writer.register_source(chunk);
+    writer.register_source(chunk);  // a second chunk with the same detector: recorded once
+    chunk.detectors = {{"hog", ""}};
+    writer.register_source(chunk);  // inside the recorded range, but another detector: recorded
+    const auto detectors = FaceSet::read(dir).manifest.sources[0].detectors;
+    REQUIRE(detectors.size() == 2);
+    CHECK(detectors[0] == FaceSetDetector{"hog+cnn", "cnnsha"});
+    CHECK(detectors[1] == FaceSetDetector{"hog", ""});
   }
   SECTION("a duplicate record from an overlapping run is read once") {
     FaceSetWriter writer(dir, "whole", 128, "modelsha", "test");
@@ -191,7 +204,7 @@ TEST_CASE("a face set holds one network encoding, recorded; older face sets get 
   acescct.config = OcioConfigIdentity{"/studio/config.ocio", "cg-config", "2.1", std::string(64, 'c'), "2.1.2"};
   {
     FaceSetWriter writer(dir, "whole", 128, "modelsha", "test", acescct);
-    writer.register_source({"plate.####.exr", "abc", 64, 64, 24.0, 1001, 1001, "ACEScg"});
+    writer.register_source({"plate.####.exr", "abc", 64, 64, 24.0, 1001, 1001, "ACEScg", {}});
     writer.add(sample_record("plate.####.exr", 1001, 1));
     writer.flush();
   }

@@ -62,7 +62,7 @@ TEST_CASE("face set: the identity record is optional, kept by later writers, and
   const IdentityRecord identity = sample_identity(std::string(64, 'a'));
   {
     FaceSetWriter writer(dir, "whole", 128, "modelsha", "test", NetworkEncodingRecord{}, identity);
-    writer.register_source({"plate.mp4", "abc", 64, 64, 24.0, 1, 1, ""});  // rewrites faceset.json
+    writer.register_source({"plate.mp4", "abc", 64, 64, 24.0, 1, 1, "", {}});  // rewrites faceset.json
   }
   const FaceSetManifest manifest = FaceSet::read_manifest(dir);
   REQUIRE(manifest.identity);
