@@ -156,6 +156,17 @@ def check_faceset_json(faceset, problems):
                             % (s.get("frame_first"), s.get("frame_last")))
         if not isinstance(s.get("colorspace"), str):
             problems.append(tag + ".colorspace is not a string")
+        detectors = s.get("detectors", [])  # absent in face sets extracted before it was recorded
+        if not isinstance(detectors, list):
+            problems.append(tag + ".detectors is not a list")
+            detectors = []
+        for j, d in enumerate(detectors):
+            if not isinstance(d, dict) or d.get("kind") not in ("hog", "cnn", "hog+cnn"):
+                problems.append(tag + ".detectors[%d].kind is not hog, cnn or hog+cnn: %r" % (j, d))
+            elif d["kind"] == "hog" and d.get("model_sha256") != "":
+                problems.append(tag + ".detectors[%d]: HOG with a model SHA-256 %r" % (j, d.get("model_sha256")))
+            elif d["kind"] != "hog" and not HEX64.match(str(d.get("model_sha256"))):
+                problems.append(tag + ".detectors[%d].model_sha256 is not 64 hex digits: %r" % (j, d.get("model_sha256")))
     return meta
 
 
