@@ -160,12 +160,12 @@ int run_train_command(TrainArgs& args, ConsoleReporter& reporter) {
     auto value = [&](const char* key) { return q.contains(key) ? q[key].get<double>() : std::nan(""); };
     log_info("quality: held-out faces through their own decoder: actor SSIM {:.3f} PSNR {:.2f} dB checkerboard {:.2f} "
              "sharpness {:.2f}, double SSIM {:.3f} PSNR {:.2f} dB checkerboard {:.2f} sharpness {:.2f}; swapped double faces "
-             "{:.3f} from the actor, {:.3f} from the double ({:.0f} % closer to the actor, {:.0f} % within 0.6)",
+             "{:.3f} from the actor, {:.3f} from the double ({:.0f} % closer to the actor, {:.0f} % within 0.6), landmark error {:.3f}",
              value("validation_actor_ssim"), value("validation_actor_psnr_db"), value("validation_actor_checkerboard_ratio"),
              value("validation_actor_sharpness_ratio"), value("validation_double_ssim"), value("validation_double_psnr_db"),
              value("validation_double_checkerboard_ratio"), value("validation_double_sharpness_ratio"),
              value("identity_to_actor"), value("identity_to_double"),
-             100 * value("identity_closer_to_actor"), 100 * value("identity_same_as_actor"));
+             100 * value("identity_closer_to_actor"), 100 * value("identity_same_as_actor"), value("swap_landmark_error"));
   }
   reporter.event("done", done);
   return 0;

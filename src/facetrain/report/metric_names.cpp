@@ -18,7 +18,7 @@ std::string metric_tag(const std::string& key) {
   if (key == "step_s") return "speed/seconds_per_step";
   if (key == "comm_exposed_s") return "speed/exposed_communication_s";
   if (key == "elapsed_s") return "time/elapsed_s";
-  for (const char* group : {"actor", "double", "identity", "validation"}) {
+  for (const char* group : {"actor", "double", "identity", "swap", "validation"}) {
     const std::string prefix = std::string(group) + "_";
     if (starts_with(key, prefix) && key.size() > prefix.size()) return std::string(group) + "/" + key.substr(prefix.size());
   }

@@ -894,8 +894,11 @@ nlohmann::json Trainer::preview_identity() {
   AutocastGuard autocast(device_, autocast_bf16());
   const AugmentedBatch d = unaugmented(double_, identity_double_);
   const SwapOutput swapped = scored_model().swap_double_to_actor(d.input);
-  return identity_metrics(face_descriptors(*scorer_, swapped.rgb.to(torch::kFloat32), d.landmarks), *identity_reference_,
-                          "identity_");
+  const auto swapped_rgb = swapped.rgb.to(torch::kFloat32);
+  nlohmann::json metrics = identity_metrics(face_descriptors(*scorer_, swapped_rgb, d.landmarks), *identity_reference_,
+                                            "identity_");
+  metrics.update(expression_metrics(*scorer_, swapped_rgb, d.target, d.landmarks, "swap_"));
+  return metrics;
 }
 
 // A preview step without a metrics line: the identity scores get a line of their own.

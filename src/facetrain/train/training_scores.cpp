@@ -6,6 +6,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 
 namespace facetrain {
@@ -56,25 +57,63 @@ nlohmann::json reconstruction_metrics(const at::Tensor& output, const at::Tensor
   return metrics;
 }
 
-std::vector<FaceDescriptor> face_descriptors(FaceScorer& scorer, const at::Tensor& images, const at::Tensor& landmarks) {
+namespace {
+
+// Faces (float [N,3,R,R] in 0..1 or uint8) as 8-bit crops, and their landmarks (float [N,68,2]).
+std::vector<Rgb8Image> rgb8_crops(const at::Tensor& images) {
   at::Tensor rgb = images.detach().to(torch::kCPU);
   if (rgb.scalar_type() != torch::kUInt8) rgb = rgb.to(torch::kFloat32).clamp(0, 1).mul(255).round().to(torch::kUInt8);
   rgb = rgb.permute({0, 2, 3, 1}).contiguous();
-  const at::Tensor points = landmarks.detach().to(torch::kCPU, torch::kFloat32).contiguous();
-  const int64_t n = rgb.size(0);
-  std::vector<Rgb8Image> crops(static_cast<size_t>(n));
-  std::vector<FaceToScore> faces(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) {
+  std::vector<Rgb8Image> crops(static_cast<size_t>(rgb.size(0)));
+  for (int64_t i = 0; i < rgb.size(0); ++i) {
     Rgb8Image& crop = crops[i];
     crop.height = static_cast<int>(rgb.size(1));
     crop.width = static_cast<int>(rgb.size(2));
     const uint8_t* data = rgb[i].data_ptr<uint8_t>();
     crop.pixels.assign(data, data + rgb[i].numel());
-    faces[i].image = &crop;
-    const float* p = points[i].data_ptr<float>();
-    for (size_t k = 0; k < faces[i].landmarks.size(); ++k) faces[i].landmarks[k] = {p[2 * k], p[2 * k + 1]};
   }
+  return crops;
+}
+
+std::vector<Landmarks68> landmark_list(const at::Tensor& landmarks) {
+  const at::Tensor points = landmarks.detach().to(torch::kCPU, torch::kFloat32).contiguous();
+  std::vector<Landmarks68> out(static_cast<size_t>(points.size(0)));
+  for (int64_t i = 0; i < points.size(0); ++i) {
+    const float* p = points[i].data_ptr<float>();
+    for (size_t k = 0; k < out[i].size(); ++k) out[i][k] = {p[2 * k], p[2 * k + 1]};
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<FaceDescriptor> face_descriptors(FaceScorer& scorer, const at::Tensor& images, const at::Tensor& landmarks) {
+  const std::vector<Rgb8Image> crops = rgb8_crops(images);
+  const std::vector<Landmarks68> points = landmark_list(landmarks);
+  std::vector<FaceToScore> faces(crops.size());
+  for (size_t i = 0; i < crops.size(); ++i) faces[i] = {&crops[i], points[i]};
   return scorer.descriptors(faces);
+}
+
+nlohmann::json expression_metrics(FaceScorer& scorer, const at::Tensor& swapped, const at::Tensor& originals,
+                                  const at::Tensor& landmarks, const std::string& prefix) {
+  if (scorer.landmark_points() != 68) return nlohmann::json::object();
+  const std::vector<Rgb8Image> out = rgb8_crops(swapped), in = rgb8_crops(originals);
+  const std::vector<Landmarks68> points = landmark_list(landmarks);
+  double sum = 0;
+  int n = 0;
+  for (size_t i = 0; i < out.size() && i < in.size() && i < points.size(); ++i) {
+    FaceBox box{points[i][0].x, points[i][0].y, points[i][0].x, points[i][0].y};
+    for (const Point2f& p : points[i]) {
+      box.x0 = std::min(box.x0, p.x), box.y0 = std::min(box.y0, p.y);
+      box.x1 = std::max(box.x1, p.x), box.y1 = std::max(box.y1, p.y);
+    }
+    // Both refitted the same way in the same box (as swap scores them), so the fit's own error cancels.
+    const double error = landmark_error_iod(scorer.refit_landmarks(in[i], box), scorer.refit_landmarks(out[i], box));
+    if (std::isfinite(error)) sum += error, ++n;
+  }
+  if (n == 0) return nlohmann::json::object();
+  return {{prefix + "landmark_error", sum / n}};
 }
 
 IdentityReference make_identity_reference(FaceScorer& scorer, const FacePack& actor, const FacePack& double_,

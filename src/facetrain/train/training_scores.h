@@ -30,6 +30,13 @@ nlohmann::json reconstruction_metrics(const at::Tensor& output, const at::Tensor
 // crop pixels), as dlib's pipeline cuts them.
 std::vector<FaceDescriptor> face_descriptors(FaceScorer& scorer, const at::Tensor& images, const at::Tensor& landmarks);
 
+// Expression kept through the swap: each swapped face (float [N,3,R,R]) against the face it was made
+// from (`originals`), both refitted by the scorer's landmark model in the box of the original's
+// landmarks (float [N,68,2], crop pixels), as `swap` scores it (landmark_error_iod: RMS over the
+// inter-ocular distance); the mean under prefix + "landmark_error". Empty with a 5-point model.
+nlohmann::json expression_metrics(FaceScorer& scorer, const at::Tensor& swapped, const at::Tensor& originals,
+                                  const at::Tensor& landmarks, const std::string& prefix);
+
 // The two references: the mean descriptor of up to `max_faces` training faces of each pack, spread
 // over its training slice.
 IdentityReference make_identity_reference(FaceScorer& scorer, const FacePack& actor, const FacePack& double_,

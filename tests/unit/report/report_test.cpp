@@ -119,6 +119,7 @@ TEST_CASE("page helpers: escaping, durations, numbers, base64", "[unit][report]"
   CHECK(rp::metric_tag("validation_loss") == "loss/validation");
   CHECK(rp::metric_tag("discriminator_loss") == "loss/discriminator");
   CHECK(rp::metric_tag("actor_adversarial") == "actor/adversarial");
+  CHECK(rp::metric_tag("swap_landmark_error") == "swap/landmark_error");
   CHECK(rp::metric_tag("identity_cosine") == "identity/cosine");
   CHECK(rp::metric_tag("step").empty());
   CHECK(rp::directory_name("runs/v001/") == "v001");
