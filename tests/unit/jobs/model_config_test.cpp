@@ -60,7 +60,7 @@ TEST_CASE("the config reader and the model agree on the ranges of the dims", "[u
 
 // SAEHD's -U / -D switches (issue 27): on by default (every preset is -ud, and its description is
 // the one before them, which resume compares and checkpoints record); off, each says so.
-TEST_CASE("describe and == follow -U and -D; the -ud strings are unchanged", "[unit][jobs]") {
+TEST_CASE("describe and == follow -U and -D and keep the -ud strings", "[unit][jobs]") {
   facetrain::ModelConfig c = facetrain::model_preset("tiny");
   CHECK(c.pixel_norm_latent);
   CHECK(c.double_resolution);
