@@ -359,9 +359,11 @@ PY
 # quality_recipe_config NAME: the config file of a recipe: B (the defaults), or A (the recipe before issue
 # 27: Xavier start, lr 5e-5 after 200 warm-up steps, batch 16, no weight average, constant rate, random
 # warp to the end), each with changes joined by "+": icnr, ema (0.999), cosine, warpoff (the last 20 %),
-# nowarpoff, lr<rate>, wu<steps> (warm-up), bs<faces> (batch per identity), floor<f> (the cosine's floor);
-# e.g. A+icnr+lr3e-4+wu20+bs8+ema (tiny's defaults since), B+cosine. A part sets only its own keys over
-# its base (B: the preset's defaults; A: the recipe above).
+# nowarpoff, lr<rate>, wu<steps> (warm-up), bs<faces> (batch per identity), floor<f> (the cosine's floor),
+# nou / nod (SAEHD without -U: no pixel norm on the encoder's output; without -D: bottleneck at
+# resolution/16, no sub-pixel RGB head); e.g. A+icnr+lr3e-4+wu20+bs8+ema (tiny's defaults since),
+# B+cosine, B+nod. A part sets only its own keys over its base (B: the preset's defaults; A: the recipe
+# above). The model keys nou/nod set survive the section's --preset flag (train_command.cpp).
 quality_recipe_config() {
   local file="$WORK/quality_$1.yaml" part parts
   local -A model=() optimizer=() augment=() adversarial=() top=()
@@ -387,6 +389,8 @@ quality_recipe_config() {
       wu*) optimizer[warmup_steps]="${part#wu}" ;;
       bs*) top[batch_size]="${part#bs}" ;;
       floor*) optimizer[lr_floor]="${part#floor}" ;;
+      nou) model[pixel_norm_latent]=false ;;
+      nod) model[double_resolution]=false ;;
       *) die "quality: unknown recipe part '$part' in '$1'" ;;
     esac
   done

@@ -14,6 +14,7 @@
 #     1 % of the change) and every weight as facetrain's (to 5 % of the learning rate).
 # tiny at its own batch (16 per identity); df-256 and liae-256 at batch 1 (--batch-size 1: the
 # network does not depend on it, and a 256-px step on the 2-core CI machine takes seconds per image).
+# tiny-plain: tiny without SAEHD's -U and -D (model.pixel_norm_latent / double_resolution false).
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 e2e_begin
 py="${FACETRAIN_TEST_PYTHON:-${FACETRAIN_VENV:-$FACETRAIN_SOURCE_DIR/.venv}/bin/python}"
@@ -24,11 +25,12 @@ REFERENCE="${PEER_REFERENCE:-$(dirname "$FACETRAIN")/bench/peer_reference}"
 PEER="$FACETRAIN_SOURCE_DIR/bench/peers/facetrain_peer.py"
 THREADS=2
 
-for preset in tiny df-256 liae-256; do
+for preset in tiny df-256 liae-256 tiny-plain; do
   batch_args=()
-  [ "$preset" = tiny ] || batch_args=(--batch-size 1)
+  case "$preset" in tiny*) ;; *) batch_args=(--batch-size 1) ;; esac
   printf 'optimizer:\n  warmup_steps: 0\n' >"$T/full_lr.yaml"
-  ft "dump_$preset" train --config "$T/full_lr.yaml" --preset "$preset" "${batch_args[@]}" --dump-config
+  [ "$preset" = tiny-plain ] && printf 'model:\n  pixel_norm_latent: false\n  double_resolution: false\n' >>"$T/full_lr.yaml"
+  ft "dump_$preset" train --config "$T/full_lr.yaml" --preset "${preset%-plain}" "${batch_args[@]}" --dump-config
   expect_rc 0 "dump_$preset"
   cp "$T/dump_$preset.out" "$T/$preset.yaml"
   if ! timeout 600 "$REFERENCE" --config "$T/$preset.yaml" --out "$T/$preset.pt" --threads "$THREADS" 2>"$T/reference_$preset.err"; then
