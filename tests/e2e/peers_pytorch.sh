@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The PyTorch peer is facetrain's network (issue 29): bench/peers/facetrain_peer.py builds each
-# preset (tiny, df-256, liae-256) from `facetrain train --preset P --dump-config` in plain PyTorch,
-# and scripts/bench.sh's `peers` section times it against facetrain. Here, per preset:
+# preset (tiny, df-256, liae-256, and tiny without SAEHD's -U/-D) from `facetrain train --preset P
+# --dump-config` in plain PyTorch, and scripts/bench.sh's `peers` section times it against
+# facetrain. Here, per preset:
 #   - the parameter count equals the one facetrain reports (--dump-config and estimate_model_cost);
 #   - every layer has facetrain's name and shape, in facetrain's order;
 #   - torch.utils.flop_counter's conv and dense FLOPs of one training forward, per image, equal

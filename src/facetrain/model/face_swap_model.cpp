@@ -1,5 +1,6 @@
-// The SAEHD-style autoencoder ("-ud" by default; -U and -D switch off through ModelConfig), written from the architecture description in
-// research/anchors-performance.md §2 (layer kinds, widths, kernel sizes); the layer list here and
+// The SAEHD-style autoencoder ("-ud" by default; ModelConfig switches -U and -D off), written from
+// the architecture description in research/anchors-performance.md §2 (layer kinds, widths, kernel
+// sizes) and DeepFaceLab's plain variant for -D off; the layer list here and
 // estimate_model_cost() in model_config.cpp must describe the same network (a unit test compares
 // their parameter counts).
 #include "facetrain/model/face_swap_model.h"
