@@ -63,14 +63,17 @@ CLI::App* setup_train(CLI::App& app, TrainArgs& args) {
 int run_train_command(TrainArgs& args, ConsoleReporter& reporter) {
   TrainConfig& config = args.job.config;
   // defaults < preset (shape and recipe) < file < flags. A --preset flag beats the file's preset and
-  // shape; the file's other keys (its recipe, upsample_init) still apply over the flag's preset.
+  // dims; the file's other keys (its recipe, upsample_init, and SAEHD's -U/-D switches, which make a
+  // variant of any preset) still apply over the flag's preset.
   apply_preset(config, args.preset.empty() ? config.preset : args.preset);
   if (!args.config_file.empty())
     apply_config_file(config, args.config_file, args.preset.empty() ? FilePreset::apply : FilePreset::check_only);
   if (!args.preset.empty()) {
-    const UpsampleInit init = config.model.upsample_init;  // how training starts, not the shape: the file's holds
+    const ModelConfig file_model = config.model;
     config.model = model_preset(args.preset);
-    config.model.upsample_init = init;
+    config.model.upsample_init = file_model.upsample_init;  // how training starts, not the shape: the file's holds
+    config.model.pixel_norm_latent = file_model.pixel_norm_latent;  // -U / -D: the preset's variant
+    config.model.double_resolution = file_model.double_resolution;
   }
   if (args.max_steps) config.max_steps = *args.max_steps;
   if (!args.max_time.empty()) config.max_time_s = parse_duration_seconds(args.max_time);

@@ -361,8 +361,10 @@ PY
 # warp to the end), each with changes joined by "+": icnr, ema (0.999), cosine, warpoff (the last 20 %),
 # nowarpoff, lr<rate>, wu<steps> (warm-up), bs<faces> (batch per identity), floor<f> (the cosine's floor),
 # gan (the adversarial term at weight 0.1) or gan<weight>, ganstart<f>, ganpatch<px>, ganlr<rate>;
-# e.g. A+icnr+lr3e-4+wu20+bs8+ema (tiny's defaults since), B+cosine. A part sets only its own keys over
-# its base (B: the preset's defaults; A: the recipe above).
+# nou / nod (SAEHD without -U: no pixel norm on the encoder's output; without -D: bottleneck at
+# resolution/16, no sub-pixel RGB head); e.g. A+icnr+lr3e-4+wu20+bs8+ema (tiny's defaults since),
+# B+cosine, B+nod. A part sets only its own keys over its base (B: the preset's defaults; A: the recipe
+# above). The model keys nou/nod set survive the section's --preset flag (train_command.cpp).
 quality_recipe_config() {
   local file="$WORK/quality_$1.yaml" part parts
   local -A model=() optimizer=() augment=() adversarial=() top=()
@@ -393,6 +395,8 @@ quality_recipe_config() {
       ganlr*) adversarial[lr]="${part#ganlr}" ;;
       gan) adversarial[weight]=0.1 ;;
       gan*) adversarial[weight]="${part#gan}" ;;
+      nou) model[pixel_norm_latent]=false ;;
+      nod) model[double_resolution]=false ;;
       *) die "quality: unknown recipe part '$part' in '$1'" ;;
     esac
   done

@@ -105,6 +105,7 @@ class ResidualBlock(nn.Module):
 class Encoder(nn.Module):
     def __init__(self, m):
         super().__init__()
+        self.pixel_norm = m.get("pixel_norm_latent", True)  # SAEHD -U
         in_ch = 3
         for i in range(4):
             out_ch = m["e_dims"] << i
@@ -115,6 +116,8 @@ class Encoder(nn.Module):
         for i in range(4):
             x = F.leaky_relu(getattr(self, f"down{i}")(x), SLOPE, inplace=True)
         x = x.flatten(1)
+        if not self.pixel_norm:
+            return x
         return x * torch.rsqrt(x.square().mean(1, keepdim=True) + PIXEL_NORM_EPS)
 
 
@@ -122,7 +125,7 @@ class Inter(nn.Module):
     def __init__(self, m, out_ch):
         super().__init__()
         r = m["resolution"]
-        self.out_ch, self.bottleneck_px = out_ch, r // 32
+        self.out_ch, self.bottleneck_px = out_ch, r // (32 if m.get("double_resolution", True) else 16)  # SAEHD -D
         self.dense1 = dense((r // 16) * (r // 16) * 8 * m["e_dims"], m["ae_dims"])
         self.dense2 = dense(m["ae_dims"], self.bottleneck_px * self.bottleneck_px * out_ch)
         self.upscale = Upscale(out_ch, out_ch)
@@ -137,14 +140,17 @@ class Decoder(nn.Module):
     def __init__(self, m, in_ch):
         super().__init__()
         d, dm = m["d_dims"], m["d_mask_dims"]
+        # SAEHD -D: a sub-pixel RGB head from R/2 and four mask upscales; without, a 1x1 head at R, three.
+        self.shuffle_rgb = m.get("double_resolution", True)
         ch = in_ch
         for i, w in enumerate((8 * d, 4 * d, 2 * d)):
             setattr(self, f"up{i}", Upscale(ch, w))
             setattr(self, f"res{i}", ResidualBlock(w))
             ch = w
-        self.rgb_head = conv(ch, 12, 3)
+        self.rgb_head = conv(ch, 12, 3) if self.shuffle_rgb else conv(ch, 3, 1)
         ch = in_ch
-        for i, w in enumerate((8 * dm, 4 * dm, 2 * dm, dm)):
+        self.mask_upscales = 4 if self.shuffle_rgb else 3
+        for i, w in enumerate((8 * dm, 4 * dm, 2 * dm, dm)[:self.mask_upscales]):
             setattr(self, f"mask_up{i}", Upscale(ch, w))
             ch = w
         self.mask_head = conv(ch, 1, 1)
@@ -153,9 +159,10 @@ class Decoder(nn.Module):
         x = z
         for i in range(3):
             x = getattr(self, f"res{i}")(getattr(self, f"up{i}")(x))
-        rgb = torch.sigmoid(F.pixel_shuffle(self.rgb_head(x), 2))
+        x = self.rgb_head(x)
+        rgb = torch.sigmoid(F.pixel_shuffle(x, 2) if self.shuffle_rgb else x)
         m = z
-        for i in range(4):
+        for i in range(self.mask_upscales):
             m = getattr(self, f"mask_up{i}")(m)
         return rgb, torch.sigmoid(self.mask_head(m))
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The PyTorch peer is facetrain's network (issue 29): bench/peers/facetrain_peer.py builds each
-# preset (tiny, df-256, liae-256) from `facetrain train --preset P --dump-config` in plain PyTorch,
-# and scripts/bench.sh's `peers` section times it against facetrain. Here, per preset:
+# preset (tiny, df-256, liae-256, and tiny without SAEHD's -U/-D) from `facetrain train --preset P
+# --dump-config` in plain PyTorch, and scripts/bench.sh's `peers` section times it against
+# facetrain. Here, per preset:
 #   - the parameter count equals the one facetrain reports (--dump-config and estimate_model_cost);
 #   - every layer has facetrain's name and shape, in facetrain's order;
 #   - torch.utils.flop_counter's conv and dense FLOPs of one training forward, per image, equal
@@ -14,6 +15,7 @@
 #     1 % of the change) and every weight as facetrain's (to 5 % of the learning rate).
 # tiny at its own batch (16 per identity); df-256 and liae-256 at batch 1 (--batch-size 1: the
 # network does not depend on it, and a 256-px step on the 2-core CI machine takes seconds per image).
+# tiny-plain: tiny without SAEHD's -U and -D (model.pixel_norm_latent / double_resolution false).
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 e2e_begin
 py="${FACETRAIN_TEST_PYTHON:-${FACETRAIN_VENV:-$FACETRAIN_SOURCE_DIR/.venv}/bin/python}"
@@ -24,11 +26,12 @@ REFERENCE="${PEER_REFERENCE:-$(dirname "$FACETRAIN")/bench/peer_reference}"
 PEER="$FACETRAIN_SOURCE_DIR/bench/peers/facetrain_peer.py"
 THREADS=2
 
-for preset in tiny df-256 liae-256; do
+for preset in tiny df-256 liae-256 tiny-plain; do
   batch_args=()
-  [ "$preset" = tiny ] || batch_args=(--batch-size 1)
+  case "$preset" in tiny*) ;; *) batch_args=(--batch-size 1) ;; esac
   printf 'optimizer:\n  warmup_steps: 0\n' >"$T/full_lr.yaml"
-  ft "dump_$preset" train --config "$T/full_lr.yaml" --preset "$preset" "${batch_args[@]}" --dump-config
+  [ "$preset" = tiny-plain ] && printf 'model:\n  pixel_norm_latent: false\n  double_resolution: false\n' >>"$T/full_lr.yaml"
+  ft "dump_$preset" train --config "$T/full_lr.yaml" --preset "${preset%-plain}" "${batch_args[@]}" --dump-config
   expect_rc 0 "dump_$preset"
   cp "$T/dump_$preset.out" "$T/$preset.yaml"
   if ! timeout 600 "$REFERENCE" --config "$T/$preset.yaml" --out "$T/$preset.pt" --threads "$THREADS" 2>"$T/reference_$preset.err"; then

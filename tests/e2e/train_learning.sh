@@ -59,4 +59,11 @@ grep -q "upsample_init: xavier" "$T/dump_xavier.out" && pass "--preset keeps the
 grep -q "  lr: 0.0001" "$T/dump_xavier.out" && grep -q "ae_dims: 64" "$T/dump_xavier.out" &&
   grep -q "warmup_steps: 20$" "$T/dump_xavier.out" && pass "--preset tiny: its shape and recipe, the file's lr" \
   || fail "--preset tiny with a df-256 file: $(grep -E 'ae_dims|  lr|warmup' "$T/dump_xavier.out" | tr '\n' ' ')"
+# SAEHD's -U / -D switches make a variant of any preset: a --preset flag keeps the file's.
+printf 'model:\n  pixel_norm_latent: false\n  double_resolution: false\n' >"$T/plain.yaml"
+ft dump_plain train --preset df-256 --config "$T/plain.yaml" --dump-config
+expect_rc 0 dump_plain
+grep -q "^# model: df res=256 ae=256 e=64 d=64 dm=24 -u off -d off$" "$T/dump_plain.out" &&
+  grep -q "  double_resolution: false" "$T/dump_plain.out" && pass "--preset df-256 keeps the file's -U/-D switches" \
+  || fail "--preset df-256 with -U/-D off: $(grep -E '^# model|pixel_norm|double_res' "$T/dump_plain.out" | tr '\n' ' ')"
 e2e_end

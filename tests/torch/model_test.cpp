@@ -2,6 +2,10 @@
 #include <catch2/catch.hpp>
 #include <torch/torch.h>
 
+#include <map>
+#include <string>
+#include <vector>
+
 #include "facetrain/base/error.h"
 #include "facetrain/model/face_swap_model.h"
 #include "facetrain/jobs/model_config.h"
@@ -89,6 +93,92 @@ TEST_CASE("analytic parameter count equals the built tiny networks", "[unit][mod
   liae_tiny.architecture = Architecture::liae;
   FaceSwapModel model(liae_tiny);
   CHECK(count_parameters(model) == estimate_model_cost(liae_tiny).parameter_count);
+}
+
+// SAEHD's -U and -D switched off (issue 27): every variant of df and liae, built small (96 px: the
+// bottleneck is 3 px with -D and 6 px without, so r/16 and r/32 cannot be confused), has the
+// analytic parameter count and the output shapes.
+TEST_CASE("SAEHD without -U or -D: parameter counts and output shapes of df and liae", "[unit][model]") {
+  torch::NoGradGuard no_grad;
+  for (auto arch : {Architecture::df, Architecture::liae}) {
+    for (bool u : {true, false}) {
+      for (bool d : {true, false}) {
+        ModelConfig c = model_preset("tiny");
+        c.architecture = arch;
+        c.resolution_px = 96;
+        c.ae_dims = 32;
+        c.pixel_norm_latent = u;
+        c.double_resolution = d;
+        INFO(describe(c));
+        torch::manual_seed(21);
+        FaceSwapModel model(c);
+        CHECK(count_parameters(model) == estimate_model_cost(c).parameter_count);
+        auto x = smooth_images(1, 96, 22);
+        const auto out = model.forward_training(x, x.flip({3}));
+        check_output(out.actor, 1, 96);
+        check_output(out.double_, 1, 96);
+        check_output(model.swap_double_to_actor(x), 1, 96);
+      }
+    }
+  }
+}
+
+// The layers keep their names without -D; only shapes differ: the RGB head is a 1x1 convolution to
+// 3 channels (no shuffle) and the mask branch has three upscales. Without -U nothing changes but the
+// forward: the same seed draws the same weights.
+TEST_CASE("SAEHD without -D renames no layer and without -U draws the same weights", "[unit][model]") {
+  torch::NoGradGuard no_grad;
+  ModelConfig ud = model_preset("tiny");
+  ModelConfig no_d = ud, no_u = ud;
+  no_d.double_resolution = false;
+  no_u.pixel_norm_latent = false;
+  torch::manual_seed(31);
+  FaceSwapModel with_ud(ud);
+  torch::manual_seed(31);
+  FaceSwapModel without_u(no_u);
+  FaceSwapModel without_d(no_d);
+  std::map<std::string, std::vector<int64_t>> shapes;
+  for (const auto& [name, t] : without_d.named_parameters()) shapes[name] = t.sizes().vec();
+  const auto ud_state = with_ud.named_parameters();
+  for (const auto& [name, t] : ud_state) {
+    INFO(name);
+    if (name.find("mask_up3.") != std::string::npos) {
+      CHECK(shapes.count(name) == 0);
+      continue;
+    }
+    REQUIRE(shapes.count(name) == 1);
+  }
+  CHECK(shapes.size() + 4 == ud_state.size());  // mask_up3's weight and bias, per decoder
+  CHECK(shapes.at("decoder_actor.rgb_head.weight") == std::vector<int64_t>{3, 32, 1, 1});
+  CHECK(shapes.at("decoder_actor.mask_head.weight") == std::vector<int64_t>{1, 16, 1, 1});
+  CHECK(shapes.at("inter.dense2.weight") == std::vector<int64_t>{4 * 4 * 64, 64});  // 64/16 px
+  CHECK(with_ud.named_parameters().size() == without_u.named_parameters().size());
+  const auto no_u_state = without_u.named_parameters();
+  for (size_t i = 0; i < ud_state.size(); ++i) CHECK(torch::equal(ud_state[i].second, no_u_state[i].second));
+  auto x = smooth_images(2, 64, 32);
+  CHECK_FALSE(torch::allclose(with_ud.reconstruct_actor(x).rgb, without_u.reconstruct_actor(x).rgb));
+  // A -ud state does not load into a model without -D.
+  CHECK_THROWS_AS(without_d.load_named_parameters(ud_state, "ud.pt"), InputDataError);
+}
+
+// The network's cost follows the options: no -D puts the decoder's convolutions at twice the side
+// (about 4x its FLOPs); -U costs nothing that is counted.
+TEST_CASE("estimate_model_cost follows -U and -D", "[unit][model]") {
+  for (const char* preset : {"tiny", "df-256", "liae-256"}) {
+    INFO(preset);
+    ModelConfig c = model_preset(preset);
+    const auto ud = estimate_model_cost(c);
+    c.pixel_norm_latent = false;
+    const auto no_u = estimate_model_cost(c);
+    CHECK(no_u.parameter_count == ud.parameter_count);
+    CHECK(no_u.forward_flops_per_image == ud.forward_flops_per_image);
+    c.pixel_norm_latent = true;
+    c.double_resolution = false;
+    const auto no_d = estimate_model_cost(c);
+    CHECK(no_d.encoder_flops == ud.encoder_flops);
+    CHECK(no_d.decoder_flops / ud.decoder_flops == Approx(4.0).epsilon(0.15));
+    CHECK(no_d.parameter_count > ud.parameter_count);  // dense2 is 4x wider
+  }
 }
 
 TEST_CASE("tiny df and liae forward shapes, and forward_training equals the single passes", "[unit][model]") {

@@ -89,6 +89,20 @@ TEST_CASE("the effective config round-trips through its YAML", "[unit][train]") 
   facetrain::TrainConfig back;
   facetrain::apply_config_file(back, path);
   CHECK(facetrain::train_config_to_yaml(back) == facetrain::train_config_to_yaml(config));
+  // SAEHD's -U / -D switches (issue 27), each off and both.
+  for (auto [u, d] : {std::pair{false, true}, std::pair{true, false}, std::pair{false, false}}) {
+    config.model.pixel_norm_latent = u;
+    config.model.double_resolution = d;
+    std::ofstream(path) << facetrain::train_config_to_yaml(config);
+    facetrain::TrainConfig switched;
+    facetrain::apply_config_file(switched, path);
+    CHECK(switched.model == config.model);
+    CHECK(switched.model != facetrain::model_preset("liae-256"));
+    CHECK(facetrain::train_config_to_yaml(switched) == facetrain::train_config_to_yaml(config));
+  }
+  std::ofstream(path) << "model:\n  double_resolution: 0\n";
+  facetrain::TrainConfig strict;
+  CHECK_THROWS_AS(facetrain::apply_config_file(strict, path), facetrain::ConfigError);
   std::filesystem::remove(path);
 }
 

@@ -60,7 +60,8 @@ UpsampleInit parse_upsample_init(std::string_view text) {
 bool ModelConfig::operator==(const ModelConfig& other) const {
   return architecture == other.architecture && resolution_px == other.resolution_px &&
          ae_dims == other.ae_dims && e_dims == other.e_dims && d_dims == other.d_dims &&
-         d_mask_dims == other.d_mask_dims;
+         d_mask_dims == other.d_mask_dims && pixel_norm_latent == other.pixel_norm_latent &&
+         double_resolution == other.double_resolution;
 }
 
 void validate_model_config(const ModelConfig& config) {
@@ -107,7 +108,8 @@ ModelCost estimate_model_cost(const ModelConfig& config) {
   const bool liae = config.architecture == Architecture::liae;
   const std::int64_t inter_out_ch = liae ? 2 * ae : ae;
   const std::int64_t decoder_in_ch = liae ? 4 * ae : ae;
-  const std::int64_t bottleneck_px = r / 32;
+  // -D: the bottleneck at r/32 and a sub-pixel RGB head from r/2; without it r/16 and a head at r.
+  const std::int64_t bottleneck_px = config.double_resolution ? r / 32 : r / 16;
 
   // Encoder: four 5x5 stride-2 convolutions.
   Accumulator encoder;
@@ -125,12 +127,14 @@ ModelCost estimate_model_cost(const ModelConfig& config) {
   inter.add(dense(ae, bottleneck_px * bottleneck_px * inter_out_ch));
   inter.add(conv(bottleneck_px, inter_out_ch, 4 * inter_out_ch, 3));
 
-  // Decoder at r/16 -> three (upscale + residual block) -> sub-pixel RGB head; mask head of four
-  // upscales and a 1x1 convolution at full resolution.
+  // Decoder at 2 x bottleneck -> three (upscale + residual block) -> RGB head: with -D a 3x3 conv at
+  // r/2 to 3 x 4 channels and a pixel shuffle to r; without, a 1x1 conv at r. Mask branch: upscales
+  // to r (four with -D, three without) and a 1x1 convolution.
   Accumulator decoder;
+  const std::int64_t decoder_in_px = 2 * bottleneck_px;
   const std::int64_t widths[] = {8 * d, 4 * d, 2 * d};
   std::int64_t ch = decoder_in_ch;
-  std::int64_t px = r / 16;
+  std::int64_t px = decoder_in_px;
   for (std::int64_t w : widths) {
     decoder.add(conv(px, ch, 4 * w, 3));  // upscale: conv at the input size
     px *= 2;
@@ -138,14 +142,18 @@ ModelCost estimate_model_cost(const ModelConfig& config) {
     decoder.add(conv(px, w, w, 3));
     ch = w;
   }
-  decoder.add(conv(px, ch, 12, 3));  // RGB head at r/2: 3 x 4 channels, then pixel shuffle to r
+  if (config.double_resolution)
+    decoder.add(conv(px, ch, 12, 3));  // at r/2: 3 x 4 channels, then pixel shuffle to r
+  else
+    decoder.add(conv(px, ch, 3, 1));  // at r
   const std::int64_t mask_widths[] = {8 * dm, 4 * dm, 2 * dm, dm};
+  const int mask_upscales = config.double_resolution ? 4 : 3;
   ch = decoder_in_ch;
-  px = r / 16;
-  for (std::int64_t w : mask_widths) {
-    decoder.add(conv(px, ch, 4 * w, 3));
+  px = decoder_in_px;
+  for (int i = 0; i < mask_upscales; ++i) {
+    decoder.add(conv(px, ch, 4 * mask_widths[i], 3));
     px *= 2;
-    ch = w;
+    ch = mask_widths[i];
   }
   decoder.add(conv(px, ch, 1, 1));
 
@@ -169,9 +177,10 @@ ModelCost estimate_model_cost(const ModelConfig& config) {
 }
 
 std::string describe(const ModelConfig& config) {
-  return fmt::format("{} res={} ae={} e={} d={} dm={}", to_string(config.architecture),
+  return fmt::format("{} res={} ae={} e={} d={} dm={}{}{}", to_string(config.architecture),
                      config.resolution_px, config.ae_dims, config.e_dims, config.d_dims,
-                     config.d_mask_dims);
+                     config.d_mask_dims, config.pixel_norm_latent ? "" : " -u off",
+                     config.double_resolution ? "" : " -d off");
 }
 
 }  // namespace facetrain

@@ -1,9 +1,13 @@
 #pragma once
-// The shape of a face-swap model: a DeepFaceLab-SAEHD-style autoencoder ("-ud" variant: the
-// bottleneck sits at resolution/32 and the RGB head doubles the resolution with a sub-pixel
-// convolution), in two architectures:
+// The shape of a face-swap model: a DeepFaceLab-SAEHD-style autoencoder, in two architectures:
 //   df    one encoder and one inter shared by both identities, one decoder per identity;
-//   liae  one encoder, inter_AB (both identities) and inter_B (the double only), one decoder.
+//   liae  one encoder, inter_AB (both identities) and inter_B (the double only), one decoder;
+// and SAEHD's two options, both on by default (its "-ud" variant, the presets' network):
+//   -U  pixel_norm_latent: the encoder's flattened output is pixel-normalised;
+//   -D  double_resolution: the dense bottleneck sits at resolution/32 and the RGB head doubles the
+//       resolution with a sub-pixel convolution (R/32 -> R); without it, SAEHD's plain variant, the
+//       bottleneck is at resolution/16, the decoder's stages reach R and the RGB head is a 1x1
+//       convolution at R (R/16 -> R): the same widths, ~4x the decoder's FLOPs.
 // No LibTorch here: the CLI and the config reader use this header; estimate_model_cost() gives
 // FLOPs and parameters analytically, without building the network.
 #include <cstdint>
@@ -35,7 +39,9 @@ struct ModelConfig {
   int ae_dims = 256;        // bottleneck width (dense layer of the inter)
   int e_dims = 64;          // encoder width: channels e, 2e, 4e, 8e
   int d_dims = 64;          // decoder width: channels 8d, 4d, 2d
-  int d_mask_dims = 24;     // mask decoder width: 8dm, 4dm, 2dm, dm
+  int d_mask_dims = 24;     // mask decoder width: 8dm, 4dm, 2dm (and dm with double_resolution)
+  bool pixel_norm_latent = true;  // SAEHD -U: pixel norm on the encoder's flattened output
+  bool double_resolution = true;  // SAEHD -D: bottleneck at R/32, sub-pixel RGB head (else R/16, 1x1 head)
   // How training starts, not what the network is: left out of ==, describe() and the checkpoint,
   // so a run resumes, and swap loads its weights, whatever it was initialised with.
   UpsampleInit upsample_init = UpsampleInit::icnr;
@@ -50,7 +56,7 @@ struct ModelFieldRange {
   int low, high;
 };
 inline constexpr ModelFieldRange kResolutionRange{64, 512};  // and a multiple of kResolutionStepPx
-inline constexpr int kResolutionStepPx = 32;                 // the dense bottleneck is resolution / 32 wide
+inline constexpr int kResolutionStepPx = 32;                 // the dense bottleneck is resolution / 32 wide (-D)
 inline constexpr ModelFieldRange kAeDimsRange{8, 2048};
 inline constexpr ModelFieldRange kEDimsRange{4, 512};
 inline constexpr ModelFieldRange kDDimsRange{4, 512};
@@ -86,7 +92,8 @@ struct ModelCost {
 
 ModelCost estimate_model_cost(const ModelConfig& config);
 
-// "liae res=256 ae=256 e=64 d=64 dm=24", for logs and manifests.
+// "liae res=256 ae=256 e=64 d=64 dm=24", for logs and manifests; compared on resume. A variant
+// without SAEHD's options adds them, off: " -u off", " -d off" (so the -ud strings are unchanged).
 std::string describe(const ModelConfig& config);
 
 }  // namespace facetrain

@@ -57,6 +57,8 @@ void apply_config_file(TrainConfig& c, const std::filesystem::path& path, FilePr
     c.model.d_mask_dims = dims("d_mask_dims", c.model.d_mask_dims, kDMaskDimsRange);
     if (m.has("upsample_init"))
       c.model.upsample_init = parse_upsample_init(m.get_string("upsample_init", "", {"icnr", "xavier"}));
+    c.model.pixel_norm_latent = m.get_bool("pixel_norm_latent", c.model.pixel_norm_latent);
+    c.model.double_resolution = m.get_bool("double_resolution", c.model.double_resolution);
     m.finish();
     try {
       validate_model_config(c.model);
@@ -147,9 +149,11 @@ void validate_train_config(const TrainConfig& c) {
 std::string train_config_to_yaml(const TrainConfig& c) {
   std::string y;
   y += fmt::format("preset: {}\n", c.preset);
-  y += fmt::format("model:\n  architecture: {}\n  resolution: {}\n  ae_dims: {}\n  e_dims: {}\n  d_dims: {}\n  d_mask_dims: {}\n  upsample_init: {}\n",
+  y += fmt::format("model:\n  architecture: {}\n  resolution: {}\n  ae_dims: {}\n  e_dims: {}\n  d_dims: {}\n  d_mask_dims: {}\n"
+                   "  pixel_norm_latent: {}\n  double_resolution: {}\n  upsample_init: {}\n",
                    to_string(c.model.architecture), c.model.resolution_px, c.model.ae_dims, c.model.e_dims,
-                   c.model.d_dims, c.model.d_mask_dims, to_string(c.model.upsample_init));
+                   c.model.d_dims, c.model.d_mask_dims, c.model.pixel_norm_latent, c.model.double_resolution,
+                   to_string(c.model.upsample_init));
   y += fmt::format("batch_size: {}\nmax_steps: {}\nmax_time_s: {}\ntarget_loss: {}\ntarget_loss_window: {}\n", c.batch_size,
                    c.max_steps, c.max_time_s, c.target_loss, c.target_loss_window);
   y += fmt::format("seed: {}\ndevice: {}\ndeterministic: {}\nbf16: {}\nchannels_last: {}\n", c.seed, c.device,

@@ -1,5 +1,6 @@
-// The SAEHD-style "-ud" autoencoder, written from the architecture description in
-// research/anchors-performance.md §2 (layer kinds, widths, kernel sizes); the layer list here and
+// The SAEHD-style autoencoder ("-ud" by default; ModelConfig switches -U and -D off), written from
+// the architecture description in research/anchors-performance.md §2 (layer kinds, widths, kernel
+// sizes) and DeepFaceLab's plain variant for -D off; the layer list here and
 // estimate_model_cost() in model_config.cpp must describe the same network (a unit test compares
 // their parameter counts).
 #include "facetrain/model/face_swap_model.h"
@@ -88,9 +89,9 @@ struct ResidualBlockImpl : torch::nn::Module {
 };
 TORCH_MODULE(ResidualBlock);
 
-// Four 5x5 stride-2 convolutions (e, 2e, 4e, 8e channels), flattened and pixel-normalised.
+// Four 5x5 stride-2 convolutions (e, 2e, 4e, 8e channels), flattened and (-U) pixel-normalised.
 struct EncoderImpl : torch::nn::Module {
-  explicit EncoderImpl(const ModelConfig& c) {
+  explicit EncoderImpl(const ModelConfig& c) : pixel_norm(c.pixel_norm_latent) {
     int64_t in_ch = 3;
     for (int i = 0; i < 4; ++i) {
       const int64_t out_ch = int64_t(c.e_dims) << i;
@@ -102,17 +103,20 @@ struct EncoderImpl : torch::nn::Module {
     for (auto& down : downs) x = leaky(down->forward(x), kSlope);
     // flatten() is a reshape: it copies a channels_last tensor into C,H,W order, never view()s it.
     x = x.flatten(1);
+    if (!pixel_norm) return x;
     return x * torch::rsqrt(x.square().mean(1, /*keepdim=*/true) + kPixelNormEps);
   }
+  bool pixel_norm;
   std::vector<torch::nn::Conv2d> downs;
 };
 TORCH_MODULE(Encoder);
 
-// Dense bottleneck: features -> ae_dims -> (R/32)^2 * out_ch, reshaped, upscaled to R/16.
+// Dense bottleneck: features -> ae_dims -> side^2 * out_ch, reshaped, upscaled to twice the side;
+// the side is R/32 with -D (upscaled to R/16), else R/16 (upscaled to R/8).
 struct InterImpl : torch::nn::Module {
   InterImpl(const ModelConfig& c, int64_t out_ch)
       : out_ch(out_ch),
-        bottleneck_px(c.resolution_px / 32),
+        bottleneck_px(c.resolution_px / (c.double_resolution ? 32 : 16)),
         dense1(register_module(
             "dense1", make_dense(int64_t(c.resolution_px / 16) * (c.resolution_px / 16) * 8 * c.e_dims, c.ae_dims))),
         dense2(register_module("dense2", make_dense(c.ae_dims, bottleneck_px * bottleneck_px * out_ch))),
@@ -129,10 +133,13 @@ struct InterImpl : torch::nn::Module {
 };
 TORCH_MODULE(Inter);
 
-// RGB: 3x (upscale + residual block) to R/2, a 3x3 conv to 12 channels, pixel shuffle to R.
-// Mask: 4 upscales to R, a 1x1 conv. Both through a sigmoid.
+// With -D (input at R/16): RGB: 3x (upscale + residual block) to R/2, a 3x3 conv to 12 channels,
+// pixel shuffle to R; mask: 4 upscales to R, a 1x1 conv. Without (input at R/8): RGB: 3x (upscale
+// + residual block) to R, a 1x1 conv to 3 channels (SAEHD's plain head); mask: 3 upscales to R, a
+// 1x1 conv. Both through a sigmoid. The layers keep their names either way (rgb_head, mask_up0..,
+// mask_head); only shapes differ, and mask_up3 exists with -D only.
 struct DecoderImpl : torch::nn::Module {
-  DecoderImpl(const ModelConfig& c, int64_t in_ch) {
+  DecoderImpl(const ModelConfig& c, int64_t in_ch) : shuffle_rgb(c.double_resolution) {
     const int64_t d = c.d_dims, dm = c.d_mask_dims;
     const int64_t widths[] = {8 * d, 4 * d, 2 * d};
     int64_t ch = in_ch;
@@ -141,10 +148,12 @@ struct DecoderImpl : torch::nn::Module {
       residuals.push_back(register_module(fmt::format("res{}", i), ResidualBlock(widths[i])));
       ch = widths[i];
     }
-    rgb_head = register_module("rgb_head", make_shuffle_conv(ch, 3, 3, c.upsample_init));
+    rgb_head = register_module(
+        "rgb_head", shuffle_rgb ? make_shuffle_conv(ch, 3, 3, c.upsample_init) : make_conv(ch, 3, 1));
     const int64_t mask_widths[] = {8 * dm, 4 * dm, 2 * dm, dm};
+    const int mask_upscales = c.double_resolution ? 4 : 3;
     ch = in_ch;
-    for (int i = 0; i < 4; ++i) {
+    for (int i = 0; i < mask_upscales; ++i) {
       mask_ups.push_back(register_module(fmt::format("mask_up{}", i), Upscale(ch, mask_widths[i], c.upsample_init)));
       ch = mask_widths[i];
     }
@@ -153,12 +162,14 @@ struct DecoderImpl : torch::nn::Module {
   SwapOutput forward(const torch::Tensor& z) {
     auto x = z;
     for (size_t i = 0; i < ups.size(); ++i) x = residuals[i]->forward(ups[i]->forward(x));
-    auto rgb = torch::sigmoid(torch::pixel_shuffle(rgb_head->forward(x), kShuffle));
+    x = rgb_head->forward(x);
+    auto rgb = torch::sigmoid(shuffle_rgb ? torch::pixel_shuffle(x, kShuffle) : x);
     auto m = z;
     for (auto& up : mask_ups) m = up->forward(m);
     auto mask = torch::sigmoid(mask_head->forward(m));
     return {rgb, mask};
   }
+  bool shuffle_rgb;
   std::vector<Upscale> ups;
   std::vector<ResidualBlock> residuals;
   torch::nn::Conv2d rgb_head{nullptr};

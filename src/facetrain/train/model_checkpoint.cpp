@@ -41,6 +41,9 @@ ModelConfig model_config_from_state(const nlohmann::json& state, const fs::path&
     config.e_dims = m.at("e_dims").get<int>();
     config.d_dims = m.at("d_dims").get<int>();
     config.d_mask_dims = m.at("d_mask_dims").get<int>();
+    // SAEHD's -U / -D (issue 27): a state.json from before them has neither key and is -ud.
+    config.pixel_norm_latent = m.value("pixel_norm_latent", true);
+    config.double_resolution = m.value("double_resolution", true);
   } catch (const nlohmann::json::exception& e) {
     throw InputDataError(fmt::format("{}: state.json has no usable model_config ({})", (checkpoint / "state.json").string(), e.what()));
   } catch (const ConfigError& e) {
@@ -62,7 +65,9 @@ nlohmann::json checkpoint_state_to_json(const CheckpointState& s) {
                           {"model_config", {{"architecture", std::string(to_string(m.architecture))},
                                             {"resolution", m.resolution_px}, {"ae_dims", m.ae_dims},
                                             {"e_dims", m.e_dims}, {"d_dims", m.d_dims},
-                                            {"d_mask_dims", m.d_mask_dims}}},
+                                            {"d_mask_dims", m.d_mask_dims},
+                                            {"pixel_norm_latent", m.pixel_norm_latent},
+                                            {"double_resolution", m.double_resolution}}},
                           {"face_type", s.face_type},
                           {"encoding", s.encoding ? network_encoding_to_json(*s.encoding) : nlohmann::json()},
                           {"elapsed_s", s.elapsed_s},

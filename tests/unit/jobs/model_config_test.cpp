@@ -57,3 +57,26 @@ TEST_CASE("the config reader and the model agree on the ranges of the dims", "[u
   CHECK_THROWS_AS(load("ae_dims", 3000), facetrain::ConfigError);
   std::filesystem::remove(path);
 }
+
+// SAEHD's -U / -D switches (issue 27): on by default (every preset is -ud, and its description is
+// the one before them, which resume compares and checkpoints record); off, each says so.
+TEST_CASE("describe and == follow -U and -D and keep the -ud strings", "[unit][jobs]") {
+  facetrain::ModelConfig c = facetrain::model_preset("tiny");
+  CHECK(c.pixel_norm_latent);
+  CHECK(c.double_resolution);
+  CHECK(facetrain::describe(c) == "df res=64 ae=64 e=16 d=16 dm=8");
+  CHECK(facetrain::describe(facetrain::model_preset("liae-256")) == "liae res=256 ae=256 e=64 d=64 dm=24");
+  facetrain::ModelConfig no_u = c, no_d = c, neither = c;
+  no_u.pixel_norm_latent = false;
+  no_d.double_resolution = false;
+  neither.pixel_norm_latent = neither.double_resolution = false;
+  CHECK(facetrain::describe(no_u) == "df res=64 ae=64 e=16 d=16 dm=8 -u off");
+  CHECK(facetrain::describe(no_d) == "df res=64 ae=64 e=16 d=16 dm=8 -d off");
+  CHECK(facetrain::describe(neither) == "df res=64 ae=64 e=16 d=16 dm=8 -u off -d off");
+  CHECK(no_u != c);
+  CHECK(no_d != c);
+  CHECK(no_u != no_d);
+  facetrain::ModelConfig xavier = c;
+  xavier.upsample_init = facetrain::UpsampleInit::xavier;  // how training starts: not the shape
+  CHECK(xavier == c);
+}
