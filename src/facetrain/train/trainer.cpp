@@ -513,7 +513,17 @@ void Trainer::write_run_records() {
         if (d.rfind(key, 0) == 0) return true;
       return false;
     };
-    changed.erase(std::remove_if(changed.begin(), changed.end(), stop_rule), changed.end());
+    // A key the run's config.yaml lacks (written by an older facetrain) at the value this one gives it
+    // by default is not a change: the run trained with that behaviour before the key existed.
+    TrainConfig defaults;
+    apply_preset(defaults, config_.preset);
+    const std::vector<std::string> new_at_default = config_differences("", train_config_to_yaml(defaults));
+    auto key_added_at_default = [&](const std::string& d) {
+      return std::find(new_at_default.begin(), new_at_default.end(), d) != new_at_default.end();
+    };
+    changed.erase(std::remove_if(changed.begin(), changed.end(),
+                                 [&](const std::string& d) { return stop_rule(d) || key_added_at_default(d); }),
+                  changed.end());
     if (!changed.empty())
       log_warning("resuming {} at step {} with a configuration other than its config.yaml: {} (to keep the run's, "
                   "pass --config {})", job_.run_directory.string(), resume_step_, fmt::join(changed, ", "),
