@@ -219,12 +219,8 @@ FaceSwapModel::FaceSwapModel(FaceSwapModel&&) noexcept = default;
 FaceSwapModel& FaceSwapModel::operator=(FaceSwapModel&&) noexcept = default;
 
 void FaceSwapModel::to(c10::Device device, bool channels_last) {
-  net_->to(device);
+  move_module(*net_, device, channels_last);
   channels_last_ = channels_last;
-  torch::NoGradGuard no_grad;
-  const auto format = channels_last ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
-  for (auto& p : net_->parameters())
-    if (p.dim() == 4) p.set_data(p.data().contiguous(format));
 }
 
 c10::Device FaceSwapModel::device() const { return net_->encoder->downs.front()->weight.device(); }

@@ -43,4 +43,12 @@ void load_module_parameters(torch::nn::Module& module, const NamedTensors& state
   for (auto& item : own) item.value().copy_(*by_name.at(item.key()));
 }
 
+void move_module(torch::nn::Module& module, c10::Device device, bool channels_last) {
+  module.to(device);
+  torch::NoGradGuard no_grad;
+  const auto format = channels_last ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
+  for (auto& p : module.parameters())
+    if (p.dim() == 4) p.set_data(p.data().contiguous(format));
+}
+
 }  // namespace facetrain

@@ -79,12 +79,8 @@ PatchDiscriminator::PatchDiscriminator(PatchDiscriminator&&) noexcept = default;
 PatchDiscriminator& PatchDiscriminator::operator=(PatchDiscriminator&&) noexcept = default;
 
 void PatchDiscriminator::to(c10::Device device, bool channels_last) {
-  net_->to(device);
+  move_module(*net_, device, channels_last);
   channels_last_ = channels_last;
-  if (!channels_last) return;
-  torch::NoGradGuard no_grad;
-  for (auto& p : net_->parameters())
-    if (p.dim() == 4) p.set_data(p.data().contiguous(at::MemoryFormat::ChannelsLast));
 }
 
 void PatchDiscriminator::set_trainable(bool on) {

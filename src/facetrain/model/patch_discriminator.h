@@ -17,7 +17,7 @@
 #include <utility>
 #include <vector>
 
-#include "facetrain/model/face_swap_model.h"  // NamedTensors
+#include "facetrain/model/named_parameters.h"
 
 namespace facetrain {
 
