@@ -471,7 +471,7 @@ bool Trainer::load_training_state(const fs::path& directory) {
       discriminator_->load_named_parameters(load_named(saved, discriminator_->named_parameters()), saved.string());
       torch::load(*discriminator_optimizer_, (directory / kDiscriminatorOptimizerFile).string());
     } else if (writer_) {
-      log_info("{} has no discriminator: the adversarial term's starts afresh", directory.string());
+      log_info("{} has no discriminator: the adversarial term's discriminator starts afresh", directory.string());
     }
   }
   std::vector<torch::Tensor> rng;
