@@ -100,7 +100,8 @@ ConfigMap ConfigMap::load_string(const std::string& text, const std::string& sou
 
 ConfigMap ConfigMap::load_file(const std::filesystem::path& path) {
   std::error_code ec;
-  if (std::filesystem::exists(path, ec) && std::filesystem::file_size(path, ec) > kMaxConfigBytes)
+  // Only a regular file has a size to check before reading: a pipe (--config <(...)) is checked once read.
+  if (std::filesystem::is_regular_file(path, ec) && std::filesystem::file_size(path, ec) > kMaxConfigBytes)
     throw ConfigError(fmt::format("{}: larger than 1 MiB", path.string()));
   return load_string(read_file(path), path.string());
 }

@@ -3,8 +3,13 @@
 
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
+
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <string>
+#include <thread>
 
 using facetrain::ConfigError;
 using facetrain::ConfigMap;
@@ -114,4 +119,15 @@ TEST_CASE("hostile config documents are refused quickly", "[unit][config]") {
   });
   CHECK(took < kQuickly);
   REQUIRE_THROWS_AS(ConfigMap::load_file("/nonexistent/train.yaml"), facetrain::MissingInputError);
+}
+
+TEST_CASE("a config read from a pipe as process substitution gives is read", "[unit][config]") {
+  const auto fifo = std::filesystem::temp_directory_path() / "facetrain_config_fifo.yaml";
+  std::filesystem::remove(fifo);
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  std::thread writer([&] { std::ofstream(fifo) << "seed: 7\n"; });
+  auto config = ConfigMap::load_file(fifo);
+  writer.join();
+  std::filesystem::remove(fifo);
+  CHECK(config.get_int("seed", 1, 0, 100) == 7);
 }
