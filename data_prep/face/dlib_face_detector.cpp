@@ -397,15 +397,12 @@ DetectorOptions resolve_detector(const DetectorOptions& options, bool warn) {
   if (resolved.kind == DetectorKind::hog) return resolved;
   const bool found_by_default = resolved.mmod_model_path.empty();
   if (found_by_default) resolved.mmod_model_path = default_model_path(kMmodDetectorModelFile);
-  if (resolved.kind != DetectorKind::automatic) {
-    fill_model_sha256(resolved, found_by_default);
-    return resolved;
-  }
   std::error_code ec;
-  if (!resolved.mmod_model_path.empty() && std::filesystem::is_regular_file(resolved.mmod_model_path, ec)) {
+  const bool model_there = !resolved.mmod_model_path.empty() && std::filesystem::is_regular_file(resolved.mmod_model_path, ec);
+  if (resolved.kind == DetectorKind::automatic && model_there) {
     resolved.kind = DetectorKind::hog_cnn;
     if (warn) log_info("face detector: hog+cnn (CNN model {})", resolved.mmod_model_path);
-  } else {
+  } else if (resolved.kind == DetectorKind::automatic) {
     resolved.kind = DetectorKind::hog;
     if (warn) {
       log_warning("face detector: HOG only, which loses faces that turn away: the CNN model {} is not there "
