@@ -169,33 +169,20 @@ struct LandmarkPredictor::Impl {
 
 LandmarkPredictor::LandmarkPredictor(const std::string& model_path, const std::string& expected_sha256)
     : impl_(std::make_unique<Impl>()) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(model_path, ec)) {
-    throw MissingInputError("landmark model '" + model_path + "' not found (the 68-point model: Debian's libdlib-data installs " +
-                            kDefaultLandmarkModelPath + "; the 5-point model: scripts/fetch-models.sh fetches " +
-                            kFivePointLandmarkModelFile + ")");
-  }
-  // The model's SHA-256, checked before use: recorded for this very file (same device, inode, size,
-  // mtime and ctime), else computed. Then the parsed model: from the model cache entry named by that
-  // SHA-256, else parsed from dlib's serialization and cached (model_cache.h).
-  const std::string identity = file_identity(model_path);
-  const std::optional<std::string> recorded = recorded_file_sha256(model_path, identity);
-  impl_->sha256 = recorded ? *recorded : sha256_file_hex(model_path);
-  if (!expected_sha256.empty() && impl_->sha256 != expected_sha256) {
-    throw InputDataError("landmark model '" + model_path + "' has SHA-256 " + impl_->sha256 + ", expected " +
-                         expected_sha256 + " (wrong or corrupt file; the 68-point model comes from Debian's libdlib-data, the " +
-                         "5-point one from scripts/fetch-models.sh)");
-  }
+  // The model's SHA-256, checked before use (recorded for this very file while it is unchanged, else
+  // computed: model_cache.h). Then the parsed model: from the model cache entry named by that SHA-256,
+  // else parsed from dlib's serialization and cached.
+  const std::string identity = file_identity(model_path);  // before hashing: the parse is cached only if unchanged
+  impl_->sha256 = checked_model_sha256(model_path, expected_sha256, "landmark model",
+                                       std::string("the 68-point model: Debian's libdlib-data installs ") +
+                                           kDefaultLandmarkModelPath + "; the 5-point model: scripts/fetch-models.sh fetches " +
+                                           kFivePointLandmarkModelFile);
   const std::string cache_key = "shape-predictor-v2-" + impl_->sha256 + ".packed";
-  if (const auto cached = read_cache_entry(cache_key); cached && deserialize_packed_model(*cached, impl_->model)) {
-    if (!recorded) record_file_sha256(model_path, identity, impl_->sha256);
-    return;
-  }
+  if (const auto cached = read_cache_entry(cache_key); cached && deserialize_packed_model(*cached, impl_->model)) return;
   impl_->model = PackedModel{};
   load_model(model_path, impl_->model);
   // Cached under the hash only if the file did not change while it was hashed and parsed.
   if (file_identity(model_path) == identity) write_cache_entry(cache_key, serialize_packed_model(impl_->model));
-  record_file_sha256(model_path, identity, impl_->sha256);
 }
 
 LandmarkPredictor::~LandmarkPredictor() = default;
