@@ -1,8 +1,10 @@
 #pragma once
 // The API of libfacetrain-torch.so (see module_loader.h): training and swapping, behind LibTorch,
-// CUDA, cuDNN and NCCL, which only `train` and `swap` need (and load once).
+// CUDA, cuDNN and NCCL, which only `train` and `swap` need (and load once); and the CNN face
+// detector's convolutions for `extract --detector-device cpu|cuda` (conv_stack_loader.h).
 #include "facetrain/base/module_loader.h"
 #include "facetrain/base/progress.h"
+#include "facetrain/face/conv_stack.h"
 #include "facetrain/jobs/matte_job.h"
 #include "facetrain/jobs/swap_job.h"
 #include "facetrain/jobs/train_job.h"
@@ -15,6 +17,8 @@ struct TorchModuleApi {
   SwapReport (*run_swap)(const SwapJob& job, ProgressSink& progress);
   MatteTrainReport (*run_matte_train)(const MatteTrainJob& job, ProgressSink& progress);
   MatteApplyReport (*run_matte_apply)(const MatteApplyJob& job, ProgressSink& progress);
+  // A convolution stack on "cpu" or "cuda" (facetrain/model/conv_stack_torch.h).
+  std::unique_ptr<ConvStackRunner> (*open_conv_stack)(const ConvStack& stack, const std::string& device);
 };
 
 #define FACETRAIN_TORCH_MODULE_ENTRY "facetrain_torch_module_api"
