@@ -31,6 +31,10 @@ CLI::App* setup_extract(CLI::App& app, ExtractArgs& args) {
   cmd->add_option("--detector-model", c.detector.mmod_model_path,
                   "dlib CNN (mmod) detector model for cnn and hog+cnn (default: $FACETRAIN_MODELS/"
                   "mmod_human_face_detector.dat)");
+  cmd->add_option("--detector-device", c.detector.device,
+                  "Where the CNN's convolutions run (cnn, hog+cnn): dlib (dlib's CPU code), cpu or cuda (LibTorch, "
+                  "through the torch module; the same network, weights and decoding)")
+      ->check(CLI::IsMember({"dlib", "cpu", "cuda"}))->capture_default_str();
   cmd->add_option("--proposal-score", c.detector.proposal_score,
                   "hog+cnn: the lowest HOG score whose window the CNN checks")
       ->check(CLI::Range(-3.0, 0.0))->capture_default_str();

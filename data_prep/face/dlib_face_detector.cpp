@@ -1,9 +1,11 @@
 // FaceDetector on dlib: the HOG frontal detector (default), the CNN "mmod" detector, or HOG whose
 // unsure windows the CNN checks on a crop (hog+cnn). Frames wider than detect_width_px are
 // box-filtered down first (detection cost grows with the pixel count, and faces in a 1080p plate are
-// far bigger than the 80 px HOG window).
+// far bigger than the 80 px HOG window). The CNN's convolutions run in dlib or, with
+// DetectorOptions::device cpu or cuda, through LibTorch (mmod_net.h).
 #include "data_prep/face/face_detector.h"
 
+#include "data_prep/face/mmod_net.h"
 #include "data_prep/face/model_cache.h"
 #include "facetrain/base/error.h"
 #include "facetrain/base/log.h"
@@ -95,20 +97,6 @@ void shrink_into(const Gray8Image& frame, int dst_width, int dst_height, dlib::a
     for (int x = 0; x < dst_width; ++x) dst[x] = static_cast<unsigned char>(std::min(255.f, acc[x] + 0.5f));
   }
 }
-
-// dlib's published mmod face detector network (dnn_mmod_face_detection_ex.cpp); the layer types
-// must match mmod_human_face_detector.dat exactly for deserialization.
-template <long num_filters, typename SUBNET>
-using con5d = dlib::con<num_filters, 5, 5, 2, 2, SUBNET>;
-template <long num_filters, typename SUBNET>
-using con5 = dlib::con<num_filters, 5, 5, 1, 1, SUBNET>;
-template <typename SUBNET>
-using downsampler = dlib::relu<dlib::affine<
-    con5d<32, dlib::relu<dlib::affine<con5d<32, dlib::relu<dlib::affine<con5d<16, SUBNET>>>>>>>>>;
-template <typename SUBNET>
-using rcon5 = dlib::relu<dlib::affine<con5<45, SUBNET>>>;
-using MmodNet = dlib::loss_mmod<
-    dlib::con<1, 9, 9, 1, 1, rcon5<rcon5<rcon5<downsampler<dlib::input_rgb_image_pyramid<dlib::pyramid_down<6>>>>>>>>;
 
 class DlibDetectorBase : public FaceDetector {
  public:
@@ -230,10 +218,14 @@ class HogFaceDetector final : public DlibDetectorBase {
   dlib::array2d<unsigned char> up_[2];
 };
 
-// The CNN with its input buffer; loading throws naming the file.
+// The CNN with its input buffer; loading throws naming the file. Its convolutions run in dlib, or
+// through `options.open_conv_stack` on `options.device` (mmod_net.h).
 class MmodRunner {
  public:
-  explicit MmodRunner(const std::string& path) {
+  MmodRunner(const MmodRunner&) = delete;  // stack_net_ holds a reference to net_
+  MmodRunner& operator=(const MmodRunner&) = delete;
+  explicit MmodRunner(const DetectorOptions& options) {
+    const std::string& path = options.mmod_model_path;
     std::error_code ec;
     if (path.empty()) {
       throw MissingInputError(std::string("no CNN face detector model: give --detector-model, or set $FACETRAIN_MODELS to "
@@ -248,6 +240,12 @@ class MmodRunner {
       throw InputDataError("face detector model '" + path + "' is not a readable dlib mmod face detector: " +
                            e.what());
     }
+    check_detector_device(options.device);
+    if (options.device != "dlib") {
+      if (!options.open_conv_stack)
+        throw UnavailableError("--detector-device " + options.device + ": this build's extract cannot load LibTorch");
+      stack_net_ = std::make_unique<MmodStackNet>(net_, options.open_conv_stack(conv_stack_of(net_), options.device));
+    }
   }
 
   // Detections in `gray` (pixels), with `upsample` pyramid_up passes first, at or above `threshold`.
@@ -260,18 +258,20 @@ class MmodRunner {
       }
     }
     for (int i = 0; i < upsample; ++i) dlib::pyramid_up(rgb_);
+    if (stack_net_) return stack_net_->detect(rgb_, threshold);
     return net_.process(rgb_, threshold);
   }
 
  private:
   MmodNet net_;
+  std::unique_ptr<MmodStackNet> stack_net_;  // the convolutions off dlib; null: dlib's net_.process
   dlib::matrix<dlib::rgb_pixel> rgb_;
 };
 
 class MmodFaceDetector final : public DlibDetectorBase {
  public:
   explicit MmodFaceDetector(const DetectorOptions& options)
-      : DlibDetectorBase(options), cnn_(options.mmod_model_path) {}
+      : DlibDetectorBase(options), cnn_(options) {}
 
  private:
   std::vector<FaceBox> run(dlib::array2d<unsigned char>& gray, int upsample,
@@ -303,7 +303,7 @@ bool same_face(const dlib::rectangle& a, const dlib::rectangle& b) {
 class HogCnnFaceDetector final : public DlibDetectorBase {
  public:
   explicit HogCnnFaceDetector(const DetectorOptions& options)
-      : DlibDetectorBase(options), hog_(load_frontal_face_detector()), cnn_(options.mmod_model_path) {}
+      : DlibDetectorBase(options), hog_(load_frontal_face_detector()), cnn_(options) {}
 
  private:
   static constexpr double kCheckFacePx = 100.0;

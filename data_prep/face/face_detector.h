@@ -4,6 +4,7 @@
 #include "facetrain/face/face_types.h"
 #include "facetrain/base/error.h"
 #include "facetrain/base/image.h"
+#include "facetrain/face/conv_stack.h"
 
 #include <memory>
 #include <string>
@@ -43,6 +44,14 @@ inline DetectorKind parse_detector_kind(std::string_view text) {
 inline constexpr const char* kMmodDetectorModelFile = "mmod_human_face_detector.dat";
 inline constexpr const char* kMmodDetectorModelSha256 = "4cb19393e2fbaf2b1609a9319ad5386618c886a6234ec1b971f3e87c85d87fe6";
 
+// Where the CNN's convolutions run (`extract --detector-device`): dlib (its own CPU code, the
+// default), or LibTorch on the CPU or a CUDA device (the same network and weights, the same input
+// tensor and decoding: data_prep/face/mmod_net.h). Throws ConfigError for another word.
+inline void check_detector_device(std::string_view device) {
+  if (device != "dlib" && device != "cpu" && device != "cuda")
+    throw ConfigError("unknown detector device '" + std::string(device) + "' (dlib, cpu or cuda)");
+}
+
 struct DetectorOptions {
   DetectorKind kind = DetectorKind::hog;
   std::string mmod_model_path;   // the CNN's model (cnn, hog+cnn); empty: $FACETRAIN_MODELS/kMmodDetectorModelFile
@@ -52,6 +61,10 @@ struct DetectorOptions {
   float min_score = 0.0f;        // detector score threshold (HOG: SVM margin; mmod: confidence)
   float min_face_px = 40.0f;     // faces smaller than this (box width, frame pixels) are dropped
   float proposal_score = -0.8f;  // hog+cnn: the lowest HOG score the CNN is asked about
+  std::string device = "dlib";   // the CNN's convolutions (cnn, hog+cnn): dlib, cpu or cuda (check_detector_device)
+  // Opens the convolutions on cpu or cuda (LibTorch, in the torch module); filled by the extract
+  // module's entry (module/extract_module_entry.cpp). Null: a device other than dlib is UnavailableError (69).
+  ConvStackOpener open_conv_stack = nullptr;
 };
 
 class FaceDetector {
