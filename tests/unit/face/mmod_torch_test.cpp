@@ -70,6 +70,26 @@ std::unique_ptr<ConvStackRunner> open_runner(const ConvStack& stack, const std::
   }
 }
 
+// The mmod model and a runner of its convolutions on `device`, or in `skip` why not here (no model
+// file, no torch module, no such device): the case skips with it.
+struct MmodCase {
+  std::string model;
+  std::unique_ptr<ConvStackRunner> runner;
+  std::string skip;
+};
+MmodCase mmod_case(const std::string& device) {
+  MmodCase c;
+  c.model = mmod_model();
+  if (c.model.empty()) {
+    c.skip = std::string("no ") + kMmodDetectorModelFile + " ($FACETRAIN_MODELS; scripts/fetch-models.sh fetches it)";
+    return c;
+  }
+  std::string why;
+  c.runner = open_runner(conv_stack_of(shared_net(c.model)), device, why);
+  if (!c.runner) c.skip = (device == "cpu" ? "no torch module: " : "") + why;
+  return c;
+}
+
 bool gpu_required() {
   const char* v = std::getenv("FACETRAIN_REQUIRE_GPU");
   return v && std::string(v) == "1";
@@ -152,33 +172,21 @@ TEST_CASE("mmod detector: the weights copied out of dlib's network have its laye
 }
 
 TEST_CASE("mmod detector through LibTorch on the CPU: dlib's output map and detections", "[unit][face][mmod]") {
-  const std::string model = mmod_model();
-  if (model.empty()) {
-    FACETRAIN_SKIP("no " << kMmodDetectorModelFile << " ($FACETRAIN_MODELS; scripts/fetch-models.sh fetches it)");
+  MmodCase c = mmod_case("cpu");
+  if (!c.runner) {
+    FACETRAIN_SKIP(c.skip);
     return;
   }
-  std::string why;
-  auto runner = open_runner(conv_stack_of(shared_net(model)), "cpu", why);
-  if (!runner) {
-    FACETRAIN_SKIP("no torch module: " << why);
-    return;
-  }
-  check_equivalent(shared_net(model), std::move(runner));
+  check_equivalent(shared_net(c.model), std::move(c.runner));
 }
 
 TEST_CASE("mmod detector through LibTorch: frames in one batch give each frame's own detections", "[unit][face][mmod]") {
-  const std::string model = mmod_model();
-  if (model.empty()) {
-    FACETRAIN_SKIP("no " << kMmodDetectorModelFile << " ($FACETRAIN_MODELS; scripts/fetch-models.sh fetches it)");
+  MmodCase c = mmod_case("cpu");
+  if (!c.runner) {
+    FACETRAIN_SKIP(c.skip);
     return;
   }
-  std::string why;
-  auto runner = open_runner(conv_stack_of(shared_net(model)), "cpu", why);
-  if (!runner) {
-    FACETRAIN_SKIP("no torch module: " << why);
-    return;
-  }
-  MmodStackNet stack_net(shared_net(model), std::move(runner));
+  MmodStackNet stack_net(shared_net(c.model), std::move(c.runner));
   const dlib::matrix<dlib::rgb_pixel> a = to_dlib(load_rgb(kFacesDir + "2009_004587.jpg"));
   dlib::matrix<dlib::rgb_pixel> b = dlib::fliplr(a);  // another frame of the same size
   const auto one_a = stack_net.detect(a, 0.0), one_b = stack_net.detect(b, 0.0);
@@ -192,16 +200,12 @@ TEST_CASE("mmod detector through LibTorch: frames in one batch give each frame's
 }
 
 TEST_CASE("mmod detector: extract's cnn detector on --detector-device cpu finds dlib's boxes", "[unit][face][mmod]") {
-  const std::string model = mmod_model();
-  if (model.empty()) {
-    FACETRAIN_SKIP("no " << kMmodDetectorModelFile << " ($FACETRAIN_MODELS; scripts/fetch-models.sh fetches it)");
+  const MmodCase c = mmod_case("cpu");
+  if (!c.runner) {
+    FACETRAIN_SKIP(c.skip);
     return;
   }
-  std::string why;
-  if (!open_runner(conv_stack_of(shared_net(model)), "cpu", why)) {
-    FACETRAIN_SKIP("no torch module: " << why);
-    return;
-  }
+  const std::string& model = c.model;
   DetectorOptions dlib_options;
   dlib_options.kind = DetectorKind::cnn;
   dlib_options.mmod_model_path = model;
@@ -239,33 +243,26 @@ TEST_CASE("mmod detector: a device other than dlib needs the opener, and the wor
 }
 
 TEST_CASE("mmod detector: --detector-device cuda without a CUDA device is 69 naming the option", "[unit][face][mmod]") {
-  const std::string model = mmod_model();
-  if (model.empty()) {
-    FACETRAIN_SKIP("no " << kMmodDetectorModelFile << " ($FACETRAIN_MODELS; scripts/fetch-models.sh fetches it)");
+  const MmodCase c = mmod_case("cpu");
+  if (!c.runner) {
+    FACETRAIN_SKIP(c.skip);
     return;
   }
-  std::string why;
-  if (!open_runner(conv_stack_of(shared_net(model)), "cpu", why)) {
-    FACETRAIN_SKIP("no torch module: " << why);
-    return;
-  }
-  std::string cuda_why;
-  if (open_runner(conv_stack_of(shared_net(model)), "cuda", cuda_why)) {
+  const MmodCase cuda = mmod_case("cuda");
+  if (cuda.runner) {
     FACETRAIN_SKIP("this machine has a CUDA device");
     return;
   }
+  const std::string& cuda_why = cuda.skip;
   CHECK(cuda_why.find("--detector-device cuda: no CUDA device") != std::string::npos);
 }
 
 TEST_CASE("gpu: mmod detector through LibTorch on CUDA: dlib's output map and detections", "[gpu][face][mmod]") {
-  const std::string model = mmod_model();
-  std::string why;
-  std::unique_ptr<ConvStackRunner> runner;
-  if (!model.empty()) runner = open_runner(conv_stack_of(shared_net(model)), "cuda", why);
-  if (!runner) {
-    if (gpu_required()) FAIL("FACETRAIN_REQUIRE_GPU=1, but: " << (model.empty() ? "no mmod model" : why));
-    FACETRAIN_SKIP((model.empty() ? std::string("no mmod model") : why));
+  MmodCase c = mmod_case("cuda");
+  if (!c.runner) {
+    if (gpu_required()) FAIL("FACETRAIN_REQUIRE_GPU=1, but: " << c.skip);
+    FACETRAIN_SKIP(c.skip);
     return;
   }
-  check_equivalent(shared_net(model), std::move(runner));
+  check_equivalent(shared_net(c.model), std::move(c.runner));
 }
