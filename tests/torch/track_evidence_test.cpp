@@ -50,23 +50,36 @@ TEST_CASE("track evidence: a thumb held still for most of the shot departs from 
   const int count = 60;
   MatteFaces faces = track_of(count);
   std::vector<double> confidence(count, 0.9);
-  // Frames 12..59 (four fifths of the track): an occluder in the same place, its landmark fit less sure.
+  // Frames 12..59 (four fifths of the track): a thumb from above the face to its middle, always in
+  // the same place, its landmark fit less sure. Frames 30..44: the mouth opens (darker, inside).
   for (int row = 12; row < count; ++row) {
-    paint_square(faces, row, 14, 8, 6, 0.95f);
+    paint_square(faces, row, 14, 0, 6, 0.95f);
+    paint_square(faces, row, 14, 6, 6, 0.95f);
     confidence[static_cast<size_t>(row)] = 0.5;
   }
+  for (int row = 30; row < 45; ++row) paint_square(faces, row, 13, 21, 5, 0.15f);
   const torch::Tensor moving = moving_look_trust(one_track(count), faces);
-  const torch::Tensor clean = clean_look_trust(one_track(count), faces, confidence);
-  // In the middle of the held stretch the +-12 median holds the occluder: trusted as face there.
-  CHECK(mean_in_square(moving[40], 14, 8, 6) > 0.9);
-  // Against the clean look (the twelve surest faces, none with it) it departs: left out.
-  CHECK(mean_in_square(clean[40], 14, 8, 6) == 0.0);
-  CHECK(mean_in_square(clean[40], 15, 22, 4) == 1.0);  // the chin, untouched, stays trusted
-  CHECK(mean_in_square(clean[5], 14, 8, 6) == 1.0);     // the clean frames too
-  // Only the occluder and its 2 px margin are left out of a face that has it.
-  const double left_out = ((1 - clean[40]) * faces.hull[40]).sum().item<double>() / faces.hull[40].sum().item<double>();
-  CHECK(left_out > 0.08);
-  CHECK(left_out < 0.25);
+  const CleanLookEvidence clean = clean_look_evidence(one_track(count), faces, confidence);
+  // In the middle of the held stretch the +-12 median holds the thumb: trusted as face there.
+  CHECK(mean_in_square(moving[50], 14, 6, 6) > 0.9);
+  // Against the clean look (the fifteen surest faces, none with it) it departs: left out, and taught
+  // as an occluder, for it comes in from outside the face.
+  CHECK(mean_in_square(clean.trust[40], 14, 6, 6) == 0.0);
+  CHECK(mean_in_square(clean.entering[40], 14, 6, 6) == 1.0);
+  // The open mouth departs too, but inside the face: left out, never taught as an occluder.
+  CHECK(mean_in_square(clean.trust[40], 14, 22, 3) == 0.0);
+  CHECK(clean.entering[40].index({torch::indexing::Slice(19, 28), torch::indexing::Slice(11, 20)}).max().item<double>() == 0.0);
+  CHECK(mean_in_square(clean.trust[50], 14, 22, 3) == 1.0);  // closed again
+  CHECK(mean_in_square(clean.trust[40], 5, 16, 3) == 1.0);   // a cheek, untouched, stays trusted
+  CHECK(clean.trust[5].min().item<double>() == 1.0);          // the clean frames too
+  CHECK(clean.entering[5].max().item<double>() == 0.0);
+  // Only the thumb, the mouth and their 2 px margins are left out of a face that has them.
+  using torch::indexing::Slice;
+  torch::Tensor explained = torch::zeros({kSize, kSize});
+  explained.index_put_({Slice(0, 14), Slice(12, 22)}, 1);   // the thumb, x 14..19, y 0..11, and 2 px
+  explained.index_put_({Slice(19, 28), Slice(11, 20)}, 1);  // the mouth, x 13..17, y 21..25, and 2 px
+  CHECK(((1 - clean.trust[40]) * (1 - explained)).max().item<double>() == 0.0);
+  CHECK(((1 - clean.trust[40]) * faces.hull[40]).sum().item<double>() > 60);
 }
 
 TEST_CASE("track evidence: a whole face that changes (light, a turn) is no occluder", "[unit][matte]") {
@@ -74,8 +87,9 @@ TEST_CASE("track evidence: a whole face that changes (light, a turn) is no occlu
   MatteFaces faces = track_of(count);
   std::vector<double> confidence(count, 0.9);
   for (int row = 20; row < count; ++row) faces.rgb[row] = (faces.rgb[row] * 0.6).clone();  // the light goes down
-  const torch::Tensor clean = clean_look_trust(one_track(count), faces, confidence);
-  CHECK(clean.min().item<double>() == 1.0);
+  const CleanLookEvidence clean = clean_look_evidence(one_track(count), faces, confidence);
+  CHECK(clean.trust.min().item<double>() == 1.0);
+  CHECK(clean.entering.max().item<double>() == 0.0);
   CHECK(moving_occluders(one_track(count), faces).max().item<double>() == 0.0);
 }
 
@@ -92,5 +106,5 @@ TEST_CASE("track evidence: an occluder that moves across the face is found where
   MatteFaces few = track_of(8);
   paint_square(few, 4, 14, 8, 6, 0.95f);
   CHECK(moving_occluders(one_track(8), few).max().item<double>() == 0.0);
-  CHECK(clean_look_trust(one_track(8), few, std::vector<double>(8, 0.9)).min().item<double>() == 1.0);
+  CHECK(clean_look_evidence(one_track(8), few, std::vector<double>(8, 0.9)).trust.min().item<double>() == 1.0);
 }

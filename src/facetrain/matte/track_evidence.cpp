@@ -43,6 +43,40 @@ double share_of_hull(const torch::Tensor& mask, const torch::Tensor& hull) {
   return mask.sum().item<double>() / std::max(1.0, hull.sum().item<double>());
 }
 
+// The pixels of `mask` ([R,R] 0/1) connected (4-neighbours, within the mask) to a mask pixel on the
+// hull's outline (a hull pixel with a 4-neighbour outside the hull or outside the crop).
+torch::Tensor connected_to_outline(const torch::Tensor& mask, const torch::Tensor& hull) {
+  const torch::Tensor m = mask.contiguous().to(torch::kFloat32), h = hull.contiguous().to(torch::kFloat32);
+  const int r = static_cast<int>(m.size(0));
+  const float* in = m.data_ptr<float>();
+  const float* inside = h.data_ptr<float>();
+  torch::Tensor out = torch::zeros_like(m);
+  float* reached = out.data_ptr<float>();
+  std::vector<int> stack;
+  auto at = [r](int x, int y) { return static_cast<size_t>(y) * r + x; };
+  auto outside = [&](int x, int y) { return x < 0 || y < 0 || x >= r || y >= r || inside[at(x, y)] < 0.5f; };
+  for (int y = 0; y < r; ++y)
+    for (int x = 0; x < r; ++x)
+      if (in[at(x, y)] > 0.5f && (outside(x - 1, y) || outside(x + 1, y) || outside(x, y - 1) || outside(x, y + 1))) {
+        reached[at(x, y)] = 1;
+        stack.push_back(static_cast<int>(at(x, y)));
+      }
+  while (!stack.empty()) {
+    const int p = stack.back();
+    stack.pop_back();
+    const int x = p % r, y = p / r;
+    for (const auto& [nx, ny] : {std::pair{x - 1, y}, std::pair{x + 1, y}, std::pair{x, y - 1}, std::pair{x, y + 1}}) {
+      if (nx < 0 || ny < 0 || nx >= r || ny >= r) continue;
+      const size_t q = at(nx, ny);
+      if (in[q] > 0.5f && reached[q] == 0) {
+        reached[q] = 1;
+        stack.push_back(static_cast<int>(q));
+      }
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 FaceTracks faces_by_track(const UsableFaces& usable, int64_t n) {
@@ -72,8 +106,9 @@ at::Tensor moving_look_trust(const FaceTracks& tracks, const MatteFaces& faces) 
   return trust;
 }
 
-at::Tensor clean_look_trust(const FaceTracks& tracks, const MatteFaces& faces, const std::vector<double>& confidence) {
-  torch::Tensor trust = torch::ones({faces.rgb.size(0), faces.rgb.size(1), faces.rgb.size(2)}, torch::kFloat32);
+CleanLookEvidence clean_look_evidence(const FaceTracks& tracks, const MatteFaces& faces, const std::vector<double>& confidence) {
+  const std::vector<int64_t> shape{faces.rgb.size(0), faces.rgb.size(1), faces.rgb.size(2)};
+  CleanLookEvidence out{torch::ones(shape, torch::kFloat32), torch::zeros(shape, torch::kFloat32)};
   for (const auto& members : tracks) {
     if (members.size() < 10) continue;
     std::vector<int64_t> surest = members;
@@ -88,10 +123,11 @@ at::Tensor clean_look_trust(const FaceTracks& tracks, const MatteFaces& faces, c
       const torch::Tensor hull = faces.hull[row] > 0.5;
       const torch::Tensor departs = opened(departing(faces.rgb[row], look, usual, hull));
       if (share_of_hull(departs, hull) > 0.5) continue;  // the face turned or the light changed
-      trust[row] = 1 - max_pool(departs, 5);                // and a margin for the blurred edge
+      out.trust[row] = 1 - max_pool(departs, 5);            // and a margin for the blurred edge
+      out.entering[row] = connected_to_outline(departs, hull);
     }
   }
-  return trust;
+  return out;
 }
 
 at::Tensor moving_occluders(const FaceTracks& tracks, const MatteFaces& faces) {

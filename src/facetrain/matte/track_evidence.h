@@ -26,12 +26,19 @@ at::Tensor moving_look_trust(const FaceTracks& tracks, const MatteFaces& faces);
 // Pixels of each face's hull that depart from its track's clean look: the median of the track's
 // surest faces (the top quarter by `confidence`, at least 5; a hand over the face scatters the
 // landmark fit) by far more than those faces vary there (2.5 times their median absolute deviation,
-// and at least 0.04), in blobs, with a margin of 2 px for a blurred edge. A thumb held in front of
-// the face for seconds departs from it while the moving median has made it part of the face. Such
-// pixels are to be left out of the loss (0), not taught as occluder: a face's own change (a
-// wide-open mouth, a squint) departs too. Where more than half of a hull departs, the face turned or
-// the light changed: all of it trusted. Tracks under 10 faces: all trusted. float [N,R,R], 1 = trusted.
-at::Tensor clean_look_trust(const FaceTracks& tracks, const MatteFaces& faces, const std::vector<double>& confidence);
+// and at least 0.04), in blobs. A thumb held in front of the face for seconds departs from it while
+// the moving median has made it part of the face. Where more than half of a hull departs, the face
+// turned or the light changed: nothing departs. Tracks under 10 faces: nothing. float [N,R,R] each:
+//   trust     1 - the departures with a 2 px margin for a blurred edge: to be left out of the loss,
+//             since a face's own change (a wide-open mouth, a squint) departs too;
+//   entering  the departures connected to the hull's outline: something that came in from outside
+//             the face (a hand, a prop, hair), taught as occluder; a mouth or an eye changing lies
+//             inside the face and is only left out.
+struct CleanLookEvidence {
+  at::Tensor trust;
+  at::Tensor entering;
+};
+CleanLookEvidence clean_look_evidence(const FaceTracks& tracks, const MatteFaces& faces, const std::vector<double>& confidence);
 
 // Real occluders found by their motion: hull pixels that depart from their track's median over +-30
 // frames by 2.5 times that pixel's usual variation there (its median absolute deviation: a talking
