@@ -118,9 +118,11 @@ torch::Tensor matte_loss(const torch::Tensor& logits, const torch::Tensor& targe
   return bce + dice;
 }
 
-double iou(const float* predicted, const float* target, size_t n) {
+// IoU of the visible pixels, over the pixels where `known` > 0.5 (all where null).
+double iou(const float* predicted, const float* target, size_t n, const float* known = nullptr) {
   double inter = 0, uni = 0;
   for (size_t p = 0; p < n; ++p) {
+    if (known && known[p] <= 0.5f) continue;
     const bool a = predicted[p] > 0.5f, b = target[p] > 0.5f;
     inter += a && b;
     uni += a || b;
@@ -217,8 +219,12 @@ class BatchMaker {
 
 // IoU of the network's matte and of the landmark hull against exact ground truth, by occluder kind,
 // on held-out faces with synthetic occluders (a fixed seed: the same occluders for every model).
-void measure_holdout(VisibleMatteNet& net, const MatteFaces& faces, const std::vector<int64_t>& holdout, int r,
-                     torch::Device device, MatteTrainReport& report) {
+// Exact where it is known, as in training: under the synthetic occluder, where the face's own pixels
+// are trusted as face, and where a real occluder was found (track_evidence.h: occluder there); the
+// pixels left out of the loss (a real occluder the hull calls face, or a face that changed) are left
+// out of the score too, or a matte that sees a real thumb would be scored down for it.
+void measure_holdout(VisibleMatteNet& net, const MatteFaces& faces, const torch::Tensor& trust, const torch::Tensor& found,
+                     const std::vector<int64_t>& holdout, int r, torch::Device device, MatteTrainReport& report) {
   if (holdout.empty()) return;
   net->eval();
   torch::NoGradGuard no_grad;
@@ -230,12 +236,21 @@ void measure_holdout(VisibleMatteNet& net, const MatteFaces& faces, const std::v
   for (int kind = 0; kind < kOccluderKindCount; ++kind) {
     const auto k = static_cast<OccluderKind>(kind);
     std::vector<SynthesizedOcclusion> samples;
+    std::vector<std::vector<float>> known;
     for (size_t i = 0; i < holdout.size(); ++i)
       for (int repeat = 0; repeat < 3; ++repeat) {
         const int64_t row = holdout[i], other = holdout[(i + 1 + repeat) % holdout.size()];
         samples.push_back(synthesize_occlusion(sample_of(faces, row, r), sample_of(faces, other, r), k, rng));
+        SynthesizedOcclusion& sample = samples.back();
+        const float* trusted = trust[row].data_ptr<float>();
+        const float* real = found[row].data_ptr<float>();
+        known.emplace_back(plane);
+        for (size_t p = 0; p < plane; ++p) {
+          sample.visible[p] *= 1 - real[p];
+          known.back()[p] = (trusted[p] >= 0.5f || real[p] > 0.5f || sample.occluder[p] > 0) ? 1.f : 0.f;
+        }
         const float* hull = faces.hull[row].data_ptr<float>();
-        hull_scores[to_string(k)].push_back(iou(hull, samples.back().visible.data(), plane));
+        hull_scores[to_string(k)].push_back(iou(hull, sample.visible.data(), plane, known.back().data()));
       }
     torch::Tensor images = torch::empty({static_cast<int64_t>(samples.size()), r, r, 3}, torch::kFloat32);
     for (size_t s = 0; s < samples.size(); ++s)
@@ -245,7 +260,8 @@ void measure_holdout(VisibleMatteNet& net, const MatteFaces& faces, const std::v
     forward_seconds += seconds_since(start);
     forwarded += static_cast<int64_t>(samples.size());
     for (size_t s = 0; s < samples.size(); ++s)
-      model_scores[to_string(k)].push_back(iou(predicted[static_cast<int64_t>(s)].data_ptr<float>(), samples[s].visible.data(), plane));
+      model_scores[to_string(k)].push_back(
+          iou(predicted[static_cast<int64_t>(s)].data_ptr<float>(), samples[s].visible.data(), plane, known[s].data()));
   }
   const auto mean = [](const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0) / v.size(); };
   std::vector<double> all_model, all_hull;
@@ -358,7 +374,7 @@ MatteTrainReport run_matte_train(const MatteTrainJob& job, ProgressSink& progres
   report.faces = static_cast<int>(pool.size());
   report.labelled_faces = static_cast<int>(labelled_rows.size());
   report.labelled_frames = labelled.frames;
-  measure_holdout(net, faces, holdout, r, device, report);
+  measure_holdout(net, faces, trust, found, holdout, r, device, report);
 
   MatteModelInfo info;
   info.face_type = usable.set.manifest.face_type;
