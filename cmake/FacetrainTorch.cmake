@@ -134,7 +134,7 @@ function(facetrain_add_torch_tests)
     ${PROJECT_SOURCE_DIR}/tests/torch/*_test.cpp)
   add_executable(facetrain_torch_tests ${PROJECT_SOURCE_DIR}/tests/unit/main.cpp
     ${facetrain_torch_test_sources})
-  target_link_libraries(facetrain_torch_tests PRIVATE facetrain_swap_pipeline facetrain_train Catch2::Catch2)
+  target_link_libraries(facetrain_torch_tests PRIVATE facetrain_swap_pipeline facetrain_train facetrain_matte Catch2::Catch2)
   add_dependencies(facetrain_torch_tests facetrain_media_oiio)   # media loads it for images
   target_compile_definitions(facetrain_torch_tests PRIVATE FACETRAIN_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
   target_compile_options(facetrain_torch_tests PRIVATE ${TORCH_CXX_FLAGS})

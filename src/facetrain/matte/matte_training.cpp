@@ -5,6 +5,7 @@
 #include "facetrain/base/sha256.h"
 #include "facetrain/faceset/usable_faces.h"
 #include "facetrain/matte/matte_faces.h"
+#include "facetrain/matte/track_evidence.h"
 #include "facetrain/matte/visible_matte_net.h"
 #include "facetrain/model/torch_device.h"
 #include "facetrain/occlusion/face_outline.h"
@@ -104,86 +105,6 @@ void correct_face_outlines(MatteFaces& faces, const LabelledFaces& labelled, int
            correction.scale.size(), *lo, *hi, 100.0 * (faces.hull.sum().item<double>() / std::max(1.0, before) - 1));
 }
 
-// The rows of each track (source, track id), in frame order.
-std::vector<std::vector<int64_t>> faces_by_track(const UsableFaces& usable, int64_t n) {
-  std::map<std::pair<std::string, int>, std::vector<int64_t>> tracks;
-  for (int64_t i = 0; i < n; ++i) {
-    const auto& f = usable.faces[static_cast<size_t>(i)];
-    tracks[{f.record->source, f.face->track}].push_back(i);
-  }
-  std::vector<std::vector<int64_t>> out;
-  for (auto& [key, members] : tracks) out.push_back(std::move(members));
-  return out;
-}
-
-// How far an unlabelled face's hull target can be trusted, per pixel: 1 where the aligned crop looks
-// like its track's median over +-kTrustWindow frames, 0 where it departs from it by a lot. A hand
-// passing in front of the face departs; so do a blink or an open mouth, which is only less to learn
-// from. Untrusted pixels are left out of the loss instead of being taught as face. [N,R,R]
-constexpr int kTrustWindow = 12;
-torch::Tensor hull_trust(const std::vector<std::vector<int64_t>>& tracks, const MatteFaces& faces) {
-  const int64_t n = faces.rgb.size(0);
-  torch::Tensor trust = torch::ones({n, faces.rgb.size(1), faces.rgb.size(2)}, torch::kFloat32);
-  namespace F = torch::nn::functional;
-  for (const auto& members : tracks) {
-    if (members.size() < 5) continue;  // too short to know what the face looks like
-    for (size_t k = 0; k < members.size(); ++k) {
-      std::vector<int64_t> neighbours;
-      for (size_t j = k >= kTrustWindow ? k - kTrustWindow : 0; j < std::min(members.size(), k + kTrustWindow + 1); ++j)
-        neighbours.push_back(members[j]);
-      const torch::Tensor median = std::get<0>(faces.rgb.index_select(0, torch::tensor(neighbours)).median(0));  // [R,R,3]
-      torch::Tensor deviation = (faces.rgb[members[k]] - median).abs().mean(2);                          // [R,R]
-      // A little spatial support: an isolated noisy pixel is not an occluder.
-      deviation = F::avg_pool2d(deviation.unsqueeze(0).unsqueeze(0), F::AvgPool2dFuncOptions(5).stride(1).padding(2)
-                                                                        .count_include_pad(false))[0][0];
-      trust[members[k]] = (1 - (deviation - 0.06) / 0.06).clamp(0, 1);  // trusted below 0.06, none above 0.12
-    }
-  }
-  return trust;
-}
-
-// Real occluders of this shot, found without labels: pixels of a face's hull that depart from what
-// its track usually looks like there (the track's median over +-kMovingWindow frames) by far more
-// than that pixel usually varies (its median absolute deviation: a talking mouth varies, a cheek
-// does not), in blobs, not specks. A hand or a prop crossing the face moves relative to it; this
-// makes it a target the network can learn the shot's real occluders from (the synthetic ones are
-// only like them). Where more than half of the hull departs, the whole face changed (a turn, a light
-// change), not something in front of it: nothing is marked. 1 = occluder. [N,R,R]
-constexpr int kMovingWindow = 30;
-constexpr double kMovingZ = 2.5;          // deviations over the pixel's usual variation
-constexpr double kMovingMinimum = 0.04;   // and at least this much (0..1 code values, mean of R, G, B)
-torch::Tensor moving_occluders(const std::vector<std::vector<int64_t>>& tracks, const MatteFaces& faces) {
-  namespace F = torch::nn::functional;
-  const int64_t n = faces.rgb.size(0);
-  torch::Tensor moving = torch::zeros({n, faces.rgb.size(1), faces.rgb.size(2)}, torch::kFloat32);
-  auto pool = [](const torch::Tensor& x, int size) {  // [R,R] -> max over a size x size window
-    return F::max_pool2d(x.unsqueeze(0).unsqueeze(0), F::MaxPool2dFuncOptions(size).stride(1).padding(size / 2))[0][0];
-  };
-  auto open_close = [&](const torch::Tensor& mask) {  // removes specks, then fills small gaps
-    const torch::Tensor opened = pool(-pool(-mask, 3), 3);
-    return -pool(-pool(opened, 3), 3);
-  };
-  for (const auto& members : tracks) {
-    if (members.size() < 10) continue;  // too short to know what the face usually looks like
-    for (size_t k = 0; k < members.size(); ++k) {
-      std::vector<int64_t> neighbours;
-      for (size_t j = k >= kMovingWindow ? k - kMovingWindow : 0; j < std::min(members.size(), k + kMovingWindow + 1); ++j)
-        neighbours.push_back(members[j]);
-      const torch::Tensor around = faces.rgb.index_select(0, torch::tensor(neighbours));              // [K,R,R,3]
-      const torch::Tensor median = std::get<0>(around.median(0));                                      // [R,R,3]
-      const torch::Tensor usual = std::get<0>((around - median).abs().median(0)).mean(2);              // [R,R]
-      const torch::Tensor deviation = (faces.rgb[members[k]] - median).abs().mean(2);                  // [R,R]
-      const torch::Tensor hull = faces.hull[members[k]] > 0.5;
-      torch::Tensor departs = ((deviation > kMovingZ * (1.4826 * usual + 0.01)) & (deviation > kMovingMinimum) & hull)
-                                  .to(torch::kFloat32);
-      departs = open_close(departs) * hull.to(torch::kFloat32);
-      const double share = departs.sum().item<double>() / std::max(1.0, hull.sum().item<double>());
-      if (share >= 0.01 && share <= 0.5) moving[members[k]] = departs;
-    }
-  }
-  return moving;
-}
-
 // Per-sample loss: binary cross-entropy plus soft Dice, both weighted per pixel, [B].
 torch::Tensor matte_loss(const torch::Tensor& logits, const torch::Tensor& target, const torch::Tensor& pixel_weight) {
   namespace F = torch::nn::functional;
@@ -197,9 +118,11 @@ torch::Tensor matte_loss(const torch::Tensor& logits, const torch::Tensor& targe
   return bce + dice;
 }
 
-double iou(const float* predicted, const float* target, size_t n) {
+// IoU of the visible pixels, over the pixels where `known` > 0.5 (all where null).
+double iou(const float* predicted, const float* target, size_t n, const float* known = nullptr) {
   double inter = 0, uni = 0;
   for (size_t p = 0; p < n; ++p) {
+    if (known && known[p] <= 0.5f) continue;
     const bool a = predicted[p] > 0.5f, b = target[p] > 0.5f;
     inter += a && b;
     uni += a || b;
@@ -213,10 +136,10 @@ CropSample sample_of(const MatteFaces& faces, int64_t i, int resolution) {
 
 class BatchMaker {
  public:
-  BatchMaker(const MatteFaces& faces, const torch::Tensor& trust, const torch::Tensor& moving,
+  BatchMaker(const MatteFaces& faces, const torch::Tensor& trust, const torch::Tensor& found_occluders,
              const std::vector<int64_t>& pool, const LabelledFaces& labelled, const std::vector<int64_t>& labelled_rows,
              int resolution, double label_weight, uint64_t seed)
-      : faces_(faces), trust_(trust), moving_(moving), pool_(pool), labelled_(labelled), labelled_rows_(labelled_rows), r_(resolution),
+      : faces_(faces), trust_(trust), found_(found_occluders), pool_(pool), labelled_(labelled), labelled_rows_(labelled_rows), r_(resolution),
         label_weight_(label_weight), rng_(seed) {}
 
   // images [B,3,R,R], targets [B,1,R,R], per-pixel weights [B,1,R,R], per-sample weights [B]
@@ -240,13 +163,13 @@ class BatchMaker {
       } else {
         row = pool_[std::uniform_int_distribution<size_t>(0, pool_.size() - 1)(rng_)];
         const float* hull = faces_.hull[row].data_ptr<float>();
-        const float* moving = moving_[row].data_ptr<float>();
+        const float* found = found_[row].data_ptr<float>();
         const float* t = trust_[row].data_ptr<float>();
         target.resize(plane);
         trust.resize(plane);
-        for (size_t p = 0; p < plane; ++p) {  // a real occluder found by its motion: taught as one
-          target[p] = hull[p] * (1 - moving[p]);
-          trust[p] = std::max(t[p], moving[p]);
+        for (size_t p = 0; p < plane; ++p) {  // a real occluder found without labels: taught as one
+          target[p] = hull[p] * (1 - found[p]);
+          trust[p] = std::max(t[p], found[p]);
         }
       }
       const float* source = faces_.rgb[row].data_ptr<float>();
@@ -285,7 +208,7 @@ class BatchMaker {
  private:
   const MatteFaces& faces_;
   const torch::Tensor& trust_;
-  const torch::Tensor& moving_;
+  const torch::Tensor& found_;  // real occluders found without labels (track_evidence.h)
   const std::vector<int64_t>& pool_;
   const LabelledFaces& labelled_;
   const std::vector<int64_t>& labelled_rows_;
@@ -296,8 +219,12 @@ class BatchMaker {
 
 // IoU of the network's matte and of the landmark hull against exact ground truth, by occluder kind,
 // on held-out faces with synthetic occluders (a fixed seed: the same occluders for every model).
-void measure_holdout(VisibleMatteNet& net, const MatteFaces& faces, const std::vector<int64_t>& holdout, int r,
-                     torch::Device device, MatteTrainReport& report) {
+// Exact where it is known, as in training: under the synthetic occluder, where the face's own pixels
+// are trusted as face, and where a real occluder was found (track_evidence.h: occluder there); the
+// pixels left out of the loss (a real occluder the hull calls face, or a face that changed) are left
+// out of the score too, or a matte that sees a real thumb would be scored down for it.
+void measure_holdout(VisibleMatteNet& net, const MatteFaces& faces, const torch::Tensor& trust, const torch::Tensor& found,
+                     const std::vector<int64_t>& holdout, int r, torch::Device device, MatteTrainReport& report) {
   if (holdout.empty()) return;
   net->eval();
   torch::NoGradGuard no_grad;
@@ -309,12 +236,21 @@ void measure_holdout(VisibleMatteNet& net, const MatteFaces& faces, const std::v
   for (int kind = 0; kind < kOccluderKindCount; ++kind) {
     const auto k = static_cast<OccluderKind>(kind);
     std::vector<SynthesizedOcclusion> samples;
+    std::vector<std::vector<float>> known;
     for (size_t i = 0; i < holdout.size(); ++i)
       for (int repeat = 0; repeat < 3; ++repeat) {
         const int64_t row = holdout[i], other = holdout[(i + 1 + repeat) % holdout.size()];
         samples.push_back(synthesize_occlusion(sample_of(faces, row, r), sample_of(faces, other, r), k, rng));
+        SynthesizedOcclusion& sample = samples.back();
+        const float* trusted = trust[row].data_ptr<float>();
+        const float* real = found[row].data_ptr<float>();
+        known.emplace_back(plane);
+        for (size_t p = 0; p < plane; ++p) {
+          sample.visible[p] *= 1 - real[p];
+          known.back()[p] = (trusted[p] >= 0.5f || real[p] > 0.5f || sample.occluder[p] > 0) ? 1.f : 0.f;
+        }
         const float* hull = faces.hull[row].data_ptr<float>();
-        hull_scores[to_string(k)].push_back(iou(hull, samples.back().visible.data(), plane));
+        hull_scores[to_string(k)].push_back(iou(hull, sample.visible.data(), plane, known.back().data()));
       }
     torch::Tensor images = torch::empty({static_cast<int64_t>(samples.size()), r, r, 3}, torch::kFloat32);
     for (size_t s = 0; s < samples.size(); ++s)
@@ -324,7 +260,8 @@ void measure_holdout(VisibleMatteNet& net, const MatteFaces& faces, const std::v
     forward_seconds += seconds_since(start);
     forwarded += static_cast<int64_t>(samples.size());
     for (size_t s = 0; s < samples.size(); ++s)
-      model_scores[to_string(k)].push_back(iou(predicted[static_cast<int64_t>(s)].data_ptr<float>(), samples[s].visible.data(), plane));
+      model_scores[to_string(k)].push_back(
+          iou(predicted[static_cast<int64_t>(s)].data_ptr<float>(), samples[s].visible.data(), plane, known[s].data()));
   }
   const auto mean = [](const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0) / v.size(); };
   std::vector<double> all_model, all_hull;
@@ -391,15 +328,22 @@ MatteTrainReport run_matte_train(const MatteTrainJob& job, ProgressSink& progres
   VisibleMatteNet net(std::array<int64_t, 4>{w, 2 * w, 3 * w, 4 * w});
   net->to(device);
   torch::optim::Adam optimizer(net->parameters(), torch::optim::AdamOptions(job.learning_rate));
-  const std::vector<std::vector<int64_t>> tracks = faces_by_track(usable, n);
-  const torch::Tensor trust = hull_trust(tracks, faces);
-  log_info("matte train: {:.1f} % of the face hulls' pixels depart from their track's median look and are left out "
-           "of the loss where no label or synthetic occluder says what they are",
-           100.0 * ((faces.hull > 0.5) * (trust < 0.5)).sum().item<double>() / std::max(1.0, (faces.hull > 0.5).sum().item<double>()));
+  const FaceTracks tracks = faces_by_track(usable, n);
+  const double hull_pixels = std::max(1.0, (faces.hull > 0.5).sum().item<double>());
+  auto hull_share = [&](const torch::Tensor& mask) { return 100.0 * ((faces.hull > 0.5) * mask).sum().item<double>() / hull_pixels; };
+  const torch::Tensor moving_trust = moving_look_trust(tracks, faces);
+  const CleanLookEvidence clean = clean_look_evidence(tracks, faces, scores);
+  const torch::Tensor trust = torch::minimum(moving_trust, clean.trust);
+  log_info("matte train: {:.1f} % of the face hulls' pixels are left out of the loss where no label or synthetic occluder "
+           "says what they are: they depart from their track's look over +-12 frames ({:.1f} %) or from its clean look, "
+           "the median of its surest quarter ({:.1f} %)", hull_share(trust < 0.5), hull_share(moving_trust < 0.5),
+           hull_share(clean.trust < 0.5));
   const torch::Tensor moving = moving_occluders(tracks, faces);
-  log_info("matte train: {:.1f} % of the face hulls' pixels move in front of the face (taught as occluders)",
-           100.0 * moving.sum().item<double>() / std::max(1.0, (faces.hull > 0.5).sum().item<double>()));
-  BatchMaker batches(faces, trust, moving, pool, labelled, labelled_rows, r, job.label_weight, job.seed);
+  const torch::Tensor found = torch::maximum(moving, clean.entering);
+  log_info("matte train: {:.1f} % of the face hulls' pixels are taught as occluders: {:.1f} % move in front of the face, "
+           "{:.1f} % depart from its clean look where something comes in from outside it",
+           hull_share(found > 0.5), hull_share(moving > 0.5), hull_share(clean.entering > 0.5));
+  BatchMaker batches(faces, trust, found, pool, labelled, labelled_rows, r, job.label_weight, job.seed);
   MatteTrainReport report;
   progress.begin("matte train", job.steps);
   double smoothed_loss = 0;
@@ -430,7 +374,7 @@ MatteTrainReport run_matte_train(const MatteTrainJob& job, ProgressSink& progres
   report.faces = static_cast<int>(pool.size());
   report.labelled_faces = static_cast<int>(labelled_rows.size());
   report.labelled_frames = labelled.frames;
-  measure_holdout(net, faces, holdout, r, device, report);
+  measure_holdout(net, faces, trust, found, holdout, r, device, report);
 
   MatteModelInfo info;
   info.face_type = usable.set.manifest.face_type;

@@ -101,6 +101,36 @@ void gaussian_blur(std::vector<float>& image, int size, double sigma) {
     }
 }
 
+// The same blur on each channel of an interleaved RGB layer.
+void gaussian_blur_rgb(std::vector<float>& rgb, int size, double sigma) {
+  if (sigma < 0.2) return;
+  const size_t pixels = static_cast<size_t>(size) * size;
+  std::vector<float> channel(pixels);
+  for (int c = 0; c < 3; ++c) {
+    for (size_t p = 0; p < pixels; ++p) channel[p] = rgb[p * 3 + c];
+    gaussian_blur(channel, size, sigma);
+    for (size_t p = 0; p < pixels; ++p) rgb[p * 3 + c] = channel[p];
+  }
+}
+
+// Smooth random variation in [-1, 1]: bilinear value noise on a `cells` x `cells` lattice. Skin's
+// own blotches and creases at the scale of a finger, without a face's features in them.
+std::vector<float> value_noise(int size, int cells, std::mt19937_64& rng) {
+  std::vector<float> lattice(static_cast<size_t>(cells + 1) * (cells + 1));
+  for (float& v : lattice) v = static_cast<float>(uniform(rng, -1, 1));
+  std::vector<float> out(static_cast<size_t>(size) * size);
+  for (int y = 0; y < size; ++y)
+    for (int x = 0; x < size; ++x) {
+      const double gx = static_cast<double>(x) * cells / size, gy = static_cast<double>(y) * cells / size;
+      const int x0 = static_cast<int>(gx), y0 = static_cast<int>(gy);
+      const float fx = static_cast<float>(gx - x0), fy = static_cast<float>(gy - y0);
+      auto at = [&](int xx, int yy) { return lattice[static_cast<size_t>(yy) * (cells + 1) + xx]; };
+      out[static_cast<size_t>(y) * size + x] =
+          (at(x0, y0) * (1 - fx) + at(x0 + 1, y0) * fx) * (1 - fy) + (at(x0, y0 + 1) * (1 - fx) + at(x0 + 1, y0 + 1) * fx) * fy;
+    }
+  return out;
+}
+
 // Motion blur: the mean of `taps` copies shifted along (dx, dy), bilinear, edges clamped.
 std::vector<float> motion_blur(const std::vector<float>& image, int size, int channels, double dx, double dy, int taps) {
   std::vector<float> out(image.size(), 0.f);
@@ -210,7 +240,7 @@ void draw_thin_prop_shape(AlphaCanvas& canvas, const CropSample& face, std::mt19
 void draw_hand_shape(AlphaCanvas& canvas, const CropSample& face, std::mt19937_64& rng) {
   const int n = face.size;
   const Vec centre = point_in_face(face, rng);
-  const double palm = uniform(rng, 0.1, 0.22) * n;
+  const double palm = uniform(rng, 0.1, 0.3) * n;
   const double direction = uniform(rng, 0, 2 * kPi);  // where the fingers point
   // The palm sits behind the fingers, often partly outside the crop (a hand coming from below).
   const Vec palm_centre{centre.x - std::cos(direction) * palm, centre.y - std::sin(direction) * palm};
@@ -221,7 +251,7 @@ void draw_hand_shape(AlphaCanvas& canvas, const CropSample& face, std::mt19937_6
   const double spread = uniform(rng, 0.15, 0.35);
   for (int f = 0; f < fingers; ++f) {
     const double a = direction + (f - (fingers - 1) / 2.0) * spread + uniform(rng, -0.08, 0.08);
-    const double width = palm * uniform(rng, 0.18, 0.27);
+    const double width = palm * uniform(rng, 0.18, 0.32);
     const Vec base{palm_centre.x + std::cos(a) * palm * 0.7, palm_centre.y + std::sin(a) * palm * 0.7};
     const double length = palm * uniform(rng, 1.0, 1.7);
     canvas.capsule(base, {base.x + std::cos(a) * length, base.y + std::sin(a) * length}, width);
@@ -289,18 +319,27 @@ std::vector<float> occluder_colour(const CropSample& face, const CropSample& oth
       return colour;
     }
     case OccluderKind::hand: {
-      // The face's own skin, a little lighter or darker, with the face's own texture shifted under it.
+      // The face's skin tone, lighter or darker and often redder, but none of the face's texture (a
+      // hand has no eyes or brows): blotches and grain of value noise, and the roundness of fingers
+      // and palm, darker towards the silhouette's edge (the alpha blurred by about half a finger's
+      // width stands for the thickness under each pixel).
       const Rgb skin = mean_face_colour(face);
-      const float gain = static_cast<float>(uniform(rng, 0.7, 1.25));
+      const float gain = static_cast<float>(uniform(rng, 0.7, 1.3));
       Rgb tint{};
       for (int c = 0; c < 3; ++c) tint[c] = gain * skin[c] * static_cast<float>(uniform(rng, 0.93, 1.07));
-      const std::vector<float> texture = shifted_texture(face, uniform_int(rng, -n / 8, n / 8), uniform_int(rng, -n / 8, n / 8));
+      tint[0] *= static_cast<float>(uniform(rng, 0.97, 1.12));
+      std::vector<float> thickness = alpha;
+      gaussian_blur(thickness, n, 0.035 * n);
+      const std::vector<float> blotches = value_noise(n, 4, rng), creases = value_noise(n, 16, rng);
+      const float blotch = static_cast<float>(uniform(rng, 0.02, 0.07)), crease = static_cast<float>(uniform(rng, 0.0, 0.04));
+      const float rim = static_cast<float>(uniform(rng, 0.15, 0.5));
       for (int y = 0; y < n; ++y)
-        for (int x = 0; x < n; ++x)
-          for (int c = 0; c < 3; ++c) {
-            const size_t i = (static_cast<size_t>(y) * n + x) * 3 + c;
-            colour[i] = std::clamp(tint[c] * shading(x, y) + 0.4f * (texture[i] - skin[c]), 0.f, 1.f);
-          }
+        for (int x = 0; x < n; ++x) {
+          const size_t p = static_cast<size_t>(y) * n + x;
+          const float round = 1 - rim * (1 - std::clamp(2 * thickness[p], 0.f, 1.f));
+          for (int c = 0; c < 3; ++c)
+            colour[p * 3 + c] = std::clamp(tint[c] * shading(x, y) * round + blotch * blotches[p] + crease * creases[p], 0.f, 1.f);
+        }
       return colour;
     }
     case OccluderKind::hair: {
@@ -336,17 +375,52 @@ SynthesizedOcclusion synthesize_occlusion(const CropSample& face, const CropSamp
   // Soft edges: out-of-focus props and hair have partly transparent borders.
   gaussian_blur(alpha, n, kind == OccluderKind::hair ? uniform(rng, 0.0, 0.5) : uniform(rng, 0.0, 1.2) * n / 128.0);
   std::vector<float> colour = occluder_colour(face, other, kind, alpha, rng);
-  // Motion blur of a fast hand or prop: blur the premultiplied colour and the alpha alike.
-  if (kind != OccluderKind::hair && uniform(rng, 0, 1) < 0.3) {
-    const double length = uniform(rng, 0.02, 0.08) * n, angle = uniform(rng, 0, kPi);
+  // Blurs of the occluder act on its premultiplied colour and its alpha alike.
+  auto blur_occluder = [&](auto&& blur) {
     std::vector<float> premultiplied(pixels * 3);
     for (size_t p = 0; p < pixels; ++p)
       for (int c = 0; c < 3; ++c) premultiplied[p * 3 + c] = colour[p * 3 + c] * alpha[p];
-    const int taps = std::max(2, static_cast<int>(length));
-    premultiplied = motion_blur(premultiplied, n, 3, length * std::cos(angle), length * std::sin(angle), taps);
-    alpha = motion_blur(alpha, n, 1, length * std::cos(angle), length * std::sin(angle), taps);
+    blur(premultiplied, 3);
+    blur(alpha, 1);
     for (size_t p = 0; p < pixels; ++p)
       for (int c = 0; c < 3; ++c) colour[p * 3 + c] = alpha[p] > 1e-4f ? std::clamp(premultiplied[p * 3 + c] / alpha[p], 0.f, 1.f) : 0.f;
+  };
+  // Depth of field: a hand or prop near the lens is out of focus while the face is sharp (three in
+  // ten), or the face is out of focus behind a sharp one (one in seven, below).
+  const bool solid = kind != OccluderKind::hair;
+  const double focus = uniform(rng, 0, 1);
+  if (solid && focus < 0.3) {
+    const double sigma = uniform(rng, 0.005, 0.05) * n;
+    blur_occluder([&](std::vector<float>& layer, int channels) {
+      if (channels == 3) gaussian_blur_rgb(layer, n, sigma);
+      else gaussian_blur(layer, n, sigma);
+    });
+  }
+  // Motion blur of a fast hand or prop, up to a fifth of the crop in one exposure.
+  if (solid && uniform(rng, 0, 1) < 0.35) {
+    const double length = uniform(rng, 0.02, 0.2) * n, angle = uniform(rng, 0, kPi);
+    const int taps = std::max(2, static_cast<int>(length));
+    blur_occluder([&](std::vector<float>& layer, int channels) {
+      layer = motion_blur(layer, n, channels, length * std::cos(angle), length * std::sin(angle), taps);
+    });
+  }
+  // The face beneath: out of focus, and darkened by the shadow the occluder casts (still face: the
+  // target does not change under a shadow).
+  std::vector<float> beneath(face.rgb, face.rgb + pixels * 3);
+  if (solid && focus >= 0.3 && focus < 0.44) gaussian_blur_rgb(beneath, n, uniform(rng, 0.005, 0.03) * n);
+  if (solid && uniform(rng, 0, 1) < 0.4) {
+    const double distance = uniform(rng, 0.02, 0.08) * n, angle = uniform(rng, 0, 2 * kPi);
+    const int dx = static_cast<int>(std::lround(distance * std::cos(angle))), dy = static_cast<int>(std::lround(distance * std::sin(angle)));
+    std::vector<float> shadow(pixels, 0.f);
+    for (int y = 0; y < n; ++y)
+      for (int x = 0; x < n; ++x) {
+        const int sx = x - dx, sy = y - dy;
+        if (sx >= 0 && sx < n && sy >= 0 && sy < n) shadow[static_cast<size_t>(y) * n + x] = alpha[static_cast<size_t>(sy) * n + sx];
+      }
+    gaussian_blur(shadow, n, uniform(rng, 0.01, 0.05) * n);
+    const float strength = static_cast<float>(uniform(rng, 0.15, 0.5));
+    for (size_t p = 0; p < pixels; ++p)
+      for (int c = 0; c < 3; ++c) beneath[p * 3 + c] *= 1 - strength * shadow[p];
   }
   SynthesizedOcclusion out;
   out.kind = kind;
@@ -355,7 +429,7 @@ SynthesizedOcclusion synthesize_occlusion(const CropSample& face, const CropSamp
   for (size_t p = 0; p < pixels; ++p) {
     const float a = std::clamp(alpha[p], 0.f, 1.f);
     alpha[p] = a;
-    for (int c = 0; c < 3; ++c) out.rgb[p * 3 + c] = face.rgb[p * 3 + c] * (1 - a) + colour[p * 3 + c] * a;
+    for (int c = 0; c < 3; ++c) out.rgb[p * 3 + c] = beneath[p * 3 + c] * (1 - a) + colour[p * 3 + c] * a;
     out.visible[p] = face.face_region[p] * (1 - a);
   }
   out.occluder = std::move(alpha);
