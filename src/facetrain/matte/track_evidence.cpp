@@ -15,6 +15,7 @@ namespace F = torch::nn::functional;
 
 constexpr int kTrustWindow = 12;          // moving_look_trust: +-frames of the median
 constexpr int kMovingWindow = 30;         // moving_occluders: +-frames of the median
+constexpr size_t kCleanLookMaxFaces = 200;  // clean_look_evidence: the surest quarter, at most this many
 constexpr double kDepartZ = 2.5;          // deviations over the pixel's usual variation
 constexpr double kDepartMinimum = 0.04;   // and at least this much (0..1 code values, mean of R, G, B)
 
@@ -115,7 +116,7 @@ CleanLookEvidence clean_look_evidence(const FaceTracks& tracks, const MatteFaces
     std::stable_sort(surest.begin(), surest.end(), [&](int64_t a, int64_t b) {
       return confidence[static_cast<size_t>(a)] > confidence[static_cast<size_t>(b)];
     });
-    surest.resize(std::max<size_t>(5, members.size() / 4));
+    surest.resize(std::min(kCleanLookMaxFaces, std::max<size_t>(5, members.size() / 4)));
     const torch::Tensor clean = faces.rgb.index_select(0, torch::tensor(surest));     // [K,R,R,3]
     const torch::Tensor look = std::get<0>(clean.median(0));                         // [R,R,3]
     const torch::Tensor usual = std::get<0>((clean - look).abs().median(0)).mean(2); // [R,R]

@@ -24,11 +24,11 @@ FaceTracks faces_by_track(const UsableFaces& usable, int64_t n);
 at::Tensor moving_look_trust(const FaceTracks& tracks, const MatteFaces& faces);
 
 // Pixels of each face's hull that depart from its track's clean look: the median of the track's
-// surest faces (the top quarter by `confidence`, at least 5; a hand over the face scatters the
-// landmark fit) by far more than those faces vary there (2.5 times their median absolute deviation,
-// and at least 0.04), in blobs. A thumb held in front of the face for seconds departs from it while
-// the moving median has made it part of the face. Where more than half of a hull departs, the face
-// turned or the light changed: nothing departs. Tracks under 10 faces: nothing. float [N,R,R] each:
+// surest faces (the top quarter by `confidence`, at least 5, at most 200 to bound a long track's
+// memory; a hand over the face scatters the landmark fit) by far more than those faces vary there
+// (2.5 times their median absolute deviation, and at least 0.04), in blobs. A thumb held in front
+// of the face for seconds departs from it while the moving median has made it part of the face.
+// Where more than half of a hull departs, the face turned or the light changed: nothing departs. Tracks under 10 faces: nothing. float [N,R,R] each:
 //   trust     1 - the departures with a 2 px margin for a blurred edge: to be left out of the loss,
 //             since a face's own change (a wide-open mouth, a squint) departs too;
 //   entering  the departures connected to the hull's outline: something that came in from outside

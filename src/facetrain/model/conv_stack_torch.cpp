@@ -36,7 +36,6 @@ class TorchConvStack final : public ConvStackRunner {
       }
       layers_.push_back({w.to(device_), b.to(device_), {l.stride_y, l.stride_x}, {l.pad_y, l.pad_x}, l.relu});
     }
-    out_channels_ = channels;
   }
 
   void forward(const float* input, long samples, long channels, long rows, long cols, std::vector<float>& output,
@@ -63,7 +62,6 @@ class TorchConvStack final : public ConvStackRunner {
   };
   c10::Device device_;
   std::vector<Layer> layers_;
-  long out_channels_ = 0;
 };
 
 }  // namespace
