@@ -134,12 +134,20 @@ CropSample sample_of(const MatteFaces& faces, int64_t i, int resolution) {
   return {resolution, faces.rgb[i].data_ptr<float>(), faces.hull[i].data_ptr<float>()};
 }
 
+// What an unlabelled face teaches ([N,R,R] each): its target (the hull less the real occluders
+// track_evidence.h found) and each pixel's weight in the loss (0 where the track evidence says the
+// hull cannot be trusted and nothing says what is there).
+struct UnlabelledTargets {
+  torch::Tensor target;
+  torch::Tensor weight;
+};
+
 class BatchMaker {
  public:
-  BatchMaker(const MatteFaces& faces, const torch::Tensor& trust, const torch::Tensor& found_occluders,
+  BatchMaker(const MatteFaces& faces, const UnlabelledTargets& unlabelled,
              const std::vector<int64_t>& pool, const LabelledFaces& labelled, const std::vector<int64_t>& labelled_rows,
              int resolution, double label_weight, uint64_t seed)
-      : faces_(faces), trust_(trust), found_(found_occluders), pool_(pool), labelled_(labelled), labelled_rows_(labelled_rows), r_(resolution),
+      : faces_(faces), unlabelled_(unlabelled), pool_(pool), labelled_(labelled), labelled_rows_(labelled_rows), r_(resolution),
         label_weight_(label_weight), rng_(seed) {}
 
   // images [B,3,R,R], targets [B,1,R,R], per-pixel weights [B,1,R,R], per-sample weights [B]
@@ -162,15 +170,10 @@ class BatchMaker {
         weights[b] = label_weight_;
       } else {
         row = pool_[std::uniform_int_distribution<size_t>(0, pool_.size() - 1)(rng_)];
-        const float* hull = faces_.hull[row].data_ptr<float>();
-        const float* found = found_[row].data_ptr<float>();
-        const float* t = trust_[row].data_ptr<float>();
-        target.resize(plane);
-        trust.resize(plane);
-        for (size_t p = 0; p < plane; ++p) {  // a real occluder found without labels: taught as one
-          target[p] = hull[p] * (1 - found[p]);
-          trust[p] = std::max(t[p], found[p]);
-        }
+        const float* t = unlabelled_.target[row].data_ptr<float>();
+        const float* w = unlabelled_.weight[row].data_ptr<float>();
+        target.assign(t, t + plane);
+        trust.assign(w, w + plane);
       }
       const float* source = faces_.rgb[row].data_ptr<float>();
       rgb.assign(source, source + plane * 3);
@@ -207,8 +210,7 @@ class BatchMaker {
 
  private:
   const MatteFaces& faces_;
-  const torch::Tensor& trust_;
-  const torch::Tensor& found_;  // real occluders found without labels (track_evidence.h)
+  const UnlabelledTargets& unlabelled_;
   const std::vector<int64_t>& pool_;
   const LabelledFaces& labelled_;
   const std::vector<int64_t>& labelled_rows_;
@@ -223,7 +225,7 @@ class BatchMaker {
 // are trusted as face, and where a real occluder was found (track_evidence.h: occluder there); the
 // pixels left out of the loss (a real occluder the hull calls face, or a face that changed) are left
 // out of the score too, or a matte that sees a real thumb would be scored down for it.
-void measure_holdout(VisibleMatteNet& net, const MatteFaces& faces, const torch::Tensor& trust, const torch::Tensor& found,
+void measure_holdout(VisibleMatteNet& net, const MatteFaces& faces, const UnlabelledTargets& unlabelled,
                      const std::vector<int64_t>& holdout, int r, torch::Device device, MatteTrainReport& report) {
   if (holdout.empty()) return;
   net->eval();
@@ -242,12 +244,12 @@ void measure_holdout(VisibleMatteNet& net, const MatteFaces& faces, const torch:
         const int64_t row = holdout[i], other = holdout[(i + 1 + repeat) % holdout.size()];
         samples.push_back(synthesize_occlusion(sample_of(faces, row, r), sample_of(faces, other, r), k, rng));
         SynthesizedOcclusion& sample = samples.back();
-        const float* trusted = trust[row].data_ptr<float>();
-        const float* real = found[row].data_ptr<float>();
+        const float* target = unlabelled.target[row].data_ptr<float>();
+        const float* weight = unlabelled.weight[row].data_ptr<float>();
         known.emplace_back(plane);
-        for (size_t p = 0; p < plane; ++p) {
-          sample.visible[p] *= 1 - real[p];
-          known.back()[p] = (trusted[p] >= 0.5f || real[p] > 0.5f || sample.occluder[p] > 0) ? 1.f : 0.f;
+        for (size_t p = 0; p < plane; ++p) {  // synthesized on the hull: the real occluders taken out again
+          sample.visible[p] = target[p] * (1 - sample.occluder[p]);
+          known.back()[p] = (weight[p] >= 0.5f || sample.occluder[p] > 0) ? 1.f : 0.f;
         }
         const float* hull = faces.hull[row].data_ptr<float>();
         hull_scores[to_string(k)].push_back(iou(hull, sample.visible.data(), plane, known.back().data()));
@@ -340,10 +342,13 @@ MatteTrainReport run_matte_train(const MatteTrainJob& job, ProgressSink& progres
            hull_share(clean.trust < 0.5));
   const torch::Tensor moving = moving_occluders(tracks, faces);
   const torch::Tensor found = torch::maximum(moving, clean.entering);
+  // An unlabelled face's target and per-pixel weight: the hull less the real occluders found, taught
+  // where trusted or found.
+  const UnlabelledTargets unlabelled{faces.hull * (1 - found), torch::maximum(trust, found)};
   log_info("matte train: {:.1f} % of the face hulls' pixels are taught as occluders: {:.1f} % move in front of the face, "
            "{:.1f} % depart from its clean look where something comes in from outside it",
            hull_share(found > 0.5), hull_share(moving > 0.5), hull_share(clean.entering > 0.5));
-  BatchMaker batches(faces, trust, found, pool, labelled, labelled_rows, r, job.label_weight, job.seed);
+  BatchMaker batches(faces, unlabelled, pool, labelled, labelled_rows, r, job.label_weight, job.seed);
   MatteTrainReport report;
   progress.begin("matte train", job.steps);
   double smoothed_loss = 0;
@@ -374,7 +379,7 @@ MatteTrainReport run_matte_train(const MatteTrainJob& job, ProgressSink& progres
   report.faces = static_cast<int>(pool.size());
   report.labelled_faces = static_cast<int>(labelled_rows.size());
   report.labelled_frames = labelled.frames;
-  measure_holdout(net, faces, trust, found, holdout, r, device, report);
+  measure_holdout(net, faces, unlabelled, holdout, r, device, report);
 
   MatteModelInfo info;
   info.face_type = usable.set.manifest.face_type;

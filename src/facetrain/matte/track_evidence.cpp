@@ -40,6 +40,17 @@ torch::Tensor departing(const torch::Tensor& face, const torch::Tensor& look, co
   return ((deviation > kDepartZ * (1.4826 * usual + 0.01)) & (deviation > kDepartMinimum) & hull).to(torch::kFloat32);
 }
 
+// How the faces `rows` look per pixel: their median [R,R,3] and its usual variation there, the
+// median absolute deviation averaged over R, G, B [R,R].
+struct TrackLook {
+  torch::Tensor look, usual;
+};
+TrackLook look_of(const MatteFaces& faces, const std::vector<int64_t>& rows) {
+  const torch::Tensor group = faces.rgb.index_select(0, torch::tensor(rows));  // [K,R,R,3]
+  const torch::Tensor look = std::get<0>(group.median(0));
+  return {look, std::get<0>((group - look).abs().median(0)).mean(2)};
+}
+
 double share_of_hull(const torch::Tensor& mask, const torch::Tensor& hull) {
   return mask.sum().item<double>() / std::max(1.0, hull.sum().item<double>());
 }
@@ -117,12 +128,10 @@ CleanLookEvidence clean_look_evidence(const FaceTracks& tracks, const MatteFaces
       return confidence[static_cast<size_t>(a)] > confidence[static_cast<size_t>(b)];
     });
     surest.resize(std::min(kCleanLookMaxFaces, std::max<size_t>(5, members.size() / 4)));
-    const torch::Tensor clean = faces.rgb.index_select(0, torch::tensor(surest));     // [K,R,R,3]
-    const torch::Tensor look = std::get<0>(clean.median(0));                         // [R,R,3]
-    const torch::Tensor usual = std::get<0>((clean - look).abs().median(0)).mean(2); // [R,R]
+    const TrackLook clean = look_of(faces, surest);
     for (int64_t row : members) {
       const torch::Tensor hull = faces.hull[row] > 0.5;
-      const torch::Tensor departs = opened(departing(faces.rgb[row], look, usual, hull));
+      const torch::Tensor departs = opened(departing(faces.rgb[row], clean.look, clean.usual, hull));
       if (share_of_hull(departs, hull) > 0.5) continue;  // the face turned or the light changed
       out.trust[row] = 1 - max_pool(departs, 5);            // and a margin for the blurred edge
       out.entering[row] = connected_to_outline(departs, hull);
@@ -136,11 +145,9 @@ at::Tensor moving_occluders(const FaceTracks& tracks, const MatteFaces& faces) {
   for (const auto& members : tracks) {
     if (members.size() < 10) continue;  // too short to know what the face usually looks like
     for (size_t k = 0; k < members.size(); ++k) {
-      const torch::Tensor around = faces.rgb.index_select(0, torch::tensor(window_around(members, k, kMovingWindow)));
-      const torch::Tensor median = std::get<0>(around.median(0));                          // [R,R,3]
-      const torch::Tensor usual = std::get<0>((around - median).abs().median(0)).mean(2);  // [R,R]
+      const TrackLook around = look_of(faces, window_around(members, k, kMovingWindow));
       const torch::Tensor hull = faces.hull[members[k]] > 0.5;
-      const torch::Tensor departs = closed(opened(departing(faces.rgb[members[k]], median, usual, hull))) * hull.to(torch::kFloat32);
+      const torch::Tensor departs = closed(opened(departing(faces.rgb[members[k]], around.look, around.usual, hull))) * hull.to(torch::kFloat32);
       const double share = share_of_hull(departs, hull);
       if (share >= 0.01 && share <= 0.5) moving[members[k]] = departs;
     }
