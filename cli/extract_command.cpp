@@ -31,7 +31,7 @@ CLI::App* setup_extract(CLI::App& app, ExtractArgs& args) {
   cmd->add_option("--detector-model", c.detector.mmod_model_path,
                   "dlib CNN (mmod) detector model for cnn and hog+cnn (default: $FACETRAIN_MODELS/"
                   "mmod_human_face_detector.dat)");
-  cmd->add_option("--detector-device", c.detector.device,
+  cmd->add_option("--detector-device", args.detector_device,
                   "Where the CNN's convolutions run (cnn, hog+cnn): dlib (dlib's CPU code), cpu or cuda (LibTorch, "
                   "through the torch module; the same network, weights and decoding)")
       ->check(CLI::IsMember({"dlib", "cpu", "cuda"}))->capture_default_str();
@@ -115,6 +115,7 @@ int run_extract_command(ExtractArgs& args, ConsoleReporter& reporter) {
   } else {  // --detector-model alone: the CNN on the whole frame, as before --detector
     c.detector.kind = c.detector.mmod_model_path.empty() ? DetectorKind::automatic : DetectorKind::cnn;
   }
+  c.detector.device = parse_detector_device(args.detector_device);
   if (!c.decode_only && c.output.empty()) throw UsageError("extract needs -o FACESET");
   reporter.event("start", {{"command", "extract"}, {"inputs", c.inputs}, {"output", c.output.string()}});
   const ExtractReport report = extract_module().run_extract(c, reporter);

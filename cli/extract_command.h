@@ -18,6 +18,7 @@ struct ExtractArgs {
   std::string face_type = "whole";
   std::string on_missing = "error";
   std::string detector;      // auto | hog | cnn | hog+cnn; empty: auto, or cnn with only --detector-model
+  std::string detector_device = "dlib";  // dlib | cpu | cuda
   bool json = false;
 };
 

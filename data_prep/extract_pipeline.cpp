@@ -292,8 +292,11 @@ bool register_plate(FaceSetWriter& writer, const std::string& input, const Sourc
   entry.frame_first = first;
   entry.frame_last = last;
   entry.colorspace = config.colorspace.empty() ? info.colorspace : config.colorspace;
-  if (!config.decode_only)  // config.detector is resolved (run_extract): auto is decided, the model hashed
-    entry.detectors.push_back({std::string(to_string(config.detector.kind)), config.detector.mmod_model_sha256});
+  if (!config.decode_only) {  // config.detector is resolved (run_extract): auto is decided, the model hashed
+    const bool runs_cnn = config.detector.kind == DetectorKind::cnn || config.detector.kind == DetectorKind::hog_cnn;
+    entry.detectors.push_back({std::string(to_string(config.detector.kind)), config.detector.mmod_model_sha256,
+                               runs_cnn ? std::string(to_string(config.detector.device)) : std::string()});
+  }
   return writer.register_source(entry);
 }
 

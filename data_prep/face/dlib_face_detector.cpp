@@ -240,11 +240,11 @@ class MmodRunner {
       throw InputDataError("face detector model '" + path + "' is not a readable dlib mmod face detector: " +
                            e.what());
     }
-    check_detector_device(options.device);
-    if (options.device != "dlib") {
+    if (options.device != DetectorDevice::dlib) {
+      const std::string device(to_string(options.device));
       if (!options.open_conv_stack)
-        throw UnavailableError("--detector-device " + options.device + ": this build's extract cannot load LibTorch");
-      stack_net_ = std::make_unique<MmodStackNet>(net_, options.open_conv_stack(conv_stack_of(net_), options.device));
+        throw UnavailableError("--detector-device " + device + ": this build's extract cannot load LibTorch");
+      stack_net_ = std::make_unique<MmodStackNet>(net_, options.open_conv_stack(conv_stack_of(net_), device));
     }
   }
 

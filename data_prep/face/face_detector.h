@@ -46,10 +46,22 @@ inline constexpr const char* kMmodDetectorModelSha256 = "4cb19393e2fbaf2b1609a93
 
 // Where the CNN's convolutions run (`extract --detector-device`): dlib (its own CPU code, the
 // default), or LibTorch on the CPU or a CUDA device (the same network and weights, the same input
-// tensor and decoding: data_prep/face/mmod_net.h). Throws ConfigError for another word.
-inline void check_detector_device(std::string_view device) {
-  if (device != "dlib" && device != "cpu" && device != "cuda")
-    throw ConfigError("unknown detector device '" + std::string(device) + "' (dlib, cpu or cuda)");
+// tensor and decoding: data_prep/face/mmod_net.h).
+enum class DetectorDevice { dlib, cpu, cuda };
+inline std::string_view to_string(DetectorDevice device) {
+  switch (device) {
+    case DetectorDevice::cpu: return "cpu";
+    case DetectorDevice::cuda: return "cuda";
+    case DetectorDevice::dlib: break;
+  }
+  return "dlib";
+}
+// "dlib", "cpu" or "cuda"; throws ConfigError naming the value otherwise.
+inline DetectorDevice parse_detector_device(std::string_view text) {
+  for (DetectorDevice device : {DetectorDevice::dlib, DetectorDevice::cpu, DetectorDevice::cuda}) {
+    if (text == to_string(device)) return device;
+  }
+  throw ConfigError("unknown detector device '" + std::string(text) + "' (dlib, cpu or cuda)");
 }
 
 struct DetectorOptions {
@@ -61,7 +73,7 @@ struct DetectorOptions {
   float min_score = 0.0f;        // detector score threshold (HOG: SVM margin; mmod: confidence)
   float min_face_px = 40.0f;     // faces smaller than this (box width, frame pixels) are dropped
   float proposal_score = -0.8f;  // hog+cnn: the lowest HOG score the CNN is asked about
-  std::string device = "dlib";   // the CNN's convolutions (cnn, hog+cnn): dlib, cpu or cuda (check_detector_device)
+  DetectorDevice device = DetectorDevice::dlib;  // where the CNN's convolutions run (cnn, hog+cnn)
   // Opens the convolutions on cpu or cuda (LibTorch, in the torch module); filled by the extract
   // module's entry (module/extract_module_entry.cpp). Null: a device other than dlib is UnavailableError (69).
   ConvStackOpener open_conv_stack = nullptr;

@@ -10,7 +10,9 @@
 #     most 12 (measured: 11: it loses the face in 453-458 as it starts to turn), so the check tells
 #     the two apart;
 #   - the log says which detector ran; with no CNN model, auto falls back to HOG with a warning that
-#     names the missing file, and --detector hog+cnn is 66 naming it; an unknown detector is 64.
+#     names the missing file, and --detector hog+cnn is 66 naming it; an unknown detector is 64;
+#   - --detector-device cpu (the CNN's convolutions through LibTorch) writes the same crops as dlib's
+#     own code, byte for byte, and the face set records the device; an unknown device is 64.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 e2e_begin
 MODELS="${FACETRAIN_MODELS:-$FACETRAIN_SOURCE_DIR/.cache/models}"
@@ -67,11 +69,26 @@ fi
 # --- the face set records which detector found its faces, with the CNN model's SHA-256
 detectors() { json_get "$T/$1/faceset.json" 'json.dumps(d["sources"][0]["detectors"], sort_keys=True)'; }
 mmod_sha="4cb19393e2fbaf2b1609a9319ad5386618c886a6234ec1b971f3e87c85d87fe6"
-[ "$(detectors turn)" = "[{\"kind\": \"hog+cnn\", \"model_sha256\": \"$mmod_sha\"}]" ] &&
+[ "$(detectors turn)" = "[{\"device\": \"dlib\", \"kind\": \"hog+cnn\", \"model_sha256\": \"$mmod_sha\"}]" ] &&
   [ "$(detectors turn_hog)" = '[{"kind": "hog", "model_sha256": ""}]' ] &&
   [ "$(detectors fallback)" = '[{"kind": "hog", "model_sha256": ""}]' ] &&
   pass "faceset.json records the detector of each source (auto as decided) and the CNN model's SHA-256" ||
   fail "faceset.json detectors: default $(detectors turn), hog $(detectors turn_hog), fallback $(detectors fallback)"
+# --- the CNN's convolutions through LibTorch on the CPU (--detector-device cpu): the same faces, recorded
+ft part_dlib extract "$CLIP" --start-frame 440 --frames 450-462 -o "$T/part_dlib" --size 64 --max-faces 4
+ft part_cpu extract "$CLIP" --start-frame 440 --frames 450-462 -o "$T/part_cpu" --size 64 --max-faces 4 --detector-device cpu
+if expect_rc 0 part_dlib && expect_rc 0 part_cpu; then
+  crops() { (cd "$T/$1/faces" && sha256sum ./*.png); }
+  [ "$(crops part_dlib)" = "$(crops part_cpu)" ] && [ "$(crops part_cpu | wc -l)" -ge 10 ] &&
+    pass "--detector-device cpu writes the same $(crops part_cpu | wc -l) crops as dlib's own CNN, byte for byte" ||
+    fail "--detector-device cpu and dlib differ: $(diff <(crops part_dlib) <(crops part_cpu) | head -5)"
+  [ "$(detectors part_cpu)" = "[{\"device\": \"cpu\", \"kind\": \"hog+cnn\", \"model_sha256\": \"$mmod_sha\"}]" ] &&
+    pass "faceset.json records where the CNN ran (device cpu)" || fail "faceset.json detectors with --detector-device cpu: $(detectors part_cpu)"
+fi
+ft bad_device extract "$CLIP" --start-frame 440 --frames 450-451 -o "$T/bad_device" --detector-device gpu
+expect_error bad_device 64 "--detector-device" && [ ! -e "$T/bad_device" ] && pass "--detector-device gpu is 64, nothing written" ||
+  fail "--detector-device gpu: not 64 naming the option, or $T/bad_device was written"
+
 # --- a wrong file where the CNN model is looked for by default: 65 naming it, nothing written
 mkdir -p "$T/bad_models"
 head -c 1000 /dev/urandom >"$T/bad_models/mmod_human_face_detector.dat"

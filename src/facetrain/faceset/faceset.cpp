@@ -96,7 +96,11 @@ json manifest_to_json(const FaceSetManifest& manifest) {
                   {"colorspace", s.colorspace}};
     if (!s.detectors.empty()) {
       entry["detectors"] = json::array();
-      for (const auto& d : s.detectors) entry["detectors"].push_back({{"kind", d.kind}, {"model_sha256", d.model_sha256}});
+      for (const auto& d : s.detectors) {
+        json detector = {{"kind", d.kind}, {"model_sha256", d.model_sha256}};
+        if (!d.device.empty()) detector["device"] = d.device;
+        entry["detectors"].push_back(std::move(detector));
+      }
     }
     sources.push_back(std::move(entry));
   }
@@ -143,7 +147,7 @@ FaceSetManifest manifest_from_json(const std::string& text, const std::string& w
       source.frame_last = s.at("frame_last").get<int64_t>();
       source.colorspace = s.value("colorspace", "");
       for (const auto& d : s.value("detectors", json::array()))
-        source.detectors.push_back({d.at("kind").get<std::string>(), d.value("model_sha256", "")});
+        source.detectors.push_back({d.at("kind").get<std::string>(), d.value("model_sha256", ""), d.value("device", "")});
       manifest.sources.push_back(source);
     }
     if (doc.contains("encoding")) {

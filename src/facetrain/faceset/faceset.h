@@ -25,7 +25,10 @@ inline constexpr int kFaceSetFormatVersion = 2;
 struct FaceSetDetector {
   std::string kind;              // "hog", "cnn" or "hog+cnn"
   std::string model_sha256;
-  bool operator==(const FaceSetDetector& other) const { return kind == other.kind && model_sha256 == other.model_sha256; }
+  std::string device;            // where the CNN's convolutions ran: "dlib", "cpu" or "cuda"; empty: HOG alone, or not recorded
+  bool operator==(const FaceSetDetector& other) const {
+    return kind == other.kind && model_sha256 == other.model_sha256 && device == other.device;
+  }
 };
 
 struct FaceSetSource {

@@ -83,7 +83,7 @@ TEST_CASE("train's faces leave out those whose landmark fit confidence is below 
   fs::remove_all(dir);
   {
     FaceSetWriter writer(dir, "whole", 128, "modelsha", "test");
-    writer.register_source({"a.mp4", "abc", 640, 480, 25.0, 1, 4, "bt709"});
+    writer.register_source({"a.mp4", "abc", 640, 480, 25.0, 1, 4, "bt709", {}});
     for (int frame = 1; frame <= 4; ++frame) {
       FrameRecord r = sample_record("a.mp4", frame, 1);
       if (frame == 2) r.faces[0].fit_confidence = 0.01;   // a guess
@@ -174,15 +174,18 @@ TEST_CASE("face-set writers share one directory safely", "[unit][faceset]") {
   SECTION("each detector that extracted a source is recorded once, in the order first used") {
     FaceSetWriter writer(dir, "whole", 128, "modelsha", "test");
     CHECK(FaceSet::read(dir).manifest.sources[0].detectors.empty());  // no detector was named above
-    FaceSetSource chunk{"clip.mp4", "abc", 640, 480, 25.0, 1, 100, "bt709", {{"hog+cnn", "cnnsha"}}};
+    FaceSetSource chunk{"clip.mp4", "abc", 640, 480, 25.0, 1, 100, "bt709", {{"hog+cnn", "cnnsha", "dlib"}}};
     writer.register_source(chunk);
     writer.register_source(chunk);  // a second chunk with the same detector: recorded once
-    chunk.detectors = {{"hog", ""}};
+    chunk.detectors = {{"hog", "", ""}};
     writer.register_source(chunk);  // inside the recorded range, but another detector: recorded
+    chunk.detectors = {{"hog+cnn", "cnnsha", "cuda"}};
+    writer.register_source(chunk);  // the same detector on another device: recorded
     const auto detectors = FaceSet::read(dir).manifest.sources[0].detectors;
-    REQUIRE(detectors.size() == 2);
-    CHECK(detectors[0] == FaceSetDetector{"hog+cnn", "cnnsha"});
-    CHECK(detectors[1] == FaceSetDetector{"hog", ""});
+    REQUIRE(detectors.size() == 3);
+    CHECK(detectors[0] == FaceSetDetector{"hog+cnn", "cnnsha", "dlib"});
+    CHECK(detectors[1] == FaceSetDetector{"hog", "", ""});
+    CHECK(detectors[2] == FaceSetDetector{"hog+cnn", "cnnsha", "cuda"});
   }
   SECTION("a duplicate record from an overlapping run is read once") {
     FaceSetWriter writer(dir, "whole", 128, "modelsha", "test");
