@@ -3,7 +3,7 @@
 
   measure.py --facetrain BUILD/facetrain --work DIR [--clips handwave,thumbsup] [--steps N]
              [--resolution R] [--width W] [--labels 0,5,10] [--outline-from-labels] [--swap-actor FACESET]
-             [--seed N]
+             [--seed N] [--chokes 2,8]
 
 For each clip of tests/data/occlusion/ that is present (handwave ships with the repository;
 thumbsup's video is not redistributable and is measured where a copy lies at
@@ -17,7 +17,10 @@ tests/data/occlusion/thumbsup/thumbsup.mp4 or $FACETRAIN_THUMBSUP_CLIP):
   4. with --swap-actor, a tiny model trained for a few steps and `facetrain swap` of the clip
      with the 0-label and the most-label mattes and with --matte both: the share of ground-truth
      occluder pixels the swap changed (eval_matte.py occluder, bit for bit on 8-bit PNG), on the
-     scored frames only (those no label set uses), like the IoU.
+     scored frames only (those no label set uses), like the IoU, with how many of them lie deeper
+     than 3 px inside the drawn occluder and the share of the drawn visible face the swap replaced
+     (the other side of the trade); the visible mattes at each `swap --visible-choke` of --chokes
+     (the first is swap's default, 2).
 """
 import argparse
 import json
@@ -167,17 +170,24 @@ def measure_swap(args, name, clip, faces, models, counts, work, truth_dir, score
     run([args.facetrain, "swap", "--model", run_dir, "--plate", clip, "--faces", faces, "-o",
          os.path.join(plate_dir, "swap.####.png"), "--bits", "8", "--no-quality", "--matte", "hull", "--erode", "256"])
     results = {}
-    for label, extra in (("both", ["--matte", "both"]), ("visible-0", None), ("visible-%d" % max(counts), None)):
-        if extra is None:
-            run([args.facetrain, "matte", "apply", "--faces", faces, "--model", models[int(label.split("-")[1])]])
-            extra = ["--matte", "visible"]
+    swaps = [("both", None, ["--matte", "both"])]
+    for count in sorted({min(counts), max(counts)}):
+        for choke in args.chokes:
+            label = "visible-%d" % count + ("" if choke == args.chokes[0] else "-choke%d" % choke)
+            swaps.append((label, count, ["--matte", "visible", "--visible-choke", str(choke)]))
+    applied = None
+    for label, count, extra in swaps:
+        if count is not None and count != applied:
+            run([args.facetrain, "matte", "apply", "--faces", faces, "--model", models[count]])
+            applied = count
         out_dir = os.path.join(work, "swap-" + label)
         run([args.facetrain, "swap", "--model", run_dir, "--plate", clip, "--faces", faces, "-o",
              os.path.join(out_dir, "swap.####.png"), "--bits", "8", "--no-quality"] + extra)
         result, _ = run([python, EVAL, "occluder", "--truth", truth_dir, "--plate", plate_dir, "--swap", out_dir,
                          "--plate-glob", "swap.*", "--swap-glob", "swap.*", "--frames", ",".join(map(str, scored))])
         results[label] = json.loads(result.stdout)
-        log("%s: swap %s: occluder pixels changed %s" % (name, label, results[label].get("changed_share")))
+        log("%s: swap %s: occluder pixels changed %s, visible face swapped %s" % (
+            name, label, results[label].get("changed_share"), results[label].get("visible_swapped_share")))
     return results
 
 
@@ -195,11 +205,14 @@ def main():
     parser.add_argument("--swap-actor", default="")
     parser.add_argument("--seed", type=int, default=1, help="matte train --seed (the seed moves the IoU by a few hundredths)")
     parser.add_argument("--static-faces", default="", help="a face set of a still face (whole, 256 px) for the flicker")
+    parser.add_argument("--chokes", default="2,8",
+                        help="swap --visible-choke values to measure the visible mattes at (the first is swap's default)")
     args = parser.parse_args()
     args.labels = [int(x) for x in args.labels.split(",") if x != ""]
+    args.chokes = [int(x) for x in args.chokes.split(",") if x != ""] or [2]
     os.makedirs(args.work, exist_ok=True)
     result = {"steps": args.steps, "resolution": args.resolution, "width": args.width, "seed": args.seed,
-              "outline_from_labels": args.outline_from_labels}
+              "outline_from_labels": args.outline_from_labels, "chokes": args.chokes}
     for name in args.clips.split(","):
         result[name] = measure_clip(args, name)
     print(json.dumps(result))

@@ -17,13 +17,16 @@ Each clip has a folder of ground truth beside this script (handwave/, thumbsup/)
       (occluder.NNNN.png) changed between the plate frame and the swapped frame (any of R, G, B
       differing by more than --tolerance, on the 0..1 scale of the file's type: 0 means bit for
       bit, so give plate and swap in the same format and bit depth), and their share of the
-      occluder's area; totals over all frames.
+      occluder's area; totals over all frames. Also how many of them lie deeper than 3 px inside
+      the occluder (changed_deeper_than_edge), and their share of the occluder's pixels that deep;
+      and, on the same frames, the share of the visible face (visible.NNNN.png) the swap changed
+      (visible_swapped_share: a matte that keeps the occluder by dropping the face is no better).
 
   eval_matte.py selfcheck [--truth CLIP_DIR]   (default: every clip folder)
       The ground truth against itself (IoU 1.0), against copies dilated and eroded by 1 and 3
       pixels (IoU below 1), the occluder count of a plate against itself (0 changed) and against
       a swap that repaints the whole frame (every occluder pixel changed). Exit 1 if any of these
-      comes out wrong.
+      comes out wrong (the deep-occluder and visible-face counts too).
 
 Where a folder holds several numbered sequences (frames and mattes), --pred-glob, --plate-glob
 and --swap-glob pick one ('*.matte.*').
@@ -43,6 +46,9 @@ import numpy as np
 from PIL import Image
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# Occluder pixels within this many pixels of the occluder's outline are its edge, where the drawn
+# polygon itself is uncertain by a pixel or two and a motion-blurred hand fades out.
+EDGE_PX = 3
 NUMBERED = re.compile(r"(?:^|[._-])(\d+)\.(png|exr|tif|tiff)$", re.IGNORECASE)
 
 
@@ -200,9 +206,10 @@ def changed_pixels(plate, swap, tolerance):
     return (difference > tolerance).any(axis=2)
 
 
-def score_occluders(occluder_by_frame, plate_by_frame, swap_by_frame, tolerance):
+def score_occluders(occluder_by_frame, plate_by_frame, swap_by_frame, tolerance, visible_by_frame=None):
+    from scipy import ndimage
     per_frame = {}
-    total_area = total_changed = 0
+    total_area = total_changed = total_deep = total_deep_area = total_visible = total_swapped = 0
     for number in sorted(occluder_by_frame):
         occluder = occluder_by_frame[number]
         area = int(occluder.sum())
@@ -212,17 +219,36 @@ def score_occluders(occluder_by_frame, plate_by_frame, swap_by_frame, tolerance)
         if changed.shape != occluder.shape:
             raise EvalError("frame %d: images are %dx%d, ground truth %dx%d" % (
                 number, changed.shape[1], changed.shape[0], occluder.shape[1], occluder.shape[0]))
-        count = int(np.logical_and(changed, occluder).sum())
+        changed_inside = np.logical_and(changed, occluder)
+        count = int(changed_inside.sum())
+        # How deep inside the occluder the changed pixels lie (distance to its nearest pixel outside):
+        # a soft matte edge changes the first pixel or two, a missed finger changes pixels deep inside.
+        depth = ndimage.distance_transform_edt(occluder)
+        deep = int(np.logical_and(changed_inside, depth > EDGE_PX).sum())
         per_frame[number] = {"occluder_pixels": area, "changed": count,
-                             "changed_share": round(count / area, 6)}
+                             "changed_share": round(count / area, 6),
+                             "changed_deeper_than_edge": deep}
         total_area += area
         total_changed += count
+        total_deep += deep
+        total_deep_area += int((depth > EDGE_PX).sum())
+        if visible_by_frame is not None:
+            # The other side of the trade: how much of the visible face the swap still replaced.
+            visible = visible_by_frame[number]
+            swapped = int(np.logical_and(changed, visible).sum())
+            per_frame[number]["visible_swapped_share"] = round(swapped / max(1, int(visible.sum())), 6)
+            total_visible += int(visible.sum())
+            total_swapped += swapped
     return {
         "frames": {str(k): v for k, v in per_frame.items()},
         "occluder_pixels": total_area,
         "changed": total_changed,
         "changed_share": round(total_changed / total_area, 6) if total_area else None,
+        "edge_px": EDGE_PX,
+        "changed_deeper_than_edge": total_deep,
+        "changed_deeper_than_edge_share": round(total_deep / total_deep_area, 6) if total_deep_area else None,
         "tolerance": tolerance,
+        "visible_swapped_share": round(total_swapped / total_visible, 6) if total_visible else None,
     }
 
 
@@ -261,7 +287,9 @@ def command_occluder(args):
             raise EvalError("no %s frame for frames %s in %s" % (name, missing, folder))
     plate = {n: scaled(read_image(plates[n])) for n in needed}
     swap = {n: scaled(read_image(swaps[n])) for n in needed}
-    result = score_occluders({n: occluders[n] for n in needed}, plate, swap, args.tolerance)
+    visible_paths = truth_frames(args.truth, "visible")
+    visible = {n: read_truth(visible_paths[n]) for n in needed}
+    result = score_occluders({n: occluders[n] for n in needed}, plate, swap, args.tolerance, visible)
     result.update({"plate": os.path.abspath(args.plate), "swap": os.path.abspath(args.swap)})
     return result
 
@@ -300,15 +328,20 @@ def selfcheck_clip(truth_dir):
     numbers = sorted(n for n, m in occluders.items() if m.any())
     height, width = next(iter(truth.values())).shape
     plate = {n: rng.integers(0, 256, size=(height, width, 3)).astype(np.float64) for n in numbers}
-    untouched = score_occluders({n: occluders[n] for n in numbers}, plate, plate, 0)
+    visible = {n: truth[n] for n in numbers}
+    untouched = score_occluders({n: occluders[n] for n in numbers}, plate, plate, 0, visible)
     repainted = score_occluders({n: occluders[n] for n in numbers}, plate,
-                                {n: 255.0 - p for n, p in plate.items()}, 0)
+                                {n: 255.0 - p for n, p in plate.items()}, 0, visible)
     result["plate_vs_itself_changed"] = untouched["changed"]
     result["plate_vs_repainted_changed_share"] = repainted["changed_share"]
     if untouched["changed"] != 0:
         failures.append("a plate against itself changed occluder pixels")
     if repainted["changed_share"] != 1.0:
         failures.append("a repainted frame did not change every occluder pixel")
+    if untouched["changed_deeper_than_edge"] != 0 or untouched["visible_swapped_share"] != 0:
+        failures.append("a plate against itself counts deep occluder or visible face pixels as changed")
+    if repainted["changed_deeper_than_edge_share"] != 1.0 or repainted["visible_swapped_share"] != 1.0:
+        failures.append("a repainted frame did not change every deep occluder and visible face pixel")
     result["ok"] = not failures
     if failures:
         result["failures"] = failures
