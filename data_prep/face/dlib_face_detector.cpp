@@ -241,9 +241,10 @@ class MmodRunner {
                            e.what());
     }
     if (options.device != DetectorDevice::dlib) {
-      const std::string device(to_string(options.device));
       if (!options.open_conv_stack)
-        throw UnavailableError("--detector-device " + device + ": this build's extract cannot load LibTorch");
+        throw UnavailableError("--detector-device " + std::string(to_string(options.device)) +
+                               ": this build's extract cannot load LibTorch");
+      const ConvStackDevice device = options.device == DetectorDevice::cuda ? ConvStackDevice::cuda : ConvStackDevice::cpu;
       stack_net_ = std::make_unique<MmodStackNet>(net_, options.open_conv_stack(conv_stack_of(net_), device));
     }
   }

@@ -6,7 +6,6 @@
 // library's types: the extract module copies the weights out of dlib's network and builds the input
 // tensor and decodes the output map with dlib's own code; the torch module only convolves.
 #include <memory>
-#include <string>
 #include <vector>
 
 namespace facetrain {
@@ -36,8 +35,12 @@ class ConvStackRunner {
                        std::vector<float>& output, long& out_rows, long& out_cols) = 0;
 };
 
-// Opens a runner of `stack` on `device` ("cpu" or "cuda"). Throws UsageError (64) for another
-// device word, UnavailableError (69) when the device (or the module that runs it) is not there.
-using ConvStackOpener = std::unique_ptr<ConvStackRunner> (*)(const ConvStack& stack, const std::string& device);
+// Where a runner runs (`extract --detector-device cpu|cuda`; `dlib`, dlib's own code, needs none).
+enum class ConvStackDevice { cpu, cuda };
+inline const char* to_string(ConvStackDevice device) { return device == ConvStackDevice::cuda ? "cuda" : "cpu"; }
+
+// Opens a runner of `stack` on `device`. Throws UnavailableError (69) when the device (or the module
+// that runs it) is not there.
+using ConvStackOpener = std::unique_ptr<ConvStackRunner> (*)(const ConvStack& stack, ConvStackDevice device);
 
 }  // namespace facetrain

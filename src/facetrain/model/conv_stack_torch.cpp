@@ -2,7 +2,6 @@
 
 #include "facetrain/base/error.h"
 
-#include <fmt/format.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -66,9 +65,8 @@ class TorchConvStack final : public ConvStackRunner {
 
 }  // namespace
 
-std::unique_ptr<ConvStackRunner> open_torch_conv_stack(const ConvStack& stack, const std::string& device) {
-  if (device == "cpu") return std::make_unique<TorchConvStack>(stack, c10::Device(c10::DeviceType::CPU));
-  if (device != "cuda") throw UsageError(fmt::format("--detector-device {}: use dlib, cpu or cuda", device));
+std::unique_ptr<ConvStackRunner> open_torch_conv_stack(const ConvStack& stack, ConvStackDevice device) {
+  if (device == ConvStackDevice::cpu) return std::make_unique<TorchConvStack>(stack, c10::Device(c10::DeviceType::CPU));
   if (!torch::cuda::is_available())
     throw UnavailableError("--detector-device cuda: no CUDA device is available (this build or machine has none); "
                            "--detector-device cpu runs the detector's convolutions through LibTorch on the CPU, "

@@ -9,9 +9,8 @@
 
 namespace facetrain {
 
-// `device`: "cpu" or "cuda" (`extract --detector-device`). Throws UsageError (64) for another word,
-// UnavailableError (69) for cuda without a CUDA device, InputDataError (65) for a stack whose shapes
-// do not chain.
-std::unique_ptr<ConvStackRunner> open_torch_conv_stack(const ConvStack& stack, const std::string& device);
+// Throws UnavailableError (69) for cuda without a CUDA device, InputDataError (65) for a stack whose
+// shapes do not chain.
+std::unique_ptr<ConvStackRunner> open_torch_conv_stack(const ConvStack& stack, ConvStackDevice device);
 
 }  // namespace facetrain

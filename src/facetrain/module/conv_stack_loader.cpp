@@ -4,7 +4,7 @@
 
 namespace facetrain {
 
-std::unique_ptr<ConvStackRunner> open_conv_stack_in_torch_module(const ConvStack& stack, const std::string& device) {
+std::unique_ptr<ConvStackRunner> open_conv_stack_in_torch_module(const ConvStack& stack, ConvStackDevice device) {
   return torch_module().open_conv_stack(stack, device);
 }
 

@@ -11,7 +11,7 @@
 namespace facetrain {
 
 // torch_module().open_conv_stack: UnavailableError (69) when the torch module cannot be loaded or
-// the device is not there; UsageError (64) for a device word other than cpu or cuda.
-std::unique_ptr<ConvStackRunner> open_conv_stack_in_torch_module(const ConvStack& stack, const std::string& device);
+// the device is not there.
+std::unique_ptr<ConvStackRunner> open_conv_stack_in_torch_module(const ConvStack& stack, ConvStackDevice device);
 
 }  // namespace facetrain

@@ -17,8 +17,8 @@ struct TorchModuleApi {
   SwapReport (*run_swap)(const SwapJob& job, ProgressSink& progress);
   MatteTrainReport (*run_matte_train)(const MatteTrainJob& job, ProgressSink& progress);
   MatteApplyReport (*run_matte_apply)(const MatteApplyJob& job, ProgressSink& progress);
-  // A convolution stack on "cpu" or "cuda" (facetrain/model/conv_stack_torch.h).
-  std::unique_ptr<ConvStackRunner> (*open_conv_stack)(const ConvStack& stack, const std::string& device);
+  // A convolution stack on the CPU or a CUDA device (facetrain/model/conv_stack_torch.h).
+  std::unique_ptr<ConvStackRunner> (*open_conv_stack)(const ConvStack& stack, ConvStackDevice device);
 };
 
 #define FACETRAIN_TORCH_MODULE_ENTRY "facetrain_torch_module_api"

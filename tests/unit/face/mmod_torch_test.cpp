@@ -61,7 +61,7 @@ Gray8Image to_gray(const Rgb8Image& rgb) {
 }
 
 // The runner on `device`, or the reason it cannot be opened here.
-std::unique_ptr<ConvStackRunner> open_runner(const ConvStack& stack, const std::string& device, std::string& why) {
+std::unique_ptr<ConvStackRunner> open_runner(const ConvStack& stack, ConvStackDevice device, std::string& why) {
   try {
     return open_conv_stack_in_torch_module(stack, device);
   } catch (const UnavailableError& e) {
@@ -77,7 +77,7 @@ struct MmodCase {
   std::unique_ptr<ConvStackRunner> runner;
   std::string skip;
 };
-MmodCase mmod_case(const std::string& device) {
+MmodCase mmod_case(ConvStackDevice device) {
   MmodCase c;
   c.model = mmod_model();
   if (c.model.empty()) {
@@ -86,7 +86,7 @@ MmodCase mmod_case(const std::string& device) {
   }
   std::string why;
   c.runner = open_runner(conv_stack_of(shared_net(c.model)), device, why);
-  if (!c.runner) c.skip = (device == "cpu" ? "no torch module: " : "") + why;
+  if (!c.runner) c.skip = (device == ConvStackDevice::cpu ? "no torch module: " : "") + why;
   return c;
 }
 
@@ -172,7 +172,7 @@ TEST_CASE("mmod detector: the weights copied out of dlib's network have its laye
 }
 
 TEST_CASE("mmod detector through LibTorch on the CPU: dlib's output map and detections", "[unit][face][mmod]") {
-  MmodCase c = mmod_case("cpu");
+  MmodCase c = mmod_case(ConvStackDevice::cpu);
   if (!c.runner) {
     FACETRAIN_SKIP(c.skip);
     return;
@@ -181,7 +181,7 @@ TEST_CASE("mmod detector through LibTorch on the CPU: dlib's output map and dete
 }
 
 TEST_CASE("mmod detector through LibTorch: frames in one batch give each frame's own detections", "[unit][face][mmod]") {
-  MmodCase c = mmod_case("cpu");
+  MmodCase c = mmod_case(ConvStackDevice::cpu);
   if (!c.runner) {
     FACETRAIN_SKIP(c.skip);
     return;
@@ -200,7 +200,7 @@ TEST_CASE("mmod detector through LibTorch: frames in one batch give each frame's
 }
 
 TEST_CASE("mmod detector: extract's cnn detector on --detector-device cpu finds dlib's boxes", "[unit][face][mmod]") {
-  const MmodCase c = mmod_case("cpu");
+  const MmodCase c = mmod_case(ConvStackDevice::cpu);
   if (!c.runner) {
     FACETRAIN_SKIP(c.skip);
     return;
@@ -244,12 +244,12 @@ TEST_CASE("mmod detector: a device other than dlib needs the opener, and the wor
 }
 
 TEST_CASE("mmod detector: --detector-device cuda without a CUDA device is 69 naming the option", "[unit][face][mmod]") {
-  const MmodCase c = mmod_case("cpu");
+  const MmodCase c = mmod_case(ConvStackDevice::cpu);
   if (!c.runner) {
     FACETRAIN_SKIP(c.skip);
     return;
   }
-  const MmodCase cuda = mmod_case("cuda");
+  const MmodCase cuda = mmod_case(ConvStackDevice::cuda);
   if (cuda.runner) {
     FACETRAIN_SKIP("this machine has a CUDA device");
     return;
@@ -259,7 +259,7 @@ TEST_CASE("mmod detector: --detector-device cuda without a CUDA device is 69 nam
 }
 
 TEST_CASE("gpu: mmod detector through LibTorch on CUDA: dlib's output map and detections", "[gpu][face][mmod]") {
-  MmodCase c = mmod_case("cuda");
+  MmodCase c = mmod_case(ConvStackDevice::cuda);
   if (!c.runner) {
     if (gpu_required()) FAIL("FACETRAIN_REQUIRE_GPU=1, but: " << c.skip);
     FACETRAIN_SKIP(c.skip);
